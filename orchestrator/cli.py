@@ -1,0 +1,147 @@
+"""The ``orchestrator`` command line. Thin: parse options, call the library, render."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from orchestrator import __version__
+
+
+class Ctx:
+    """Options shared by every command."""
+
+    def __init__(self, verbose: int, color: bool | None) -> None:
+        self.verbose = verbose
+        self.color = color
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="orchestrator")
+@click.option("-v", "--verbose", count=True, help="More output (-vv for debug logs).")
+@click.option(
+    "--color/--no-color", default=None, help="Force colours on or off (default: only on a TTY)."
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, color: bool | None) -> None:
+    """Assistants as code: validate, reconcile and test OpenAI-style assistants."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if color is not None:
+        ctx.color = color
+    ctx.obj = Ctx(verbose, color)
+
+
+# --- serve -------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port (0: any free one).")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".orchestrator/server.sqlite3"),
+    show_default=True,
+    help="SQLite database file; ':memory:' keeps nothing.",
+)
+@click.option(
+    "--api-key",
+    envvar="ORCHESTRATOR_API_KEY",
+    help="Bearer token clients must send (env ORCHESTRATOR_API_KEY). Required off loopback.",
+)
+@click.option(
+    "--model-provider",
+    type=click.Choice(["local", "chat"]),
+    default="local",
+    show_default=True,
+    help="local: deterministic offline model; chat: forward to a /v1/chat/completions endpoint.",
+)
+@click.option(
+    "--upstream-base-url",
+    envvar="ORCHESTRATOR_UPSTREAM_BASE_URL",
+    help="chat provider: upstream base URL.",
+)
+@click.option(
+    "--upstream-api-key",
+    envvar="ORCHESTRATOR_UPSTREAM_API_KEY",
+    help="chat provider: upstream key (never logged).",
+)
+@click.option(
+    "--model-map",
+    "model_map",
+    multiple=True,
+    metavar="ASSISTANT_MODEL=UPSTREAM_MODEL",
+    help="chat provider: map an assistant's model name to the upstream's (repeatable).",
+)
+def serve(
+    host: str,
+    port: int,
+    db_path: Path,
+    api_key: str | None,
+    model_provider: str,
+    upstream_base_url: str | None,
+    upstream_api_key: str | None,
+    model_map: tuple[str, ...],
+) -> None:
+    """Run the embedded Assistants API v2 server in the foreground."""
+    from orchestrator.backend import EmbeddedServer
+    from orchestrator.server.config import ServerConfig, UpstreamConfig
+
+    config = ServerConfig(
+        db_path=None if str(db_path) == ":memory:" else db_path,
+        api_key=api_key,
+        host=host,
+        port=port,
+        model_provider=model_provider,  # type: ignore[arg-type]
+    )
+    if not config.is_loopback() and not api_key:
+        raise click.UsageError(
+            f"refusing to serve on {host} without an API key: pass --api-key (or set "
+            "ORCHESTRATOR_API_KEY), or bind to 127.0.0.1."
+        )
+    if model_provider == "chat":
+        if not upstream_base_url:
+            raise click.UsageError("--model-provider chat needs --upstream-base-url.")
+        mapping = {}
+        for item in model_map:
+            name, sep, upstream = item.partition("=")
+            if not sep or not name or not upstream:
+                raise click.BadParameter(
+                    f"expected NAME=UPSTREAM, got {item!r}", param_hint="--model-map"
+                )
+            mapping[name] = upstream
+        config.upstream = UpstreamConfig(
+            base_url=upstream_base_url, api_key=upstream_api_key, model_map=mapping
+        )
+    server = EmbeddedServer(config)
+    click.echo(
+        f"Assistants API v2 server on {server.base_url} (state: {db_path}, model: {model_provider})"
+    )
+    if not api_key:
+        click.echo("No --api-key: any key is accepted; serving loopback only.")
+    sys.stdout.flush()
+    server.start()
+    try:
+        while server._thread.is_alive():
+            server._thread.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUTF8", "1")
+    cli(prog_name="orchestrator")
+
+
+if __name__ == "__main__":
+    main()

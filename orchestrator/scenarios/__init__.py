@@ -1,0 +1,1 @@
+"""Scenario runner: scripted conversations against assistants."""

@@ -1,0 +1,116 @@
+"""The FastAPI application: routers, auth, OpenAI-shaped errors, lifecycle."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orchestrator import __version__
+from orchestrator.server.config import ServerConfig
+from orchestrator.server.context import ServerContext
+from orchestrator.server.engine import Engine
+from orchestrator.server.errors import APIError
+from orchestrator.server.routes import (
+    assistants,
+    chat,
+    extensions,
+    files,
+    messages,
+    runs,
+    threads,
+    vector_stores,
+)
+from orchestrator.server.store import Store
+
+log = logging.getLogger("orchestrator.server")
+
+
+def _auth(request: Request) -> None:
+    config: ServerConfig = request.app.state.ctx.config
+    if config.api_key is None:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), config.api_key):
+        # Never echo the key that was sent.
+        raise APIError(
+            401,
+            "Incorrect API key provided. Use the key the server was started with "
+            "(--api-key / ORCHESTRATOR_API_KEY) as a Bearer token.",
+            code="invalid_api_key",
+        )
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    store = Store(config.db_path)
+    engine = Engine(config, store)
+    context = ServerContext(config=config, store=store, engine=engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await engine.start()
+        try:
+            yield
+        finally:
+            await engine.stop()
+            store.close()
+
+    app = FastAPI(
+        title="assistant-orchestrator Assistants API v2",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.ctx = context
+
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(_auth)])
+    for module in (assistants, threads, messages, runs, files, vector_stores, chat, extensions):
+        v1.include_router(module.router)
+    app.include_router(v1)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.exception_handler(APIError)
+    async def api_error(_: Request, exc: APIError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(p) for p in first.get("loc", []) if p not in ("query", "body", "path")]
+        param = ".".join(loc) or None
+        err = APIError(
+            400, f"Invalid value for '{param}': {first.get('msg', 'invalid')}", param=param
+        )
+        return JSONResponse(err.body(), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            message = f"Invalid URL ({request.method} {request.url.path})"
+        elif exc.status_code == 405:
+            message = f"Method {request.method} not allowed for {request.url.path}"
+        else:
+            message = str(exc.detail)
+        return JSONResponse(APIError(exc.status_code, message).body(), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def server_error(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        err = APIError(
+            500, "The server had an error while processing your request.", type="server_error"
+        )
+        return JSONResponse(err.body(), status_code=500)
+
+    return app

@@ -1,0 +1,55 @@
+"""Settings of one server instance (the CLI and tests build these; the app reads them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass
+class SandboxLimits:
+    """Limits for code run by the code interpreter tool."""
+
+    timeout_seconds: float = 30.0
+    memory_mb: int = 512
+    max_output_bytes: int = 64 * 1024
+    max_file_bytes: int = 32 * 1024 * 1024
+
+
+@dataclass
+class UpstreamConfig:
+    """Where the ``chat`` model provider sends generation (any /v1/chat/completions)."""
+
+    base_url: str
+    api_key: str | None = None
+    # assistant `model` -> upstream model name; unmapped names pass through.
+    model_map: dict[str, str] = field(default_factory=dict)
+    timeout_seconds: float = 120.0
+    max_retries: int = 3
+    max_tool_rounds: int = 8
+
+
+@dataclass
+class ServerConfig:
+    # SQLite file; None keeps all state in memory (tests, throwaway servers).
+    db_path: Path | None = None
+    api_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    model_provider: Literal["local", "chat"] = "local"
+    upstream: UpstreamConfig | None = None
+    # Runs executed at once; further runs wait queued.
+    max_concurrent_runs: int = 16
+    # A run not finished this long after creation expires (OpenAI: 10 minutes).
+    run_expiry_seconds: int = 600
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+
+    @property
+    def data_dir(self) -> Path | None:
+        return self.db_path.parent if self.db_path else None
+
+    def is_loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")

@@ -1,0 +1,1 @@
+"""Model providers: what generates the assistant's next step inside a run."""

@@ -1,0 +1,264 @@
+"""The server's persistence: every API object as a JSON document in SQLite (WAL).
+
+All SQL lives here and in the modules that own a specialised table through
+:meth:`Store.transaction` (the run event log, the search index), so another database
+can follow by replacing this module. Objects are stored in their wire format; ids are
+time-sortable (see :mod:`ids`), so ordering and cursor pagination use the id alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from orchestrator.server.errors import invalid, not_found
+
+Order = Literal["asc", "desc"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    id     TEXT PRIMARY KEY,
+    kind   TEXT NOT NULL,
+    parent TEXT,
+    data   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS objects_kind_parent ON objects (kind, parent, id);
+"""
+
+# Wire names of object kinds, for "No <kind> found with id ..." errors.
+_LABELS = {
+    "assistant": "assistant",
+    "thread": "thread",
+    "message": "message",
+    "run": "run",
+    "run_step": "run step",
+    "file": "file",
+    "vector_store": "vector store",
+    "vector_store_file": "vector store file",
+    "vector_store_file_batch": "file batch",
+}
+
+
+@dataclass
+class Page:
+    data: list[dict[str, Any]]
+    has_more: bool
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": self.data,
+            "first_id": self.data[0]["id"] if self.data else None,
+            "last_id": self.data[-1]["id"] if self.data else None,
+            "has_more": self.has_more,
+        }
+
+
+@dataclass
+class ListParams:
+    limit: int = 20
+    order: Order = "desc"
+    after: str | None = None
+    before: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 100:
+            raise invalid("Invalid 'limit': integer must be between 1 and 100.", param="limit")
+        if self.order not in ("asc", "desc"):
+            raise invalid("Invalid 'order': expected 'asc' or 'desc'.", param="order")
+
+
+class Store:
+    """A thread-safe SQLite document store. ``path=None`` keeps everything in memory."""
+
+    def __init__(self, path: Path | None, blob_dir: Path | None = None) -> None:
+        self.path = path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(
+            str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.executescript(_SCHEMA)
+        self.blob_dir = blob_dir or (path.parent / "blobs" if path else None)
+        self._memory_blobs: dict[str, bytes] = {}
+
+    # -- transactions -------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Exclusive access to the connection inside one transaction."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def executescript(self, sql: str) -> None:
+        """Create a module's own tables (idempotent DDL)."""
+        with self._lock:
+            self._conn.executescript(sql)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- documents ------------------------------------------------------------------
+
+    def insert(self, kind: str, obj: dict[str, Any], parent: str | None = None) -> dict[str, Any]:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO objects (id, kind, parent, data) VALUES (?, ?, ?, ?)",
+                (obj["id"], kind, parent, json.dumps(obj, ensure_ascii=False)),
+            )
+        return obj
+
+    def get(self, kind: str, object_id: str, parent: str | None = None) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT data, parent FROM objects WHERE id = ? AND kind = ?", (object_id, kind)
+            ).fetchone()
+        if row is None or (parent is not None and row["parent"] != parent):
+            return None
+        return json.loads(row["data"])
+
+    def require(self, kind: str, object_id: str, parent: str | None = None) -> dict[str, Any]:
+        """Like :meth:`get`, but a missing object is a 404 API error."""
+        obj = self.get(kind, object_id, parent)
+        if obj is None:
+            raise not_found(_LABELS.get(kind, kind), object_id)
+        return obj
+
+    def put(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Replace a stored object with ``obj`` (same id)."""
+        with self.transaction() as c:
+            cur = c.execute(
+                "UPDATE objects SET data = ? WHERE id = ? AND kind = ?",
+                (json.dumps(obj, ensure_ascii=False), obj["id"], kind),
+            )
+            if cur.rowcount == 0:
+                raise not_found(_LABELS.get(kind, kind), obj["id"])
+        return obj
+
+    def mutate(
+        self, kind: str, object_id: str, change: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any]:
+        """Atomic read-modify-write: ``change`` edits the object in place."""
+        with self.transaction() as c:
+            row = c.execute(
+                "SELECT data FROM objects WHERE id = ? AND kind = ?", (object_id, kind)
+            ).fetchone()
+            if row is None:
+                raise not_found(_LABELS.get(kind, kind), object_id)
+            obj = json.loads(row["data"])
+            change(obj)
+            c.execute(
+                "UPDATE objects SET data = ? WHERE id = ?",
+                (json.dumps(obj, ensure_ascii=False), object_id),
+            )
+        return obj
+
+    def delete(self, kind: str, object_id: str) -> bool:
+        with self.transaction() as c:
+            cur = c.execute("DELETE FROM objects WHERE id = ? AND kind = ?", (object_id, kind))
+        return cur.rowcount > 0
+
+    def delete_children(self, parent: str) -> int:
+        """Delete every object whose parent is ``parent`` (e.g. a thread's messages)."""
+        with self.transaction() as c:
+            cur = c.execute("DELETE FROM objects WHERE parent = ?", (parent,))
+        return cur.rowcount
+
+    def _where(
+        self, kind: str, parent: str | None, where: dict[str, Any] | None
+    ) -> tuple[str, list[Any]]:
+        sql, args = "kind = ?", [kind]
+        if parent is not None:
+            sql += " AND parent = ?"
+            args.append(parent)
+        for field, value in (where or {}).items():
+            # Field names come from our code, never from requests.
+            sql += f" AND json_extract(data, '$.{field}') IS ?"
+            args.append(value)
+        return sql, args
+
+    def list(
+        self,
+        kind: str,
+        params: ListParams | None = None,
+        *,
+        parent: str | None = None,
+        where: dict[str, Any] | None = None,
+    ) -> Page:
+        """A page of objects, with OpenAI's cursor semantics for ``after``/``before``."""
+        p = params or ListParams()
+        sql, args = self._where(kind, parent, where)
+        asc = p.order == "asc"
+        # `after` continues in the list's order; `before` pages back towards its start.
+        if p.after:
+            sql += " AND id > ?" if asc else " AND id < ?"
+            args.append(p.after)
+        if p.before:
+            sql += " AND id < ?" if asc else " AND id > ?"
+            args.append(p.before)
+        backwards = bool(p.before) and not p.after
+        direction = "ASC" if asc != backwards else "DESC"
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT data FROM objects WHERE {sql} ORDER BY id {direction} LIMIT ?",
+                [*args, p.limit + 1],
+            ).fetchall()
+        data = [json.loads(r["data"]) for r in rows[: p.limit]]
+        if backwards:
+            data.reverse()
+        return Page(data=data, has_more=len(rows) > p.limit)
+
+    def all(
+        self, kind: str, *, parent: str | None = None, where: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every matching object, oldest first (for internal use, not for list endpoints)."""
+        sql, args = self._where(kind, parent, where)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT data FROM objects WHERE {sql} ORDER BY id ASC", args
+            ).fetchall()
+        return [json.loads(r["data"]) for r in rows]
+
+    # -- blobs (file contents) --------------------------------------------------------
+
+    def write_blob(self, key: str, data: bytes) -> None:
+        if self.blob_dir is None:
+            self._memory_blobs[key] = data
+            return
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.blob_dir / f".{key}.tmp"
+        tmp.write_bytes(data)
+        tmp.replace(self.blob_dir / key)
+
+    def read_blob(self, key: str) -> bytes | None:
+        if self.blob_dir is None:
+            return self._memory_blobs.get(key)
+        try:
+            return (self.blob_dir / key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete_blob(self, key: str) -> None:
+        if self.blob_dir is None:
+            self._memory_blobs.pop(key, None)
+            return
+        (self.blob_dir / key).unlink(missing_ok=True)

@@ -1,0 +1,75 @@
+"""Wire-format schemas from OpenAI's pinned OpenAPI spec (see scripts/extract_openapi_subset.py).
+
+Request bodies are validated against the spec's own request schemas, so what the server
+accepts is exactly what the spec allows; the tests validate every response body against
+the spec's response schemas with :func:`validator`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from orchestrator.server.errors import invalid
+
+_SUBSET = Path(__file__).with_name("openapi_subset.json")
+_URI = "urn:openai-openapi"
+
+
+@cache
+def spec() -> dict[str, Any]:
+    return json.loads(_SUBSET.read_text(encoding="utf-8"))
+
+
+@cache
+def _registry() -> Registry:
+    return Registry().with_resource(_URI, Resource(contents=spec(), specification=DRAFT202012))
+
+
+@cache
+def validator(schema_name: str) -> Draft202012Validator:
+    """A validator for ``#/components/schemas/<schema_name>`` of the pinned spec."""
+    if schema_name not in spec()["components"]["schemas"]:
+        raise KeyError(f"schema {schema_name!r} is not in the extracted spec subset")
+    return Draft202012Validator(
+        {"$ref": f"{_URI}#/components/schemas/{schema_name}"}, registry=_registry()
+    )
+
+
+def _param(error: ValidationError) -> str | None:
+    parts = [str(p) for p in error.absolute_path]
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out += f"[{p}]" if p.isdigit() else f".{p}"
+    return out
+
+
+def check_request(schema_name: str, body: Any) -> dict[str, Any]:
+    """Validate a request body; raise a 400 APIError naming the offending parameter."""
+    if not isinstance(body, dict):
+        raise invalid("The request body must be a JSON object.")
+    error = best_match(validator(schema_name).iter_errors(body))
+    if error is None:
+        return body
+    if error.validator == "additionalProperties":
+        # jsonschema's message: "Additional properties are not allowed ('x' was unexpected)"
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        where = _param(error)
+        names = ", ".join(f"{where}.{e}" if where else e for e in extra)
+        raise invalid(
+            f"Unrecognized request argument supplied: {names}", param=extra[0] if extra else where
+        )
+    param = _param(error)
+    if error.validator == "required":
+        raise invalid(f"Missing required parameter: {error.message.split(' ')[0]}.", param=param)
+    label = f"'{param}'" if param else "the request body"
+    raise invalid(f"Invalid value for {label}: {error.message}", param=param)

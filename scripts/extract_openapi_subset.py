@@ -1,0 +1,61 @@
+"""Extract the Assistants-API part of OpenAI's pinned OpenAPI spec into the package.
+
+The server validates request bodies, and the tests validate response bodies, against
+these schemas, so the wire format has one source of truth: OpenAI's own spec. Re-run
+after re-pinning the spec:
+
+    python scripts/extract_openapi_subset.py ../shared/openapi/openai-openapi.yaml
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PATH_PREFIXES = ("/assistants", "/threads", "/files", "/vector_stores", "/chat/completions")
+OUT = Path(__file__).resolve().parents[1] / "orchestrator" / "server" / "openapi_subset.json"
+
+
+def refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for value in node.values():
+            found |= refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= refs(value)
+    return found
+
+
+def main(spec_path: str) -> None:
+    spec = yaml.load(Path(spec_path).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    paths = {p: v for p, v in spec["paths"].items() if p.startswith(PATH_PREFIXES)}
+    schemas = spec["components"]["schemas"]
+    wanted, todo = set(), refs(paths)
+    # Event schemas the SSE stream emits are referenced only from prose; name them.
+    todo |= {"AssistantStreamEvent", "CreateChatCompletionStreamResponse"}
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        todo |= refs(schemas[name]) - wanted
+    subset = {
+        "openapi": spec["openapi"],
+        "info": {"title": spec["info"]["title"], "version": spec["info"]["version"]},
+        "paths": paths,
+        "components": {"schemas": {n: schemas[n] for n in sorted(wanted)}},
+    }
+    OUT.write_text(json.dumps(subset, indent=None, sort_keys=True, ensure_ascii=False) + "\n")
+    print(f"{len(paths)} paths, {len(wanted)} schemas -> {OUT} ({OUT.stat().st_size // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/openapi/openai-openapi.yaml")

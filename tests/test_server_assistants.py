@@ -1,0 +1,67 @@
+"""Assistants endpoints through the real openai SDK."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+
+def test_assistant_crud_round_trip(client: openai.OpenAI) -> None:
+    created = client.beta.assistants.create(
+        name="Math Tutor",
+        instructions="너는 개인 수학 교사야. 질문에 한 문장 이하로 짧게 답해줘",
+        model="gpt-4o",
+        tools=[{"type": "code_interpreter"}],
+        metadata={"team": "edu"},
+        temperature=0.2,
+    )
+    assert created.id.startswith("asst_")
+    assert created.tools[0].type == "code_interpreter"
+    got = client.beta.assistants.retrieve(created.id)
+    assert got == created
+    updated = client.beta.assistants.update(created.id, instructions="Short answers.", top_p=0.5)
+    assert updated.instructions == "Short answers."
+    assert updated.top_p == 0.5
+    assert updated.name == "Math Tutor"
+    deleted = client.beta.assistants.delete(created.id)
+    assert deleted.deleted and deleted.id == created.id
+    with pytest.raises(openai.NotFoundError) as err:
+        client.beta.assistants.retrieve(created.id)
+    assert created.id in err.value.message
+
+
+def test_list_pagination_follows_cursors(client: openai.OpenAI) -> None:
+    ids = [
+        client.beta.assistants.create(
+            model="gpt-4o", name=f"page-{i}", metadata={"suite": "pagination"}
+        ).id
+        for i in range(7)
+    ]
+    page = client.beta.assistants.list(limit=3, order="asc", after=ids[0])
+    assert [a.id for a in page.data] == ids[1:4]
+    assert page.has_more
+    seen = [a.id for a in client.beta.assistants.list(limit=2, order="asc", after=ids[0])]
+    assert seen[:6] == ids[1:7]
+    desc = client.beta.assistants.list(limit=2, before=ids[3], order="desc")
+    assert [a.id for a in desc.data] == [ids[5], ids[4]]
+    for i in ids:
+        client.beta.assistants.delete(i)
+
+
+def test_invalid_requests_name_the_parameter(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        client.beta.assistants.create(model="gpt-4o", temperature=7)
+    assert err.value.body["param"] == "temperature"
+    with pytest.raises(openai.BadRequestError) as err:
+        client.beta.assistants.create(model="gpt-4o", extra_body={"colour": "blue"})
+    assert "colour" in err.value.message
+    with pytest.raises(openai.BadRequestError) as err:
+        client.beta.assistants.list(limit=101)
+    assert err.value.body["param"] == "limit"
+
+
+def test_wrong_key_is_401(server) -> None:
+    bad = openai.OpenAI(base_url=server.base_url, api_key="sk-wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as err:
+        bad.beta.assistants.list()
+    assert "sk-wrong" not in err.value.message
