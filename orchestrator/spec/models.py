@@ -1,0 +1,238 @@
+"""Typed specs: what the loader produces from YAML and the reconciler / runner consume.
+
+These dataclasses are the interface between ``spec`` and the other sub-packages.
+Paths are absolute; ``FileRef.content`` holds the bytes that were hashed, so the
+reconciler uploads exactly what it compared (files are read once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+# Metadata keys the reconciler keeps on managed server objects. User metadata may use
+# at most 16 - len(RESERVED_METADATA_KEYS) keys.
+MANAGED_BY_KEY = "managed-by"
+MANAGED_BY_VALUE = "assistant-orchestrator"
+NAMESPACE_KEY = "orchestrator-namespace"
+KEY_KEY = "orchestrator-key"
+SHA_KEY = "orchestrator-spec-sha256"
+RESERVED_METADATA_KEYS = (MANAGED_BY_KEY, NAMESPACE_KEY, KEY_KEY, SHA_KEY)
+MAX_METADATA_KEYS = 16
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was written: 1-based line and column."""
+
+    path: Path
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass
+class Diagnostic:
+    location: Location
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.severity}: {self.message}"
+
+
+@dataclass
+class FileRef:
+    """A local file the assistant uses, read once and hashed from those bytes."""
+
+    path: Path
+    # Relative to the project root, POSIX separators: stable across machines.
+    rel: str
+    sha256: str
+    content: bytes = field(repr=False)
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+@dataclass
+class FunctionSpec:
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "parameters": self.parameters}
+        if self.description is not None:
+            out["description"] = self.description
+        if self.strict is not None:
+            out["strict"] = self.strict
+        return out
+
+
+@dataclass
+class ToolSpec:
+    type: Literal["code_interpreter", "file_search", "function"]
+    # file_search options: {"max_num_results": int, "ranking_options": {...}}
+    file_search: dict[str, Any] | None = None
+    function: FunctionSpec | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        if self.type == "function":
+            assert self.function is not None
+            return {"type": "function", "function": self.function.to_api()}
+        if self.type == "file_search" and self.file_search:
+            return {"type": "file_search", "file_search": self.file_search}
+        return {"type": self.type}
+
+
+@dataclass
+class VectorStoreSpec:
+    """The managed vector store behind an assistant's file_search files."""
+
+    # Stable identity; the assistant's key unless `files.file_search.vector_store` names
+    # a shared one (several assistants naming the same key share one store).
+    key: str
+    files: list[FileRef]
+    chunking_strategy: dict[str, Any] | None = None
+
+
+@dataclass
+class AssistantSpec:
+    key: str
+    source: Location
+    model: str
+    name: str | None = None
+    description: str | None = None
+    instructions: str | None = None
+    tools: list[ToolSpec] = field(default_factory=list)
+    code_interpreter_files: list[FileRef] = field(default_factory=list)
+    vector_store: VectorStoreSpec | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    temperature: float | None = None
+    top_p: float | None = None
+    # "auto" | {"type": "json_object"} | {"type": "json_schema", "json_schema": {...}}
+    response_format: Any = None
+    reasoning_effort: str | None = None
+
+    def functions(self) -> dict[str, FunctionSpec]:
+        return {t.function.name: t.function for t in self.tools if t.function is not None}
+
+    def canonical(self) -> dict[str, Any]:
+        """Everything that defines the assistant, in a stable form (files by content hash)."""
+        return {
+            "key": self.key,
+            "model": self.model,
+            "name": self.name,
+            "description": self.description,
+            "instructions": self.instructions,
+            "tools": [t.to_api() for t in self.tools],
+            "code_interpreter_files": sorted(f.sha256 for f in self.code_interpreter_files),
+            "vector_store": None
+            if self.vector_store is None
+            else {
+                "key": self.vector_store.key,
+                "files": sorted(f.sha256 for f in self.vector_store.files),
+                "chunking_strategy": self.vector_store.chunking_strategy,
+            },
+            "metadata": dict(sorted(self.metadata.items())),
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "response_format": self.response_format,
+            "reasoning_effort": self.reasoning_effort,
+        }
+
+    @property
+    def sha256(self) -> str:
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class AttachmentSpec:
+    file: FileRef
+    tools: list[Literal["code_interpreter", "file_search"]] = field(
+        default_factory=lambda: ["code_interpreter"]
+    )
+
+
+@dataclass
+class TurnSpec:
+    user: str
+    source: Location
+    attachments: list[AttachmentSpec] = field(default_factory=list)
+    additional_instructions: str | None = None
+    tool_choice: Any = None
+    timeout: float | None = None
+    # Raw `expect:` mapping, already checked against the Scenario schema; the runner
+    # parses it into its own typed expectations.
+    expect: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ScenarioSpec:
+    name: str
+    source: Location
+    assistant: str
+    turns: list[TurnSpec]
+    handlers: list[Path] = field(default_factory=list)
+    # Static outputs for functions without a Python handler: name -> output.
+    mocks: dict[str, Any] = field(default_factory=dict)
+    vars: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ServerSettings:
+    """Settings for the embedded target (`server:` in orchestrator.yaml)."""
+
+    model_provider: Literal["local", "chat"] = "local"
+    upstream_base_url: str | None = None
+    upstream_api_key: str | None = None
+    model_map: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ProjectConfig:
+    """orchestrator.yaml (all optional)."""
+
+    root: Path
+    source: Location | None = None
+    namespace: str = "default"
+    # None: the embedded server. Else a base URL (after ${VAR} interpolation).
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    assistants_paths: list[str] = field(default_factory=lambda: ["assistants"])
+    scenarios_paths: list[str] = field(default_factory=lambda: ["scenarios"])
+    # Defaults applied to every assistant that does not set them (e.g. model).
+    defaults: dict[str, Any] = field(default_factory=dict)
+    server: ServerSettings = field(default_factory=ServerSettings)
+
+
+@dataclass
+class Project:
+    """Everything loaded from a project, plus every problem found on the way."""
+
+    config: ProjectConfig
+    assistants: list[AssistantSpec] = field(default_factory=list)
+    scenarios: list[ScenarioSpec] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def assistant(self, key: str) -> AssistantSpec | None:
+        return next((a for a in self.assistants if a.key == key), None)
