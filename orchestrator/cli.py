@@ -38,6 +38,75 @@ def cli(ctx: click.Context, verbose: int, color: bool | None) -> None:
     ctx.obj = Ctx(verbose, color)
 
 
+# --- shared by project commands ---------------------------------------------------
+
+
+def project_options(f):  # type: ignore[no-untyped-def]
+    """Options of every command that works on a project and a target."""
+    f = click.option(
+        "--namespace",
+        "-n",
+        envvar="ORCHESTRATOR_NAMESPACE",
+        help="Namespace of managed objects (default: orchestrator.yaml's, else 'default').",
+    )(f)
+    f = click.option(
+        "--api-key",
+        envvar="OPENAI_API_KEY",
+        help="Key for a --base-url target (env OPENAI_API_KEY; never printed).",
+    )(f)
+    f = click.option(
+        "--base-url",
+        envvar="OPENAI_BASE_URL",
+        help="Target an Assistants-v2 server at this URL instead of the embedded one.",
+    )(f)
+    f = click.option(
+        "--project",
+        "-C",
+        "project_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Project root (default: the nearest folder up with orchestrator.yaml, else the current one).",
+    )(f)
+    return f
+
+
+def load_project_or_exit(project_dir: Path | None, paths: tuple[Path, ...] = ()):  # type: ignore[no-untyped-def]
+    """Load and validate the project; print every problem and exit 1 if there are any."""
+    from orchestrator.spec import find_project_root, load_project
+
+    root = project_dir.resolve() if project_dir else find_project_root(Path.cwd())
+    project = load_project(root, list(paths) or None)
+    for d in project.diagnostics:
+        click.echo(str(d), err=True)
+    if not project.ok:
+        n = sum(d.severity == "error" for d in project.diagnostics)
+        click.echo(f"{n} problem{'s' if n != 1 else ''} found; fix them and run again.", err=True)
+        sys.exit(1)
+    return project
+
+
+def target_for(project, base_url: str | None, api_key: str | None):  # type: ignore[no-untyped-def]
+    """The target a command talks to: --base-url, else orchestrator.yaml's, else embedded."""
+    from orchestrator.backend import resolve_target
+    from orchestrator.server.config import ServerConfig, UpstreamConfig
+
+    cfg = project.config
+    server = ServerConfig(model_provider=cfg.server.model_provider)
+    if cfg.server.model_provider == "chat" and cfg.server.upstream_base_url:
+        server.upstream = UpstreamConfig(
+            base_url=cfg.server.upstream_base_url,
+            api_key=cfg.server.upstream_api_key,
+            model_map=dict(cfg.server.model_map),
+        )
+    return resolve_target(cfg.root, base_url or cfg.base_url, api_key or cfg.api_key, server=server)
+
+
+# --- validate (spec) -----------------------------------------------------------------
+
+# --- plan / apply / diff / export / destroy (reconcile) -----------------------------
+
+# --- test (scenarios) ------------------------------------------------------------------
+
 # --- serve -------------------------------------------------------------------------
 
 
