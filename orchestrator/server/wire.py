@@ -25,7 +25,39 @@ _URI = "urn:openai-openapi"
 
 @cache
 def spec() -> dict[str, Any]:
-    return json.loads(_SUBSET.read_text(encoding="utf-8"))
+    return _nullable(json.loads(_SUBSET.read_text(encoding="utf-8")))
+
+
+def _nullable(node: Any) -> Any:
+    """Rewrite OpenAPI 3.0's ``nullable: true`` (which the 3.1 spec still uses, and
+    JSON Schema ignores) into JSON Schema: OpenAI sends ``null`` for those fields."""
+    if isinstance(node, list):
+        return [_nullable(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    members = node.get("allOf")
+    if isinstance(members, list):
+        # `allOf: [{$ref: X}, {nullable: true}]` means "X or null".
+        kept = [
+            m
+            for m in members
+            if not (
+                isinstance(m, dict)
+                and m.get("nullable") is True
+                and set(m) <= {"nullable", "description"}
+            )
+        ]
+        if len(kept) != len(members):
+            node = {**node, "allOf": kept, "nullable": True}
+    node = {k: _nullable(v) for k, v in node.items()}
+    if node.pop("nullable", False) is not True:
+        return node
+    if isinstance(node.get("type"), str):
+        node["type"] = [node["type"], "null"]
+        if isinstance(node.get("enum"), list) and None not in node["enum"]:
+            node["enum"] = [*node["enum"], None]
+        return node
+    return {"anyOf": [node, {"type": "null"}]}
 
 
 @cache
