@@ -1,0 +1,117 @@
+"""Stored files: the ``file`` objects of the Files API and their bytes.
+
+Uploads (``POST /v1/files``) and files the server makes itself (code-interpreter
+outputs, purpose ``assistants_output``) both come through :func:`create_file`. The
+object lives in the store as kind ``"file"``; its bytes are a blob keyed by the file
+id. A file past its ``expires_at`` is deleted the next time anything looks at it,
+as OpenAI deletes expired files.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.server.errors import not_found
+from orchestrator.server.ids import new_id, now
+
+if TYPE_CHECKING:
+    from orchestrator.server.context import ServerContext
+    from orchestrator.server.store import Store
+
+# Purposes a client may upload with (CreateFileRequest); the server adds
+# "assistants_output" for files it creates.
+UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+
+
+def create_file(
+    c: ServerContext,
+    filename: str,
+    data: bytes,
+    purpose: str = "assistants_output",
+    *,
+    expires_at: int | None = None,
+) -> dict[str, Any]:
+    """Store ``data`` as a new file object and return it (wire format)."""
+    return store_file(c.store, filename, data, purpose, expires_at=expires_at)
+
+
+def store_file(
+    store: Store,
+    filename: str,
+    data: bytes,
+    purpose: str,
+    *,
+    expires_at: int | None = None,
+) -> dict[str, Any]:
+    file_id = new_id("file")
+    obj: dict[str, Any] = {
+        "id": file_id,
+        "object": "file",
+        "bytes": len(data),
+        "created_at": now(),
+        "filename": filename,
+        "purpose": purpose,
+        # OpenAI reports every stored file as "processed" (the field is deprecated).
+        "status": "processed",
+    }
+    if expires_at is not None:
+        # The spec types expires_at as an integer, so it is left out rather than null.
+        obj["expires_at"] = expires_at
+    # Bytes first: a crash in between leaves an orphan blob, never a file without bytes.
+    store.write_blob(file_id, data)
+    try:
+        store.insert("file", obj)
+    except BaseException:
+        store.delete_blob(file_id)
+        raise
+    return obj
+
+
+def _expired(obj: dict[str, Any]) -> bool:
+    expires_at = obj.get("expires_at")
+    return expires_at is not None and expires_at <= now()
+
+
+def get_file(store: Store, file_id: str) -> dict[str, Any] | None:
+    """The file object, or None if there is none (or it has expired and is now deleted)."""
+    obj = store.get("file", file_id)
+    if obj is not None and _expired(obj):
+        delete_file(store, file_id)
+        return None
+    return obj
+
+
+def require_file(store: Store, file_id: str) -> dict[str, Any]:
+    obj = get_file(store, file_id)
+    if obj is None:
+        raise not_found("file", file_id)
+    return obj
+
+
+def read_file_bytes(store: Store, file_id: str) -> bytes:
+    """The file's content; a 404 API error if the file is unknown."""
+    require_file(store, file_id)
+    data = store.read_blob(file_id)
+    if data is None:
+        raise not_found("file", file_id)
+    return data
+
+
+def delete_file(store: Store, file_id: str) -> bool:
+    """Delete a file and detach it from every vector store (as OpenAI does)."""
+    from orchestrator.server.vector_store_files import detach_file_everywhere
+
+    detach_file_everywhere(store, file_id)
+    deleted = store.delete("file", file_id)
+    store.delete_blob(file_id)
+    return deleted
+
+
+def purge_expired_files(store: Store) -> int:
+    """Delete every file past its expiry; returns how many."""
+    gone = 0
+    for obj in store.all("file"):
+        if _expired(obj):
+            delete_file(store, obj["id"])
+            gone += 1
+    return gone
