@@ -91,12 +91,29 @@ def target_for(project, base_url: str | None, api_key: str | None):  # type: ign
     from orchestrator.server.config import ServerConfig, UpstreamConfig
 
     cfg = project.config
-    server = ServerConfig(model_provider=cfg.server.model_provider)
-    if cfg.server.model_provider == "chat" and cfg.server.upstream_base_url:
+    # orchestrator.yaml's `server:` first, else the same env vars as `orchestrator serve`.
+    env = os.environ.get
+    provider = cfg.server.model_provider
+    if provider == "local" and env("ORCHESTRATOR_MODEL_PROVIDER") == "chat":
+        provider = "chat"
+    server = ServerConfig(model_provider=provider)
+    if provider == "chat":
+        upstream_url = cfg.server.upstream_base_url or env("ORCHESTRATOR_UPSTREAM_BASE_URL")
+        if not upstream_url:
+            raise click.UsageError(
+                "the embedded server's model_provider is 'chat' but no upstream is set: add "
+                "server.upstream_base_url to orchestrator.yaml or set "
+                "ORCHESTRATOR_UPSTREAM_BASE_URL."
+            )
+        model_map = dict(cfg.server.model_map)
+        for item in (env("ORCHESTRATOR_MODEL_MAP") or "").split():
+            name, sep, upstream = item.partition("=")
+            if sep and name and upstream:
+                model_map.setdefault(name, upstream)
         server.upstream = UpstreamConfig(
-            base_url=cfg.server.upstream_base_url,
-            api_key=cfg.server.upstream_api_key,
-            model_map=dict(cfg.server.model_map),
+            base_url=upstream_url,
+            api_key=cfg.server.upstream_api_key or env("ORCHESTRATOR_UPSTREAM_API_KEY"),
+            model_map=model_map,
         )
     return resolve_target(cfg.root, base_url or cfg.base_url, api_key or cfg.api_key, server=server)
 
@@ -131,6 +148,7 @@ def target_for(project, base_url: str | None, api_key: str | None):  # type: ign
     type=click.Choice(["local", "chat"]),
     default="local",
     show_default=True,
+    envvar="ORCHESTRATOR_MODEL_PROVIDER",
     help="local: deterministic offline model; chat: forward to a /v1/chat/completions endpoint.",
 )
 @click.option(
@@ -148,7 +166,25 @@ def target_for(project, base_url: str | None, api_key: str | None):  # type: ign
     "model_map",
     multiple=True,
     metavar="ASSISTANT_MODEL=UPSTREAM_MODEL",
-    help="chat provider: map an assistant's model name to the upstream's (repeatable).",
+    envvar="ORCHESTRATOR_MODEL_MAP",
+    help="chat provider: map an assistant's model name to the upstream's (repeatable; "
+    "'*=NAME' maps every other name).",
+)
+@click.option(
+    "--upstream-timeout",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    envvar="ORCHESTRATOR_UPSTREAM_TIMEOUT",
+    help="chat provider: seconds to wait for the upstream to connect or send the next piece.",
+)
+@click.option(
+    "--upstream-max-retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    envvar="ORCHESTRATOR_UPSTREAM_MAX_RETRIES",
+    help="chat provider: retries after a 429, 5xx, timeout or connection error.",
 )
 def serve(
     host: str,
@@ -159,6 +195,8 @@ def serve(
     upstream_base_url: str | None,
     upstream_api_key: str | None,
     model_map: tuple[str, ...],
+    upstream_timeout: float,
+    upstream_max_retries: int,
 ) -> None:
     """Run the embedded Assistants API v2 server in the foreground."""
     from orchestrator.backend import EmbeddedServer
@@ -188,7 +226,11 @@ def serve(
                 )
             mapping[name] = upstream
         config.upstream = UpstreamConfig(
-            base_url=upstream_base_url, api_key=upstream_api_key, model_map=mapping
+            base_url=upstream_base_url,
+            api_key=upstream_api_key,
+            model_map=mapping,
+            timeout_seconds=upstream_timeout,
+            max_retries=upstream_max_retries,
         )
     server = EmbeddedServer(config)
     click.echo(
