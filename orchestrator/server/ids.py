@@ -20,6 +20,7 @@ PREFIXES = {
     "file": "file-",
     "vector_store": "vs_",
     "vector_store_file_batch": "vsfb_",
+    "chat_completion": "chatcmpl-",
 }
 
 _lock = threading.Lock()
