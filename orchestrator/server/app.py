@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator import __version__
+from orchestrator.server import indexing
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.context import ServerContext
 from orchestrator.server.engine import Engine
@@ -56,10 +57,13 @@ def create_app(config: ServerConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.start()
+        # Vector store indexing: resumes files left in progress by a previous process.
+        indexing.start(store)
         try:
             yield
         finally:
             await engine.stop()
+            indexing.stop(store)
             store.close()
 
     app = FastAPI(
