@@ -131,6 +131,8 @@ _PLACE_NAMES = frozenset({"location", "city", "place", "region", "country", "des
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+_FENCED_CODE = re.compile(r"```[^\n`]*\n(.*?)```", re.S)
+_CODE_NAMES = frozenset({"code", "script", "source", "program", "snippet"})
 
 
 @dataclass
@@ -140,16 +142,25 @@ class MessageWords:
     text: str = ""
     words: list[str] = field(default_factory=list)
     numbers: list[float] = field(default_factory=list)
+    # The message's fenced code blocks, for a property such as ``code`` (a chat client
+    # offering a code-running function, e.g. the chat provider's code_interpreter).
+    code: str = ""
 
     @classmethod
     def from_message(cls, message: str, drop: list[str] | tuple[str, ...] = ()) -> MessageWords:
         """Words of ``message`` without code blocks and without the names in ``drop``."""
+        code = "\n\n".join(b.strip("\n") for b in _FENCED_CODE.findall(message)).strip("\n")
         text = _FENCE.sub(" ", message)
         for name in drop:
             text = name_pattern(name, particles=True).sub(" ", text)
         text = " ".join(text.split())
         numbers = [float(n) for n in _NUMBER.findall(text)]
-        return cls(text=text, words=_WORD.findall(text), numbers=numbers)
+        return cls(
+            text=text,
+            words=_WORD.findall(text),
+            numbers=numbers,
+            code=code + "\n" if code.strip() else "",
+        )
 
     def phrase(self, limit: int = 8) -> str:
         """A short noun-phrase-like gist: fillers trimmed from both ends."""
@@ -559,6 +570,8 @@ class _Generator:
             return "2024-01-01"
         if last == "id" and len(words) > 1:
             return f"{words[-2]}_{index + 1}"
+        if last in _CODE_NAMES and msg.code:
+            return msg.code
         if not msg.phrase():
             return f"{label} {index + 1}"
         if last in _TITLE_NAMES:
