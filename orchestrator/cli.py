@@ -124,6 +124,169 @@ def target_for(project, base_url: str | None, api_key: str | None):  # type: ign
 
 # --- test (scenarios) ------------------------------------------------------------------
 
+
+@cli.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@project_options
+@click.option("--poll", is_flag=True, help="Poll runs instead of streaming them (SSE).")
+@click.option(
+    "-j",
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Scenarios to run at once (turns within a scenario stay in order).",
+)
+@click.option(
+    "--repeat",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Run each scenario N times and report its pass rate (flakiness).",
+)
+@click.option(
+    "--timeout",
+    "turn_timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds per turn, unless the turn sets `timeout:`.",
+)
+@click.option(
+    "--scenario-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds per scenario, unless the scenario sets `timeout:`.",
+)
+@click.option(
+    "--record",
+    "cassette_mode",
+    flag_value="record",
+    help="Save each passing scenario's cassette next to it.",
+)
+@click.option(
+    "--replay",
+    "cassette_mode",
+    flag_value="replay",
+    help="Replay cassettes (the default for the embedded target when one exists).",
+)
+@click.option(
+    "--live", "cassette_mode", flag_value="live", help="Ignore cassettes; talk to the model."
+)
+@click.option("-k", "keyword", help="Only scenarios whose name contains this text.")
+@click.option(
+    "--tag", "tags", multiple=True, help="Only scenarios with this tag (repeatable: any of them)."
+)
+@click.option(
+    "--transcript",
+    "transcript_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a Markdown transcript per scenario into this folder.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JSON report.",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JUnit XML report.",
+)
+@click.option(
+    "--keep-threads",
+    is_flag=True,
+    help="Keep each scenario's thread on the server (for debugging).",
+)
+@click.pass_obj
+def test_command(
+    obj: Ctx,
+    paths: tuple[Path, ...],
+    project_dir: Path | None,
+    base_url: str | None,
+    api_key: str | None,
+    namespace: str | None,
+    poll: bool,
+    jobs: int,
+    repeat: int,
+    turn_timeout: float,
+    scenario_timeout: float | None,
+    cassette_mode: str | None,
+    keyword: str | None,
+    tags: tuple[str, ...],
+    transcript_dir: Path | None,
+    json_path: Path | None,
+    junit_path: Path | None,
+    keep_threads: bool,
+) -> None:
+    """Run scenarios: scripted conversations with their expectations.
+
+    Exit code 0 when all passed, 1 when some failed, 2 on errors (a bad scenario, an
+    assistant that was never applied, an unreachable server).
+
+    \b
+    Examples:
+      orchestrator test                         # every scenario of the project
+      orchestrator test scenarios/quiz.yaml -v  # one file, a line per turn
+      orchestrator test -j 8 --junit report.xml # CI
+      orchestrator test --record                # save cassettes; later runs replay them
+    """
+    from orchestrator.scenarios import reports
+    from orchestrator.scenarios.progress import make_reporter
+    from orchestrator.scenarios.runner import RunnerOptions, run_scenarios, select_scenarios
+
+    try:
+        project = load_project_or_exit(project_dir, paths)
+    except SystemExit as exc:
+        # A scenario that cannot be loaded is an error of the run (2), not a failure (1).
+        sys.exit(2 if exc.code else 0)
+    scenarios = select_scenarios(project.scenarios, keyword=keyword, tags=tags)
+    if not scenarios:
+        click.echo("No scenarios to run (check PATHS, -k and --tag).", err=True)
+        sys.exit(2)
+    target = target_for(project, base_url, api_key)
+    options = RunnerOptions(
+        stream=not poll,
+        jobs=jobs,
+        repeat=repeat,
+        turn_timeout=turn_timeout,
+        scenario_timeout=scenario_timeout,
+        cassettes=cassette_mode or "auto",  # type: ignore[arg-type]
+        namespace=namespace or project.config.namespace,
+        keep_threads=keep_threads,
+        embedded=target.kind == "embedded",
+    )
+    color = obj.color if obj and obj.color is not None else None
+    reporter = make_reporter(verbose=bool(obj and obj.verbose), color=color)
+    use_color = color if color is not None else sys.stdout.isatty()
+    from orchestrator.backend import connect
+
+    try:
+        with connect(target) as client:
+            report = run_scenarios(
+                scenarios,
+                client,
+                options,
+                root=project.config.root,
+                reporter=reporter,
+                target=target.describe(),
+            )
+    except OSError as exc:
+        click.echo(f"error: could not start or reach {target.describe()}: {exc}", err=True)
+        sys.exit(2)
+    if transcript_dir:
+        reports.write_transcripts(report, transcript_dir)
+    if json_path:
+        reports.write_json(report, json_path)
+    if junit_path:
+        reports.write_junit(report, junit_path, project.config.root)
+    click.echo("")
+    click.echo(reports.summary(report, color=use_color))
+    sys.exit(report.exit_code)
+
+
 # --- serve -------------------------------------------------------------------------
 
 

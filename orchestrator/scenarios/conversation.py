@@ -1,0 +1,346 @@
+"""Play one turn on a thread: create the run, follow it, answer its function calls.
+
+Streaming (the default) reads the run's server-sent events through the SDK
+(``runs.create(stream=True)`` and ``submit_tool_outputs(stream=True)``) and builds the
+turn's record from them: no extra requests. Polling (``--poll``) follows the run with
+the SDK's ``runs.poll`` and lists the run's steps and messages at the end.
+
+On ``requires_action`` every tool call is answered (handler or mock), and all outputs
+are submitted in one ``submit_tool_outputs`` call; a run may take several rounds. If any
+call cannot be answered, the run is cancelled (and waited for) before the turn fails,
+so nothing is left hanging on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import openai
+from openai.types.beta.threads import Message, Run
+from openai.types.beta.threads.runs import RunStep
+
+from orchestrator.scenarios.handlers import HandlerContext, HandlerFailure, answer_call
+from orchestrator.scenarios.records import (
+    StepRecord,
+    ToolCallRecord,
+    TurnRecord,
+    message_text,
+    parse_json,
+    step_record,
+)
+
+TERMINAL = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
+
+
+class TurnProgress(Protocol):
+    """What a reporter hears while a turn plays (all optional to act on)."""
+
+    def tool_call(self, name: str, detail: str) -> None: ...
+    def text(self, delta: str) -> None: ...
+
+
+class _Quiet:
+    def tool_call(self, name: str, detail: str) -> None:
+        pass
+
+    def text(self, delta: str) -> None:
+        pass
+
+
+class TurnAborted(Exception):
+    """The turn cannot go on (a tool call could not be answered); the run was cancelled."""
+
+    def __init__(self, failures: list[HandlerFailure], run_status: str | None) -> None:
+        super().__init__("; ".join(f.message for f in failures))
+        self.failures = failures
+        self.run_status = run_status
+
+
+@dataclass
+class TurnInput:
+    """Everything a turn sends."""
+
+    index: int
+    user: str
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    additional_instructions: str | None = None
+    tool_choice: Any = None
+
+
+@dataclass
+class Conversation:
+    """A scenario's thread and what answers its function calls."""
+
+    client: openai.AsyncOpenAI
+    thread_id: str
+    assistant_id: str
+    scenario: str
+    handler_modules: list[Path]
+    mocks: dict[str, Any]
+    vars: dict[str, Any]
+    stream: bool = True
+    # Resolves file ids to names for citations; shared by the run's scenarios.
+    filename_of: Callable[[str], Any] | None = None
+
+    async def play(
+        self, turn: TurnInput, record: TurnRecord, progress: TurnProgress | None = None
+    ) -> None:
+        """Play the turn, filling ``record`` as it goes (a timeout keeps what was seen)."""
+        progress = progress or _Quiet()
+        state = _State(record)
+        try:
+            await self._play(turn, state, progress)
+        except BaseException:
+            # Timeouts and aborted turns keep what was seen, for the failure's transcript.
+            fill_record(state)
+            raise
+
+    async def _play(self, turn: TurnInput, state: _State, progress: TurnProgress) -> None:
+        params: dict[str, Any] = {
+            "assistant_id": self.assistant_id,
+            "additional_messages": [
+                {
+                    "role": "user",
+                    "content": turn.user,
+                    **({"attachments": turn.attachments} if turn.attachments else {}),
+                }
+            ],
+        }
+        if turn.additional_instructions is not None:
+            params["additional_instructions"] = turn.additional_instructions
+        if turn.tool_choice is not None:
+            params["tool_choice"] = turn.tool_choice
+        runs = self.client.beta.threads.runs
+        if self.stream:
+            async with await runs.create(self.thread_id, stream=True, **params) as events:
+                await self._consume(events, state, progress)
+        else:
+            run = await runs.create(self.thread_id, **params)
+            state.set_run(run)
+        while True:
+            run = state.require_run()
+            if run.status == "requires_action":
+                outputs = await self._answer(run, turn.index, state, progress)
+                if self.stream:
+                    async with await runs.submit_tool_outputs(
+                        run.id, thread_id=self.thread_id, tool_outputs=outputs, stream=True
+                    ) as events:
+                        await self._consume(events, state, progress)
+                else:
+                    state.set_run(
+                        await runs.submit_tool_outputs(
+                            run.id, thread_id=self.thread_id, tool_outputs=outputs
+                        )
+                    )
+                continue
+            if run.status in TERMINAL:
+                break
+            # Polling, or a stream that ended early: follow the run by polling.
+            state.set_run(await runs.poll(run.id, thread_id=self.thread_id))
+        if not self.stream:
+            await self._collect(state)
+        await self._finish(state, progress)
+
+    # --- streaming --------------------------------------------------------------
+
+    async def _consume(self, events: Any, state: _State, progress: TurnProgress) -> None:
+        async for event in events:
+            name: str = event.event
+            data = event.data
+            if name.startswith("thread.run.step."):
+                if name != "thread.run.step.delta":
+                    state.steps[data.id] = data
+            elif name.startswith("thread.run."):
+                state.set_run(data)
+            elif name == "thread.message.delta":
+                for part in data.delta.content or []:
+                    if part.type == "text" and part.text and part.text.value:
+                        progress.text(part.text.value)
+            elif name in ("thread.message.completed", "thread.message.incomplete"):
+                state.messages[data.id] = data
+
+    # --- polling ----------------------------------------------------------------
+
+    async def _collect(self, state: _State) -> None:
+        run = state.require_run()
+        async for step in self.client.beta.threads.runs.steps.list(
+            run.id, thread_id=self.thread_id, order="asc", limit=100
+        ):
+            state.steps[step.id] = step
+        async for msg in self.client.beta.threads.messages.list(
+            self.thread_id, run_id=run.id, order="asc", limit=100
+        ):
+            if msg.role == "assistant":
+                state.messages[msg.id] = msg
+
+    # --- tool calls -------------------------------------------------------------
+
+    async def _answer(
+        self, run: Run, turn_index: int, state: _State, progress: TurnProgress
+    ) -> list[dict[str, str]]:
+        assert run.required_action is not None
+        schemas = {
+            t.function.name: t.function.parameters
+            for t in run.tools
+            if t.type == "function" and getattr(t, "function", None) is not None
+        }
+        outputs: list[dict[str, str]] = []
+        failures: list[HandlerFailure] = []
+        for call in run.required_action.submit_tool_outputs.tool_calls:
+            name, raw = call.function.name, call.function.arguments
+            progress.tool_call(name, raw)
+            answer = await answer_call(
+                name,
+                raw,
+                schema=schemas.get(name),
+                modules=self.handler_modules,
+                mocks=self.mocks,
+                context=HandlerContext(
+                    thread_id=self.thread_id,
+                    run_id=run.id,
+                    scenario=self.scenario,
+                    vars=dict(self.vars),
+                    turn=turn_index,
+                    tool_call_id=call.id,
+                ),
+            )
+            state.requested[call.id] = (name, raw)
+            if answer.failure is not None:
+                failures.append(answer.failure)
+            else:
+                assert answer.output is not None
+                state.answers[call.id] = (answer.output, answer.source)
+                outputs.append({"tool_call_id": call.id, "output": answer.output})
+        if failures:
+            status = await cancel_run(self.client, self.thread_id, run.id)
+            state.record.status = status
+            raise TurnAborted(failures, status)
+        return outputs
+
+    # --- the record -------------------------------------------------------------
+
+    async def _finish(self, state: _State, progress: TurnProgress) -> None:
+        record = state.record
+        run = state.require_run()
+        record.status = run.status
+        record.model = run.model
+        record.last_error = (
+            {"code": run.last_error.code, "message": run.last_error.message}
+            if run.last_error
+            else None
+        )
+        record.incomplete_reason = run.incomplete_details.reason if run.incomplete_details else None
+        record.usage = run.usage.model_dump() if run.usage else None
+        fill_record(state)
+        for step in record.steps:
+            for c in step.tool_calls:
+                if c.type != "function":
+                    progress.tool_call(
+                        c.name, (c.code or "") if c.type == "code_interpreter" else ""
+                    )
+        names: dict[str, str] = {}
+        for c in record.tool_calls:
+            for r in c.results:
+                if r.get("file_name"):
+                    names[r["file_id"]] = r["file_name"]
+        for cite in record.citations:
+            cite.filename = names.get(cite.file_id)
+            if cite.filename is None and self.filename_of is not None:
+                cite.filename = await self.filename_of(cite.file_id)
+
+
+@dataclass
+class _State:
+    record: TurnRecord
+    run: Run | None = None
+    steps: dict[str, RunStep] = field(default_factory=dict)
+    messages: dict[str, Message] = field(default_factory=dict)
+    # call id -> (output, "handler" | "mock"), and call id -> (name, raw arguments).
+    answers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    requested: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def set_run(self, run: Run) -> None:
+        self.run = run
+        self.record.run_id = run.id
+        self.record.status = run.status
+
+    def require_run(self) -> Run:
+        if self.run is None:
+            raise RuntimeError("the server's event stream ended before it sent the run")
+        return self.run
+
+
+def fill_record(state: _State) -> None:
+    """Steps, replies and citations into the record (also for a partial turn)."""
+    record = state.record
+    ordered = sorted(state.steps.values(), key=lambda s: (s.created_at, s.id))
+    record.steps = [step_record(s) for s in ordered]
+    for call in record.tool_calls:
+        if call.id in state.answers:
+            call.output, call.output_source = state.answers[call.id]
+    # Calls the run asked for but whose step we never saw (e.g. a cancelled turn).
+    seen = {c.id for c in record.tool_calls}
+    missing = [cid for cid in state.requested if cid not in seen]
+    if missing:
+        record.steps.append(
+            StepRecord(
+                id="",
+                type="tool_calls",
+                status=record.status or "",
+                tool_calls=[
+                    ToolCallRecord(
+                        id=cid,
+                        type="function",
+                        name=state.requested[cid][0],
+                        raw_arguments=state.requested[cid][1],
+                        arguments=parse_json(state.requested[cid][1]),
+                        output=state.answers.get(cid, (None, ""))[0],
+                        output_source=state.answers.get(cid, (None, ""))[1],
+                    )
+                    for cid in missing
+                ],
+            )
+        )
+    # Replies in the order of their message_creation steps, then any others.
+    by_id = dict(state.messages)
+    order = [s.message_id for s in record.steps if s.message_id]
+    msgs = [by_id.pop(mid) for mid in order if mid in by_id] + sorted(
+        by_id.values(), key=lambda m: (m.created_at, m.id)
+    )
+    record.replies = []
+    record.citations = []
+    for m in msgs:
+        if m.role != "assistant":
+            continue
+        text, cites = message_text(m)
+        record.replies.append(text)
+        record.citations.extend(cites)
+
+
+async def cancel_run(
+    client: openai.AsyncOpenAI, thread_id: str, run_id: str, wait: float = 10.0
+) -> str | None:
+    """Cancel a run and wait until it is no longer active; its final status."""
+    runs = client.beta.threads.runs
+    try:
+        run = await runs.cancel(run_id, thread_id=thread_id)
+    except openai.APIStatusError:
+        # Already finished (or gone): read where it ended up.
+        try:
+            run = await runs.retrieve(run_id, thread_id=thread_id)
+        except openai.APIError:
+            return None
+    deadline = asyncio.get_running_loop().time() + wait
+    delay = 0.02
+    while run.status not in TERMINAL and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
+        try:
+            run = await runs.retrieve(run_id, thread_id=thread_id)
+        except openai.APIError:
+            return None
+    return run.status

@@ -1,0 +1,173 @@
+"""Reports of a run: JSON, JUnit XML, Markdown transcripts and the summary table."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import click
+
+from orchestrator.scenarios.results import RunReport, ScenarioResult
+from orchestrator.scenarios.transcript import scenario_markdown, slug
+
+# Characters XML 1.0 cannot hold at all (ElementTree would write them unescaped).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _XML_ILLEGAL.sub("\ufffd", text)
+
+
+def _write(path: Path, data: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(data, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_json(report: RunReport, path: Path) -> None:
+    _write(path, json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+
+
+def _classname(result: ScenarioResult, root: Path | None) -> str:
+    path = result.file
+    if root is not None:
+        with contextlib.suppress(ValueError):
+            path = path.resolve().relative_to(root.resolve())
+    stem = path.as_posix()
+    for ext in (".yaml", ".yml"):
+        stem = stem.removesuffix(ext)
+    return stem.replace("/", ".")
+
+
+def junit_xml(report: RunReport, root: Path | None = None) -> str:
+    """JUnit XML: one testsuite per scenario file; failures as <failure>, runtime
+    errors as <error> (the scheme Jenkins, GitLab and GitHub reporters read)."""
+    suites: dict[str, list[ScenarioResult]] = {}
+    for r in report.results:
+        suites.setdefault(_classname(r, root), []).append(r)
+    top = ET.Element(
+        "testsuites",
+        name="orchestrator test",
+        tests=str(len(report.results)),
+        failures=str(report.count("failed")),
+        errors=str(report.count("error") + len(report.errors)),
+        time=f"{report.duration:.3f}",
+    )
+    for classname, results in suites.items():
+        suite = ET.SubElement(
+            top,
+            "testsuite",
+            name=classname,
+            tests=str(len(results)),
+            failures=str(sum(r.outcome == "failed" for r in results)),
+            errors=str(sum(r.outcome == "error" for r in results)),
+            skipped="0",
+            time=f"{sum(r.duration for r in results):.3f}",
+        )
+        for r in results:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=classname,
+                name=_xml_text(r.id),
+                file=str(r.file),
+                time=f"{r.duration:.3f}",
+            )
+            if r.outcome != "passed":
+                problems = r.problems()
+                tag = "error" if r.outcome == "error" else "failure"
+                first = problems[0] if problems else None
+                el = ET.SubElement(
+                    case,
+                    tag,
+                    message=_xml_text(first.render().splitlines()[0] if first else r.outcome),
+                    type=first.kind if first else r.outcome,
+                )
+                el.text = _xml_text("\n\n".join(p.render() for p in problems))
+            out = ET.SubElement(case, "system-out")
+            out.text = _xml_text(scenario_markdown(r))
+    if report.errors:
+        suite = ET.SubElement(
+            top, "testsuite", name="orchestrator", tests="1", failures="0", errors="1", time="0"
+        )
+        case = ET.SubElement(suite, "testcase", classname="orchestrator", name="run", time="0")
+        el = ET.SubElement(
+            case, "error", message=_xml_text(report.errors[0].message), type=report.errors[0].kind
+        )
+        el.text = _xml_text("\n".join(p.render() for p in report.errors))
+    ET.indent(top)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(top, encoding="unicode") + "\n"
+
+
+def write_junit(report: RunReport, path: Path, root: Path | None = None) -> None:
+    _write(path, junit_xml(report, root))
+
+
+def write_transcripts(report: RunReport, directory: Path) -> list[Path]:
+    """One Markdown file per scenario attempt; names from the scenario names."""
+    directory.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    written = []
+    for r in report.results:
+        base = slug(r.name, r.attempt)
+        name, n = base, 1
+        while name in used:  # two files with the same scenario name
+            n += 1
+            name = f"{base}-{n}"
+        used.add(name)
+        path = directory / f"{name}.md"
+        _write(path, scenario_markdown(r))
+        written.append(path)
+    return written
+
+
+def summary(report: RunReport, color: bool = False) -> str:
+    """The summary table, the pass rates when repeated, and the totals line."""
+
+    def style(text: str, outcome: str) -> str:
+        if not color:
+            return text
+        fg = {"passed": "green", "failed": "red", "error": "yellow"}[outcome]
+        return click.style(text, fg=fg, bold=True)
+
+    lines: list[str] = []
+    if report.results:
+        rows = []
+        for r in report.results:
+            label = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}[r.outcome]
+            turns = f"{len(r.turns)}"
+            rows.append((r.id, label, r.outcome, turns, f"{r.duration:.2f} s"))
+        w = [
+            max(len("Scenario"), *(len(r[0]) for r in rows)),
+            6,
+            max(len("Turns"), *(len(r[3]) for r in rows)),
+        ]
+        lines.append(
+            f"{'Scenario'.ljust(w[0])}  {'Result'.ljust(w[1])}  {'Turns'.rjust(w[2])}  Time"
+        )
+        for name, label, outcome, turns, dur in rows:
+            lines.append(
+                f"{name.ljust(w[0])}  {style(label.ljust(w[1]), outcome)}  {turns.rjust(w[2])}  {dur}"
+            )
+        rates = report.pass_rates()
+        if any(n > 1 for _, _, n in rates):
+            lines.append("")
+            wn = max(len("Scenario"), *(len(n) for n, _, _ in rates))
+            lines.append(f"{'Scenario'.ljust(wn)}  Passed   Rate")
+            for name, p, n in rates:
+                lines.append(f"{name.ljust(wn)}  {f'{p}/{n}'.ljust(7)}  {100 * p / n:5.1f}%")
+    for p in report.errors:
+        lines.append(style("ERROR", "error") + " " + p.render())
+    total = len(report.results)
+    lines.append(
+        f"{total} scenario run{'s' if total != 1 else ''}: {report.count('passed')} passed, "
+        f"{report.count('failed')} failed, {report.count('error') + len(report.errors)} "
+        f"error{'s' if report.count('error') + len(report.errors) != 1 else ''} "
+        f"in {report.duration:.2f} s"
+    )
+    return "\n".join(lines)
