@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.validators import validator_for
 
@@ -211,7 +211,9 @@ def name_pattern(name: str, *, particles: bool = False) -> re.Pattern[str]:
 def make_validator(schema: dict[str, Any]) -> Any:
     """A jsonschema validator for ``schema`` (its own ``$schema``, else 2020-12)."""
     cls = validator_for(schema, default=Draft202012Validator)
-    return cls(schema, format_checker=FormatChecker())
+    # The draft's own format checker: FormatChecker() mixes all drafts (draft 3's
+    # "time" would reject RFC 3339 times).
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
 def schema_problem(schema: Any, instance: Any) -> str | None:
@@ -661,8 +663,21 @@ def _bound(schema: dict[str, Any], inclusive: str, exclusive: str) -> tuple[floa
     return (value, False) if isinstance(value, (int, float)) else (None, False)
 
 
+_SMALL_WORDS = frozenset("a an the of on in and or for to with about at by from".split())  # noqa: SIM905
+
+
 def _title_case(text: str) -> str:
-    return " ".join(w[:1].upper() + w[1:] if w.isascii() else w for w in text.split())
+    """Headline style for ASCII words: "the solar system" -> "The Solar System"."""
+    words = text.split()
+    if words and words[0].lower() in ("about", "on", "regarding", "concerning") and len(words) > 1:
+        words = words[1:]  # "(a quiz) about X" -> "X"
+    out = []
+    for i, word in enumerate(words):
+        if not word.isascii() or (i and word.lower() in _SMALL_WORDS):
+            out.append(word)
+        else:
+            out.append("-".join(part[:1].upper() + part[1:] for part in word.split("-")))
+    return " ".join(out)
 
 
 # -- strings matching a regex -------------------------------------------------------
