@@ -77,7 +77,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.ctx = context
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(_auth)])
-    for module in (assistants, threads, messages, runs, files, vector_stores, chat, extensions):
+    # runs before threads: POST /threads/runs must not be read as /threads/{thread_id}.
+    for module in (assistants, runs, threads, messages, files, vector_stores, chat, extensions):
         v1.include_router(module.router)
     app.include_router(v1)
 

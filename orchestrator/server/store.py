@@ -192,6 +192,12 @@ class Store:
             args.append(parent)
         for field, value in (where or {}).items():
             # Field names come from our code, never from requests.
+            if isinstance(value, (list, tuple)):
+                # Any of several values, e.g. {"status": ("queued", "in_progress")}.
+                marks = ", ".join("?" * len(value))
+                sql += f" AND json_extract(data, '$.{field}') IN ({marks})"
+                args.extend(value)
+                continue
             sql += f" AND json_extract(data, '$.{field}') IS ?"
             args.append(value)
         return sql, args

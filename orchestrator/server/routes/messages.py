@@ -1,3 +1,168 @@
-from fastapi import APIRouter
+"""/v1/threads/{thread_id}/messages: create (with attachments), retrieve, modify, delete, list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from orchestrator.server.context import ServerContext, ctx, json_body, list_params
+from orchestrator.server.errors import APIError, invalid
+from orchestrator.server.files_store import get_file
+from orchestrator.server.records import message_content, new_message
+from orchestrator.server.resources import check_metadata
+from orchestrator.server.store import ListParams
 
 router = APIRouter()
+
+# OpenAI's limits on one message.
+MAX_ATTACHMENTS = 10
+
+
+def active_run_error(thread_id: str, run_id: str) -> APIError:
+    # OpenAI's wording; client code matches on it to wait and retry.
+    return invalid(f"Can't add messages to {thread_id} while a run {run_id} is active.")
+
+
+def prepare_message(c: ServerContext, body: dict[str, Any], param: str = "") -> dict[str, Any]:
+    """Check a CreateMessageRequest (ids it names exist) and turn it into message fields."""
+    prefix = f"{param}." if param else ""
+    content = message_content(body["content"])
+    for i, part in enumerate(content):
+        if (
+            part["type"] == "image_file"
+            and get_file(c.store, part["image_file"]["file_id"]) is None
+        ):
+            raise invalid(
+                f"No file found with id '{part['image_file']['file_id']}'.",
+                param=f"{prefix}content[{i}].image_file.file_id",
+            )
+    attachments = []
+    for i, att in enumerate(body.get("attachments") or []):
+        if i >= MAX_ATTACHMENTS:
+            raise invalid(
+                f"A message can have at most {MAX_ATTACHMENTS} attachments.",
+                param=f"{prefix}attachments",
+            )
+        if get_file(c.store, att["file_id"]) is None:
+            raise invalid(
+                f"No file found with id '{att['file_id']}'. Upload it with POST /v1/files first.",
+                param=f"{prefix}attachments[{i}].file_id",
+            )
+        tools = [{"type": t["type"]} for t in att.get("tools") or []]
+        attachments.append({"file_id": att["file_id"], "tools": tools})
+    return {
+        "role": body["role"],
+        "content": content,
+        "attachments": attachments,
+        "metadata": check_metadata(body.get("metadata"), f"{prefix}metadata"),
+    }
+
+
+def insert_message(
+    c: ServerContext, thread: dict[str, Any], prepared: dict[str, Any]
+) -> dict[str, Any]:
+    """Store a prepared message; attachments for file_search join the thread's vector store."""
+    message = new_message(
+        thread["id"],
+        prepared["role"],
+        prepared["content"],
+        attachments=prepared["attachments"],
+        metadata=prepared["metadata"],
+    )
+    c.store.insert("message", message, parent=thread["id"])
+    search_files = [
+        a["file_id"]
+        for a in prepared["attachments"]
+        if any(t["type"] == "file_search" for t in a["tools"])
+    ]
+    if search_files:
+        _add_to_thread_vector_store(c, thread["id"], search_files)
+    return message
+
+
+def _add_to_thread_vector_store(c: ServerContext, thread_id: str, file_ids: list[str]) -> None:
+    """As OpenAI does: files attached for file_search go into the thread's vector store,
+    created on first use (expiring 7 days after the thread was last active)."""
+    from orchestrator.server.routes.vector_stores import create_vector_store
+
+    thread = c.store.require("thread", thread_id)
+    fs = thread.get("tool_resources", {}).get("file_search") or {}
+    existing = list(fs.get("vector_store_ids") or [])
+    if existing:
+        from orchestrator.server.routes.vector_stores import add_file_to_vector_store
+
+        for file_id in file_ids:
+            add_file_to_vector_store(c, existing[0], file_id)
+        return
+    store = create_vector_store(
+        c,
+        {
+            "name": f"thread {thread_id}",
+            "file_ids": file_ids,
+            "expires_after": {"anchor": "last_active_at", "days": 7},
+        },
+    )
+
+    def attach(t: dict[str, Any]) -> None:
+        resources = t.setdefault("tool_resources", {})
+        resources["file_search"] = {"vector_store_ids": [store["id"]]}
+
+    c.store.mutate("thread", thread_id, attach)
+
+
+@router.post("/threads/{thread_id}/messages")
+async def create_message(
+    thread_id: str, request: Request, c: ServerContext = Depends(ctx)
+) -> dict[str, Any]:
+    body = await json_body(request, "CreateMessageRequest")
+    thread = c.store.require("thread", thread_id)
+    prepared = prepare_message(c, body)
+    # No await between this check and the insert: nothing can start a run in between.
+    active = c.engine.active_run(thread_id)
+    if active is not None:
+        raise active_run_error(thread_id, active["id"])
+    return insert_message(c, thread, prepared)
+
+
+@router.get("/threads/{thread_id}/messages")
+async def list_messages(
+    thread_id: str,
+    run_id: str | None = None,
+    params: ListParams = Depends(list_params),
+    c: ServerContext = Depends(ctx),
+) -> dict[str, Any]:
+    c.store.require("thread", thread_id)
+    where = {"run_id": run_id} if run_id else None
+    return c.store.list("message", params, parent=thread_id, where=where).body()
+
+
+@router.get("/threads/{thread_id}/messages/{message_id}")
+async def retrieve_message(
+    thread_id: str, message_id: str, c: ServerContext = Depends(ctx)
+) -> dict[str, Any]:
+    c.store.require("thread", thread_id)
+    return c.store.require("message", message_id, parent=thread_id)
+
+
+@router.post("/threads/{thread_id}/messages/{message_id}")
+async def modify_message(
+    thread_id: str, message_id: str, request: Request, c: ServerContext = Depends(ctx)
+) -> dict[str, Any]:
+    body = await json_body(request, "ModifyMessageRequest")
+    c.store.require("thread", thread_id)
+    c.store.require("message", message_id, parent=thread_id)
+    if "metadata" not in body:
+        return c.store.require("message", message_id)
+    metadata = check_metadata(body["metadata"])
+    return c.store.mutate("message", message_id, lambda m: m.update(metadata=metadata))
+
+
+@router.delete("/threads/{thread_id}/messages/{message_id}")
+async def delete_message(
+    thread_id: str, message_id: str, c: ServerContext = Depends(ctx)
+) -> dict[str, Any]:
+    c.store.require("thread", thread_id)
+    c.store.require("message", message_id, parent=thread_id)
+    c.store.delete("message", message_id)
+    return {"id": message_id, "object": "thread.message.deleted", "deleted": True}
