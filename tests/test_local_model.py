@@ -397,8 +397,13 @@ def test_code_output_and_errors_are_reported() -> None:
     err = "Traceback (most recent call last):\nZeroDivisionError: division by zero"
     failed = respond(after_tools([call], [err], [CODE])).text or ""
     assert failed.startswith("I ran the code, and it failed:") and "ZeroDivisionError" in failed
-    quiet = respond(after_tools([call], [""], [CODE])).text
-    assert quiet == "I ran the code. It finished without printing anything."
+    for quiet in ("", "(no output)"):  # the engine's placeholder for silence
+        text = respond(after_tools([call], [quiet], [CODE])).text
+        assert text == "I ran the code. It finished without printing anything."
+    silent_failure = respond(after_tools([call], ["(failed with no output)"], [CODE])).text
+    assert silent_failure == "I ran the code, and it failed without printing anything."
+    timeout = respond(after_tools([call], ["Timed out after 30 s"], [CODE])).text or ""
+    assert timeout.startswith("I ran the code, and it failed:")
 
 
 def test_tool_outputs_come_before_naming_a_function_again() -> None:
@@ -636,3 +641,15 @@ def test_make_model_picks_the_configured_provider(store: Store) -> None:
     assert isinstance(make_model(ServerConfig(), store), LocalModel)
     with pytest.raises(ValueError, match="upstream"):
         make_model(ServerConfig(model_provider="chat"), store)
+
+
+def test_korean_queries_pick_the_matching_sentence() -> None:
+    text = "매장 안내입니다. 환불은 구매 후 30일 이내에 가능합니다. 영수증을 보관하세요."
+    call = ToolCall(
+        "call_k", "file_search", "file_search", json.dumps({"query": "환불 기간이 어떻게 되나요?"})
+    )
+    r = respond(
+        after_tools([call], [format_results(0, [Hit("file-k", "안내.md", 0.8, text)])], [SEARCH])
+    )
+    assert "“환불은 구매 후 30일 이내에 가능합니다." in (r.text or "")
+    assert "【0:0†안내.md】" in (r.text or "")

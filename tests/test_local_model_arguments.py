@@ -446,3 +446,24 @@ def test_unsatisfiable_schemas_fail_clearly(schema: S) -> None:
     with pytest.raises(ArgumentGenerationError) as e:
         generate_arguments("broken_fn", schema, MessageWords())
     assert "'broken_fn'" in str(e.value) and "schema" in str(e.value)
+
+
+def test_ids_come_from_the_message_when_it_has_one() -> None:
+    schema = SCHEMAS["get_delivery_date"]
+    words = MessageWords.from_message(
+        "When will order ORD-12345 arrive? get_delivery_date", ["get_delivery_date"]
+    )
+    assert generate_arguments("get_delivery_date", schema, words) == {"order_id": "ORD-12345"}
+    assert generate_arguments("get_delivery_date", schema, MessageWords()) == {
+        "order_id": "order_1"
+    }
+
+
+def test_one_letter_enum_values_are_not_matched_as_words() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"size": {"enum": ["S", "M", "L", "XL"]}},
+        "required": ["size"],
+    }
+    assert generate_arguments("f", schema, MessageWords.from_message("make a shirt"))["size"] == "S"
+    assert generate_arguments("f", schema, MessageWords.from_message("an XL shirt"))["size"] == "XL"

@@ -131,6 +131,8 @@ _PLACE_NAMES = frozenset({"location", "city", "place", "region", "country", "des
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+_IDENTIFIER = re.compile(r"(?<![\w-])[A-Za-z_-]*\d[\w-]*(?![\w-])")
+_ID_NAMES = frozenset({"id", "number", "code", "sku", "ref", "reference", "no"})
 _FENCED_CODE = re.compile(r"```[^\n`]*\n(.*?)```", re.S)
 _CODE_NAMES = frozenset({"code", "script", "source", "program", "snippet"})
 
@@ -185,6 +187,11 @@ class MessageWords:
 
     def keywords(self, limit: int = 6) -> str:
         return " ".join([w for w in self.words if w.lower() not in _STOPWORDS][:limit])
+
+    def identifier(self) -> str | None:
+        # A token with a digit in it ("order 12345", "ticket ABC-42"): likely an id.
+        found = _IDENTIFIER.search(self.text)
+        return found.group(0) if found else None
 
     def proper_noun(self) -> str | None:
         # A capitalised word that does not open the message: likely a name or place.
@@ -449,7 +456,12 @@ class _Generator:
         # A value the user mentions wins ("in celsius" -> unit "celsius").
         if self.msg.text:
             for value in values:
-                if isinstance(value, str) and value and name_pattern(value).search(self.msg.text):
+                # Two characters at least: a one-letter enum ("a") would match articles.
+                if (
+                    isinstance(value, str)
+                    and len(value) > 1
+                    and name_pattern(value).search(self.msg.text)
+                ):
                     return value
         return values[index % len(values)]
 
@@ -570,8 +582,9 @@ class _Generator:
             return "+1-555-0100"
         if last == "date" or words[-2:] == ["date"]:
             return "2024-01-01"
-        if last == "id" and len(words) > 1:
-            return f"{words[-2]}_{index + 1}"
+        if last in _ID_NAMES and (len(words) > 1 or last == "id"):
+            found = msg.identifier() if index == 0 else None
+            return found or f"{words[0] if len(words) > 1 else 'id'}_{index + 1}"
         if last in _CODE_NAMES and msg.code:
             return msg.code
         if not msg.phrase():

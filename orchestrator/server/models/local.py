@@ -342,8 +342,11 @@ def best_passage(source: CitedSource, terms: list[str]) -> str:
 
 def _report_code(output: str) -> str:
     text = output.strip("\n")
-    if not text.strip():
+    # The engine's placeholders for an execution that printed nothing.
+    if not text.strip() or text == "(no output)":
         return "I ran the code. It finished without printing anything."
+    if text == "(failed with no output)":
+        return "I ran the code, and it failed without printing anything."
     failed = _ERROR_LINE.search(text)
     head = "I ran the code, and it failed:" if failed else "I ran the code. Its output:"
     fence = "````" if "```" in text else "```"
@@ -464,8 +467,19 @@ def _argument(call: ToolCall, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
 def _terms(query: str) -> list[str]:
-    return [w.lower() for w in re.findall(r"[^\W_]+", query) if len(w) > 1]
+    """Query terms to look for in passages: lowercased words, a plural "s" dropped;
+    for Korean/CJK words, their character pairs (so "환불은" still finds "환불")."""
+    terms: set[str] = set()
+    for word in re.findall(r"[^\W_]+", query.lower()):
+        if _CJK.search(word):
+            terms.update(word[i : i + 2] for i in range(len(word) - 1))
+        elif len(word) > 1:
+            terms.add(word[:-1] if len(word) > 3 and word.endswith("s") else word)
+    return sorted(terms)
 
 
 def _shorten(text: str, limit: int) -> str:
