@@ -22,6 +22,13 @@ def check_filter(f: Any, param: str = "filters") -> None:
     if not isinstance(f, dict):
         raise invalid(f"Invalid '{param}': expected an object.", param=param)
     kind = f.get("type")
+    allowed = {"type", "filters"} if kind in ("and", "or") else {"type", "key", "value"}
+    extra = sorted(set(f) - allowed)
+    if extra:
+        raise invalid(
+            f"Unrecognized request argument supplied: {param}.{extra[0]}",
+            param=f"{param}.{extra[0]}",
+        )
     if kind in ("and", "or"):
         subs = f.get("filters")
         if not isinstance(subs, list):
@@ -39,7 +46,19 @@ def check_filter(f: Any, param: str = "filters") -> None:
         )
     if not isinstance(f.get("key"), str):
         raise invalid(f"Missing required parameter: '{param}.key'.", param=f"{param}.key")
-    value = f.get("value")
+    if "value" not in f:
+        raise invalid(f"Missing required parameter: '{param}.value'.", param=f"{param}.value")
+    value = f["value"]
+    scalars = (str, int, float, bool)
+    if not isinstance(value, (*scalars, list)) or (
+        isinstance(value, list)
+        and not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value)
+    ):
+        raise invalid(
+            f"Invalid '{param}.value': expected a string, number or boolean, or an array of "
+            "strings and numbers.",
+            param=f"{param}.value",
+        )
     if kind in ("in", "nin") and not isinstance(value, list):
         raise invalid(
             f"Invalid '{param}.value': '{kind}' needs an array of values.", param=f"{param}.value"
