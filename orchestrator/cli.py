@@ -349,6 +349,22 @@ def test_command(
     envvar="ORCHESTRATOR_UPSTREAM_MAX_RETRIES",
     help="chat provider: retries after a 429, 5xx, timeout or connection error.",
 )
+@click.option(
+    "--run-expiry-seconds",
+    type=click.IntRange(min=1),
+    default=600,
+    show_default=True,
+    envvar="ORCHESTRATOR_RUN_EXPIRY_SECONDS",
+    help="A run not finished this long after it was created expires (OpenAI: 10 minutes).",
+)
+@click.option(
+    "--max-concurrent-runs",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    envvar="ORCHESTRATOR_MAX_CONCURRENT_RUNS",
+    help="Runs executed at once; more wait queued.",
+)
 def serve(
     host: str,
     port: int,
@@ -360,6 +376,8 @@ def serve(
     model_map: tuple[str, ...],
     upstream_timeout: float,
     upstream_max_retries: int,
+    run_expiry_seconds: int,
+    max_concurrent_runs: int,
 ) -> None:
     """Run the embedded Assistants API v2 server in the foreground."""
     from orchestrator.backend import EmbeddedServer
@@ -371,6 +389,8 @@ def serve(
         host=host,
         port=port,
         model_provider=model_provider,  # type: ignore[arg-type]
+        run_expiry_seconds=run_expiry_seconds,
+        max_concurrent_runs=max_concurrent_runs,
     )
     if not config.is_loopback() and not api_key:
         raise click.UsageError(
