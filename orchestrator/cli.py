@@ -120,6 +120,55 @@ def target_for(project, base_url: str | None, api_key: str | None):  # type: ign
 
 # --- validate (spec) -----------------------------------------------------------------
 
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--project",
+    "-C",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Project root (default: the nearest folder up with orchestrator.yaml, else the git root).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the problems as a JSON list of {path, line, column, severity, message}.",
+)
+def validate(paths: tuple[Path, ...], project_dir: Path | None, as_json: bool) -> None:
+    """Check assistant, scenario and cassette files; never touches a server.
+
+    Prints every problem as PATH:LINE:COL: SEVERITY: MESSAGE and exits 1, or a one-line
+    summary and exits 0 (warnings do not fail). PATHS (files or folders) limit the check
+    to those definitions and what they use.
+
+    \b
+    Examples:
+      orchestrator validate
+      orchestrator validate assistants/quiz-generator.yaml
+      orchestrator validate --json > problems.json
+    """
+    import json
+
+    from orchestrator.spec import find_project_root, load_project
+    from orchestrator.spec.report import summary
+
+    root = project_dir.resolve() if project_dir else find_project_root(Path.cwd())
+    project = load_project(root, list(paths) or None)
+    cwd = Path.cwd()
+    if as_json:
+        click.echo(json.dumps([d.to_dict(cwd) for d in project.diagnostics], indent=2, ensure_ascii=False))
+    else:
+        for d in project.diagnostics:
+            loc = d.location
+            severity = click.style(d.severity, fg="red" if d.severity == "error" else "yellow", bold=True)
+            click.echo(f"{d.display_path(cwd)}:{loc.line}:{loc.column}: {severity}: {d.message}")
+        click.echo(click.style(summary(project), fg="green" if project.ok else "red"))
+    sys.exit(0 if project.ok else 1)
+
+
 # --- plan / apply / diff / export / destroy (reconcile) -----------------------------
 
 # --- test (scenarios) ------------------------------------------------------------------

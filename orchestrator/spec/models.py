@@ -45,6 +45,30 @@ class Diagnostic:
     def __str__(self) -> str:
         return f"{self.location}: {self.severity}: {self.message}"
 
+    def display_path(self, relative_to: Path | None = None) -> str:
+        """The file's path relative to ``relative_to`` (e.g. the cwd) when inside it."""
+        if relative_to is not None:
+            try:
+                return self.location.path.relative_to(relative_to).as_posix()
+            except ValueError:
+                pass
+        return str(self.location.path)
+
+    def format(self, relative_to: Path | None = None) -> str:
+        """``path:line:col: severity: message``, the form editors and CI annotate from."""
+        loc = self.location
+        return f"{self.display_path(relative_to)}:{loc.line}:{loc.column}: {self.severity}: {self.message}"
+
+    def to_dict(self, relative_to: Path | None = None) -> dict[str, Any]:
+        loc = self.location
+        return {
+            "path": self.display_path(relative_to),
+            "line": loc.line,
+            "column": loc.column,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
 
 @dataclass
 class FileRef:
@@ -155,7 +179,9 @@ class AssistantSpec:
 
     @property
     def sha256(self) -> str:
-        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        blob = json.dumps(
+            self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -192,6 +218,7 @@ class ScenarioSpec:
     vars: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
     tags: list[str] = field(default_factory=list)
+    description: str | None = None
 
 
 @dataclass
