@@ -653,3 +653,18 @@ def test_korean_queries_pick_the_matching_sentence() -> None:
     )
     assert "“환불은 구매 후 30일 이내에 가능합니다." in (r.text or "")
     assert "【0:0†안내.md】" in (r.text or "")
+
+
+def test_script_errors_list_every_problem_with_its_place(store: Store) -> None:
+    bad = {
+        "title": 1,
+        "questions": [{"question_text": "q", "question_type": "ESSAY"}],
+        "extra": True,
+    }
+    ScriptQueue(store).push(
+        "t", [ScriptStep(tool_calls=[ScriptFunctionCall(name="display_quiz", arguments=bad)])]
+    )
+    with pytest.raises(ModelError) as e:
+        respond(request("x", tools=[QUIZ], thread_id="t"), LocalModel(store))
+    assert "title: 1 is not of type 'string'" in e.value.message
+    assert "questions[0].question_type: 'ESSAY' is not one of" in e.value.message

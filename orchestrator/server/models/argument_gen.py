@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, best_match
+from jsonschema.exceptions import SchemaError, relevance
 from jsonschema.validators import validator_for
 
 try:  # Python >= 3.11 keeps the regex parser here.
@@ -223,19 +223,28 @@ def make_validator(schema: dict[str, Any]) -> Any:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def schema_problem(schema: Any, instance: Any) -> str | None:
-    """Why ``instance`` does not validate against ``schema`` (None when it does)."""
+def schema_problem(schema: Any, instance: Any, *, limit: int = 3) -> str | None:
+    """Why ``instance`` does not validate against ``schema`` (None when it does).
+
+    The most relevant problems first (at most ``limit``), each with where it is,
+    e.g. ``questions[0].question_type: 'ESSAY' is not one of [...]``.
+    """
     if not isinstance(schema, dict) or not schema:
         return None
     try:
-        validator = make_validator(schema)
-        error = best_match(validator.iter_errors(instance))
+        errors = sorted(make_validator(schema).iter_errors(instance), key=relevance, reverse=True)
     except SchemaError as exc:
         return f"the schema itself is invalid: {exc.message}"
-    if error is None:
+    if not errors:
         return None
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    return f"{where.lstrip('.') or 'the arguments'}: {error.message}"
+    problems: list[str] = []
+    for error in errors:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        problem = f"{where.lstrip('.') or '(top level)'}: {error.message}"
+        if problem not in problems:
+            problems.append(problem)
+    more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
+    return "; ".join(problems[:limit]) + more
 
 
 def generate_arguments(
