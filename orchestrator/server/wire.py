@@ -25,7 +25,20 @@ _URI = "urn:openai-openapi"
 
 @cache
 def spec() -> dict[str, Any]:
-    return _nullable(json.loads(_SUBSET.read_text(encoding="utf-8")))
+    return _known_deviations(_nullable(json.loads(_SUBSET.read_text(encoding="utf-8"))))
+
+
+def _known_deviations(doc: dict[str, Any]) -> dict[str, Any]:
+    """Where OpenAI's API answered differently from its own spec, clients were written
+    against the API: an empty list page has ``first_id``/``last_id`` null (the SDK's
+    cursor pages type them optional)."""
+    for name, schema in doc["components"]["schemas"].items():
+        if name.startswith("List") and name.endswith("Response"):
+            for key in ("first_id", "last_id"):
+                prop = schema.get("properties", {}).get(key)
+                if prop is not None and prop.get("type") == "string":
+                    prop["type"] = ["string", "null"]
+    return doc
 
 
 def _nullable(node: Any) -> Any:
