@@ -1,0 +1,549 @@
+"""Execute a :class:`Plan`: files, then vector stores, then assistants; deletions last, in reverse.
+
+Writes of one phase run in a bounded thread pool. Idempotent requests are retried by
+:class:`Api`; creates are not. When a create fails in a way that leaves its outcome
+unknown (5xx, timeout, dropped connection), the phase lists the server once for all
+such creates, adopts the objects that did get created (found by their reserved
+metadata, or a file by its name, which carries the content hash) and tries again only
+for the others. Deletions run only when every create and update succeeded, so an
+interrupted apply never removes something the next run still needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import openai
+
+from orchestrator.reconcile.api import AmbiguousWriteError, Api, describe_error
+from orchestrator.reconcile.errors import ReconcileError
+from orchestrator.reconcile.identity import FILE_SHA_ATTRIBUTE, is_managed
+from orchestrator.reconcile.plan import Change, FileOp, Plan
+from orchestrator.spec.models import KEY_KEY
+
+ContentSource = Callable[[FileOp], bytes]
+
+
+class Reporter(Protocol):
+    """Where progress goes (the CLI prints Terraform-like lines; tests collect)."""
+
+    def started(self, change: Change) -> None: ...
+
+    def finished(self, change: Change, result: ChangeResult) -> None: ...
+
+    def indexing(self, done: int, total: int) -> None: ...
+
+
+class NullReporter:
+    def started(self, change: Change) -> None:
+        pass
+
+    def finished(self, change: Change, result: ChangeResult) -> None:
+        pass
+
+    def indexing(self, done: int, total: int) -> None:
+        pass
+
+
+@dataclass
+class ApplyOptions:
+    parallelism: int = 8
+    wait_for_indexing: bool = True
+    indexing_timeout: float = 600.0
+    poll_interval: float = 0.1
+    # Rounds of "try the creates, list, find what got created" per phase.
+    recovery_rounds: int = 4
+
+
+@dataclass
+class ChangeResult:
+    ok: bool
+    id: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    # Found on the server after an ambiguous failure rather than created by the request.
+    recovered: bool = False
+
+
+@dataclass
+class ApplyResult:
+    file_ids: dict[str, str] = field(default_factory=dict)
+    vector_store_ids: dict[str, str] = field(default_factory=dict)
+    assistant_ids: dict[str, str] = field(default_factory=dict)
+    results: list[tuple[Change, ChangeResult]] = field(default_factory=list)
+    deletions_skipped: bool = False
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"{c.kind} {c.label}: {r.error}" for c, r in self.results if not r.ok]
+
+
+class _Pending(Exception):
+    """A create whose outcome is unknown: resolved by listing, then retried."""
+
+
+def content_from_memory(files: dict[str, bytes]) -> ContentSource:
+    def get(op: FileOp) -> bytes:
+        return files[op.sha256]
+
+    return get
+
+
+def content_from_disk(root: Any) -> ContentSource:
+    """Read a planned file again from the project, refusing if its bytes changed."""
+    from pathlib import Path
+
+    base = Path(root)
+
+    def get(op: FileOp) -> bytes:
+        for rel in op.paths:
+            path = base / rel
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if hashlib.sha256(data).hexdigest() == op.sha256:
+                return data
+        raise ReconcileError(
+            f"file {op.paths[0]}: its content changed (or it was removed) since the plan was "
+            "made; make a new plan."
+        )
+
+    return get
+
+
+class Executor:
+    def __init__(
+        self,
+        api: Api,
+        plan: Plan,
+        content: ContentSource,
+        options: ApplyOptions | None = None,
+        reporter: Reporter | None = None,
+        guard: Callable[[], None] | None = None,
+    ) -> None:
+        self.api = api
+        self.plan = plan
+        self.content = content
+        self.opt = options or ApplyOptions()
+        self.reporter = reporter or NullReporter()
+        self.guard = guard or (lambda: None)
+        self.result = ApplyResult(
+            file_ids=dict(plan.known_files),
+            vector_store_ids=dict(plan.known_vector_stores),
+        )
+        for c in plan.changes:
+            if c.kind == "assistant" and c.id and c.action in ("noop", "update", "adopt"):
+                self.result.assistant_ids[c.key] = c.id
+        # Ids the plan already knew: an object found after a failed create is none of these.
+        self.known_ids = {c.id for c in plan.changes if c.id}
+        self._lock = threading.Lock()
+        self._failed = False
+        self._index_done = 0
+        self._index_total = 0
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _record(self, change: Change, result: ChangeResult) -> None:
+        with self._lock:
+            self.result.results.append((change, result))
+            if not result.ok:
+                self._failed = True
+        self.reporter.finished(change, result)
+
+    def _fail(self, change: Change, error: str, started: float) -> None:
+        self._record(
+            change, ChangeResult(ok=False, error=error, seconds=time.monotonic() - started)
+        )
+
+    # -- the phases ---------------------------------------------------------------------------
+
+    def run(self) -> ApplyResult:
+        changes = [c for c in self.plan.changes if c.writes]
+        by = lambda kind, *actions: [  # noqa: E731
+            c for c in changes if c.kind == kind and c.action in actions
+        ]
+        with ThreadPoolExecutor(max_workers=max(1, self.opt.parallelism)) as pool:
+            self.pool = pool
+            self.guard()
+            self._creates(by("file", "create"), self._upload, self._find_files)
+            self.guard()
+            self._each(by("vector_store", "create", "replace", "update"), self._vector_store)
+            self.guard()
+            self._creates(by("assistant", "create"), self._create_assistant, self._find_assistants)
+            self._each(by("assistant", "update", "adopt"), self._update_assistant)
+            deletions = [c for c in changes if c.action == "delete"] + [
+                # A replaced store goes once the assistants point at its successor.
+                c
+                for c in changes
+                if c.action == "replace"
+            ]
+            if deletions and self._failed:
+                self.result.deletions_skipped = True
+                return self.result
+            self.guard()
+            for kind in ("assistant", "vector_store", "file"):
+                self._each([c for c in deletions if c.kind == kind], self._delete)
+        return self.result
+
+    def _each(self, changes: list[Change], fn: Callable[[Change], None]) -> None:
+        def run(c: Change) -> None:
+            started = time.monotonic()
+            self.reporter.started(c)
+            try:
+                fn(c)
+            except (openai.APIError, AmbiguousWriteError, ReconcileError) as e:
+                msg = describe_error(e) if isinstance(e, openai.APIError) else str(e)
+                self._fail(c, msg, started)
+
+        for _ in self.pool.map(run, changes):
+            pass
+
+    def _creates(
+        self,
+        changes: list[Change],
+        create: Callable[[Change], str],
+        find: Callable[[list[Change]], dict[int, str]],
+    ) -> None:
+        """Run creates; resolve ambiguous failures by listing, then retry only the missing."""
+        started = {id(c): time.monotonic() for c in changes}
+        for c in changes:
+            self.reporter.started(c)
+        pending = list(changes)
+        for round_ in range(self.opt.recovery_rounds):
+            if not pending:
+                return
+            if round_:
+                time.sleep(min(0.2 * 2**round_, 2.0))
+            outcomes = list(self.pool.map(lambda c: self._try(create, c), pending))
+            ambiguous: list[Change] = []
+            for c, (ok, value) in zip(pending, outcomes, strict=True):
+                if ok:
+                    self._created(c, value, started[id(c)])
+                elif value is None:
+                    ambiguous.append(c)
+                else:
+                    self._fail(c, value, started[id(c)])
+            if not ambiguous:
+                return
+            try:
+                found = find(ambiguous)
+            except openai.APIError as e:
+                for c in ambiguous:
+                    self._fail(c, f"could not check what was created: {describe_error(e)}", 0)
+                return
+            pending = []
+            for c in ambiguous:
+                if id(c) in found:
+                    self._created(c, found[id(c)], started[id(c)], recovered=True)
+                else:
+                    pending.append(c)
+        for c in pending:
+            self._fail(
+                c, "the server kept failing; nothing was created (run apply again)", started[id(c)]
+            )
+
+    @staticmethod
+    def _try(create: Callable[[Change], str], c: Change) -> tuple[bool, str | None]:
+        try:
+            return True, create(c)
+        except AmbiguousWriteError:
+            return False, None
+        except (openai.APIError, ReconcileError) as e:
+            return False, describe_error(e) if isinstance(e, openai.APIError) else str(e)
+
+    def _created(self, c: Change, object_id: str, started: float, recovered: bool = False) -> None:
+        with self._lock:
+            if c.kind == "file":
+                self.result.file_ids[c.key] = object_id
+            elif c.kind == "assistant":
+                self.result.assistant_ids[c.key] = object_id
+        self._record(
+            c,
+            ChangeResult(
+                ok=True, id=object_id, seconds=time.monotonic() - started, recovered=recovered
+            ),
+        )
+
+    # -- files ------------------------------------------------------------------------------
+
+    def _upload(self, c: Change) -> str:
+        assert c.file is not None
+        data = self.content(c.file)
+        files = self.api.client.files
+        created = self.api.call(
+            lambda: files.create(file=(c.file.upload_name, data), purpose="assistants"),  # type: ignore[union-attr]
+            what=f"upload {c.label}",
+            kind="create",
+        )
+        return created.id
+
+    def _find_files(self, changes: list[Change]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        listed = self.api.list_files()
+        for c in changes:
+            assert c.file is not None
+            for f in sorted(listed, key=lambda f: (f.get("created_at") or 0, f["id"])):
+                if (
+                    f.get("filename") == c.file.upload_name
+                    and int(f.get("bytes") or -1) == c.file.size
+                    and f["id"] not in self.known_ids
+                ):
+                    found[id(c)] = f["id"]
+                    break
+        return found
+
+    # -- vector stores --------------------------------------------------------------------------
+
+    def _file_id(self, sha: str, change: Change) -> str:
+        fid = self.result.file_ids.get(sha)
+        if fid is None:
+            raise ReconcileError(f"a file it needs ({sha[:16]}) was not uploaded")
+        return fid
+
+    def _vector_store(self, c: Change) -> None:
+        assert c.vector_store is not None
+        op = c.vector_store
+        started = time.monotonic()
+        stores = self.api.client.vector_stores
+        recovered = False
+        if c.action in ("create", "replace"):
+            vs_id, recovered = self._create_store(c)
+        else:
+            assert c.id is not None
+            vs_id = c.id
+        with self._lock:
+            self.result.vector_store_ids[c.key] = vs_id
+        attach_ids = {self._file_id(sha, c): sha for sha in op.attach}
+        if attach_ids:
+            self._attach(c, vs_id, attach_ids)
+        for fid, sha in op.set_attributes.items():
+            self.api.call(
+                lambda fid=fid, sha=sha: stores.files.update(
+                    fid, vector_store_id=vs_id, attributes={FILE_SHA_ATTRIBUTE: sha}
+                ),
+                what=f"set attributes of {fid} in {c.label}",
+                kind="write",
+            )
+        for fid in op.detach:
+            self.api.delete(
+                lambda fid=fid: stores.files.delete(fid, vector_store_id=vs_id),
+                what=f"detach {fid} from {c.label}",
+            )
+        if op.update_store:
+            self.api.call(
+                lambda: stores.update(vs_id, name=op.name, metadata=op.metadata),
+                what=f"update vector store {c.label}",
+                kind="write",
+            )
+        self._record(
+            c,
+            ChangeResult(
+                ok=True, id=vs_id, seconds=time.monotonic() - started, recovered=recovered
+            ),
+        )
+
+    def _create_store(self, c: Change) -> tuple[str, bool]:
+        assert c.vector_store is not None
+        op = c.vector_store
+        stores = self.api.client.vector_stores
+        for round_ in range(self.opt.recovery_rounds):
+            if round_:
+                time.sleep(min(0.2 * 2**round_, 2.0))
+            try:
+                created = self.api.call(
+                    lambda: stores.create(name=op.name, metadata=op.metadata),
+                    what=f"create vector store {c.label}",
+                    kind="create",
+                )
+                return created.id, False
+            except AmbiguousWriteError:
+                mine = [
+                    v
+                    for v in self.api.list_vector_stores()
+                    if is_managed(v.get("metadata"), self.plan.namespace)
+                    and (v.get("metadata") or {}).get(KEY_KEY) == c.key
+                    and v["id"] not in self.known_ids
+                ]
+                if mine:
+                    return sorted(mine, key=lambda v: (v.get("created_at") or 0, v["id"]))[0][
+                        "id"
+                    ], True
+        raise ReconcileError("the server kept failing; the vector store was not created")
+
+    def _attach(self, c: Change, vs_id: str, attach: dict[str, str]) -> None:
+        """Attach files with a file batch, wait for indexing; recover from lost responses."""
+        assert c.vector_store is not None
+        chunking = c.vector_store.chunking_strategy
+        batches = self.api.client.vector_stores.file_batches
+        with self._lock:
+            self._index_total += len(attach)
+        self.reporter.indexing(self._index_done, self._index_total)
+        remaining = dict(attach)
+        batch_id: str | None = None
+        for round_ in range(self.opt.recovery_rounds):
+            if not remaining:
+                break
+            if round_:
+                time.sleep(min(0.2 * 2**round_, 2.0))
+            items: list[dict[str, Any]] = []
+            for fid, sha in sorted(remaining.items()):
+                item: dict[str, Any] = {"file_id": fid, "attributes": {FILE_SHA_ATTRIBUTE: sha}}
+                if chunking:
+                    item["chunking_strategy"] = chunking
+                items.append(item)
+            try:
+                batch = self.api.call(
+                    lambda items=items: batches.create(vs_id, files=items),  # type: ignore[arg-type]
+                    what=f"attach files to {c.label}",
+                    kind="create",
+                )
+                batch_id = batch.id
+                remaining = {}
+            except AmbiguousWriteError:
+                attached = {f["id"] for f in self.api.list_vector_store_files(vs_id)}
+                remaining = {k: v for k, v in remaining.items() if k not in attached}
+                batch_id = None
+        if remaining:
+            raise ReconcileError("the server kept failing; files were not attached")
+        if self.opt.wait_for_indexing:
+            self._wait_indexed(c, vs_id, set(attach), batch_id)
+
+    def _wait_indexed(
+        self, c: Change, vs_id: str, file_ids: set[str], batch_id: str | None
+    ) -> None:
+        stores = self.api.client.vector_stores
+        deadline = time.monotonic() + self.opt.indexing_timeout
+        delay = self.opt.poll_interval
+        counted = 0
+        while True:
+            files = (
+                [f for f in self.api.list_vector_store_files(vs_id) if f["id"] in file_ids]
+                if batch_id is None
+                else None
+            )
+            if batch_id is not None:
+                batch = self.api.call(
+                    lambda: stores.file_batches.retrieve(batch_id, vector_store_id=vs_id),
+                    what=f"poll indexing of {c.label}",
+                )
+                counts = batch.file_counts
+                finished = counts.completed + counts.failed + counts.cancelled
+                in_progress = counts.in_progress
+                failed = counts.failed + counts.cancelled
+            else:
+                assert files is not None
+                finished = sum(f.get("status") != "in_progress" for f in files)
+                in_progress = len(file_ids) - finished
+                failed = sum(f.get("status") in ("failed", "cancelled") for f in files)
+            if finished > counted:
+                with self._lock:
+                    self._index_done += finished - counted
+                counted = finished
+                self.reporter.indexing(self._index_done, self._index_total)
+            if in_progress <= 0:
+                break
+            if time.monotonic() > deadline:
+                raise ReconcileError(
+                    f"indexing did not finish in {self.opt.indexing_timeout:.0f} s; "
+                    "run apply again to check on it"
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
+        if failed:
+            bad = [
+                f
+                for f in self.api.list_vector_store_files(vs_id)
+                if f["id"] in file_ids and f.get("status") in ("failed", "cancelled")
+            ]
+            detail = "; ".join(
+                f"{f['id']}: {(f.get('last_error') or {}).get('message') or f.get('status')}"
+                for f in bad
+            )
+            raise ReconcileError(f"{len(bad) or failed} file(s) failed to index ({detail})")
+
+    # -- assistants -------------------------------------------------------------------------------
+
+    def _tool_resources(self, c: Change) -> dict[str, Any]:
+        assert c.assistant is not None
+        op = c.assistant
+        res: dict[str, Any] = {
+            "code_interpreter": {
+                "file_ids": [self._file_id(sha, c) for sha in op.code_interpreter_files]
+            },
+        }
+        if op.vector_store:
+            vs_id = self.result.vector_store_ids.get(op.vector_store)
+            if vs_id is None:
+                raise ReconcileError(f"its vector store {op.vector_store!r} was not created")
+            res["file_search"] = {"vector_store_ids": [vs_id]}
+        else:
+            res["file_search"] = {"vector_store_ids": []}
+        return res
+
+    def _create_assistant(self, c: Change) -> str:
+        assert c.assistant is not None
+        body: dict[str, Any] = dict(c.assistant.fields)
+        body["metadata"] = c.assistant.metadata
+        if c.assistant.send_tool_resources:
+            body["tool_resources"] = self._tool_resources(c)
+        assistants = self.api.client.beta.assistants
+        created = self.api.call(
+            lambda: assistants.create(**body), what=f"create assistant {c.label}", kind="create"
+        )
+        return created.id
+
+    def _find_assistants(self, changes: list[Change]) -> dict[int, str]:
+        listed = [
+            a
+            for a in self.api.list_assistants()
+            if is_managed(a.get("metadata"), self.plan.namespace) and a["id"] not in self.known_ids
+        ]
+        listed.sort(key=lambda a: (a.get("created_at") or 0, a["id"]))
+        found: dict[int, str] = {}
+        for c in changes:
+            for a in listed:
+                if (a.get("metadata") or {}).get(KEY_KEY) == c.key:
+                    found[id(c)] = a["id"]
+                    break
+        return found
+
+    def _update_assistant(self, c: Change) -> None:
+        assert c.assistant is not None and c.id is not None
+        started = time.monotonic()
+        body: dict[str, Any] = dict(c.assistant.fields)
+        body["metadata"] = c.assistant.metadata
+        if c.assistant.send_tool_resources:
+            body["tool_resources"] = self._tool_resources(c)
+        assistants = self.api.client.beta.assistants
+        asst_id = c.id
+        self.api.call(
+            lambda: assistants.update(asst_id, **body),
+            what=f"update assistant {c.label}",
+            kind="write",
+        )
+        self._record(c, ChangeResult(ok=True, id=asst_id, seconds=time.monotonic() - started))
+
+    # -- deletions ----------------------------------------------------------------------------------
+
+    def _delete(self, c: Change) -> None:
+        assert c.id is not None
+        started = time.monotonic()
+        object_id = c.id
+        if c.kind == "assistant":
+            fn: Callable[[], Any] = lambda: self.api.client.beta.assistants.delete(object_id)  # noqa: E731
+        elif c.kind == "vector_store":
+            fn = lambda: self.api.client.vector_stores.delete(object_id)  # noqa: E731
+        else:
+            fn = lambda: self.api.client.files.delete(object_id)  # noqa: E731
+        self.api.delete(fn, what=f"delete {c.kind} {c.label}")
+        if c.action == "replace":
+            # The change itself was recorded when its successor was created.
+            return
+        self._record(c, ChangeResult(ok=True, id=object_id, seconds=time.monotonic() - started))

@@ -1,0 +1,188 @@
+"""Desired state: what the YAML asks for, as server objects with symbolic references.
+
+Files are keyed by content sha256 (the bytes the loader read once), vector stores and
+assistants by their logical key. References between objects stay symbolic (a file's
+sha256, a vector store's key) until apply resolves them to server ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.reconcile.errors import DesiredStateError
+from orchestrator.reconcile.identity import check_namespace
+from orchestrator.spec.models import AssistantSpec, FileRef, Project
+
+# Assistant fields the reconciler sets, in the order they are shown.
+ASSISTANT_FIELDS = (
+    "name",
+    "model",
+    "description",
+    "instructions",
+    "tools",
+    "temperature",
+    "top_p",
+    "response_format",
+    "reasoning_effort",
+)
+
+
+def sha256_json(value: Any) -> str:
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class DesiredFile:
+    sha256: str
+    size: int
+    # The name it is uploaded under (the first path's file name, after our prefix).
+    name: str
+    # Every project-relative path with these bytes, sorted.
+    paths: list[str]
+    content: bytes | None = field(default=None, repr=False)
+
+
+@dataclass
+class DesiredVectorStore:
+    key: str
+    name: str
+    file_shas: list[str]
+    chunking_strategy: dict[str, Any] | None
+    # Assistants that use it (several when shared by key).
+    assistants: list[str] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        return sha256_json(
+            {"files": sorted(self.file_shas), "chunking_strategy": self.chunking_strategy}
+        )
+
+
+@dataclass
+class DesiredAssistant:
+    key: str
+    # Where it is defined ("path:line"), for messages.
+    source: str
+    # API fields (ASSISTANT_FIELDS); None means "the server's default".
+    fields: dict[str, Any]
+    user_metadata: dict[str, str]
+    code_interpreter_files: list[str]  # sha256s, in YAML order
+    vector_store: str | None  # key
+
+    @property
+    def display_name(self) -> str:
+        return self.fields.get("name") or self.key
+
+    @property
+    def sha256(self) -> str:
+        """Hash of everything we write on the assistant object itself.
+
+        Vector store *contents* are not part of it, so a changed document updates the
+        store, not every assistant that uses it.
+        """
+        return sha256_json(
+            {
+                "fields": self.fields,
+                "metadata": self.user_metadata,
+                "code_interpreter_files": self.code_interpreter_files,
+                "vector_store": self.vector_store,
+            }
+        )
+
+
+@dataclass
+class DesiredState:
+    namespace: str
+    files: dict[str, DesiredFile] = field(default_factory=dict)
+    vector_stores: dict[str, DesiredVectorStore] = field(default_factory=dict)
+    assistants: dict[str, DesiredAssistant] = field(default_factory=dict)
+    # Built from some of the project's files only: nothing may be pruned.
+    partial: bool = False
+
+
+def assistant_fields(spec: AssistantSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "model": spec.model,
+        "description": spec.description,
+        "instructions": spec.instructions,
+        "tools": [t.to_api() for t in spec.tools],
+        "temperature": spec.temperature,
+        "top_p": spec.top_p,
+        "response_format": spec.response_format,
+        "reasoning_effort": spec.reasoning_effort,
+    }
+
+
+def desired_state(project: Project, namespace: str, *, partial: bool = False) -> DesiredState:
+    """The desired state of ``project`` in ``namespace``; raises on conflicts the YAML has."""
+    problems: list[str] = []
+    if (why := check_namespace(namespace)) is not None:
+        raise DesiredStateError([why])
+    state = DesiredState(namespace=namespace, partial=partial)
+
+    def add_file(ref: FileRef) -> str:
+        f = state.files.get(ref.sha256)
+        if f is None:
+            f = state.files[ref.sha256] = DesiredFile(
+                sha256=ref.sha256,
+                size=ref.size,
+                name=ref.filename,
+                paths=[],
+                content=ref.content,
+            )
+        if ref.rel not in f.paths:
+            f.paths.append(ref.rel)
+            f.paths.sort()
+            # The name follows the first path, so it does not depend on YAML order.
+            f.name = f.paths[0].rsplit("/", 1)[-1]
+        return ref.sha256
+
+    vs_owner: dict[str, AssistantSpec] = {}
+    for spec in sorted(project.assistants, key=lambda a: a.key):
+        if spec.key in state.assistants:
+            problems.append(
+                f"{spec.source}: assistant key {spec.key!r} is defined twice "
+                f"(also at {state.assistants[spec.key].source}); keys must be unique"
+            )
+            continue
+        ci = list(dict.fromkeys(add_file(ref) for ref in spec.code_interpreter_files))
+        vs_key = None
+        if spec.vector_store is not None:
+            vs = spec.vector_store
+            vs_key = vs.key
+            shas = sorted({add_file(ref) for ref in vs.files})
+            existing = state.vector_stores.get(vs.key)
+            if existing is None:
+                state.vector_stores[vs.key] = DesiredVectorStore(
+                    key=vs.key,
+                    name=vs.key,
+                    file_shas=shas,
+                    chunking_strategy=vs.chunking_strategy,
+                    assistants=[spec.key],
+                )
+                vs_owner[vs.key] = spec
+            elif existing.file_shas != shas or existing.chunking_strategy != vs.chunking_strategy:
+                other = vs_owner[vs.key]
+                problems.append(
+                    f"{spec.source}: vector store {vs.key!r} is shared with assistant "
+                    f"{other.key!r} ({other.source}) but lists different files or chunking; "
+                    "shared stores must list the same files"
+                )
+            else:
+                existing.assistants.append(spec.key)
+        state.assistants[spec.key] = DesiredAssistant(
+            key=spec.key,
+            source=f"{spec.source.path}:{spec.source.line}",
+            fields=assistant_fields(spec),
+            user_metadata=dict(sorted(spec.metadata.items())),
+            code_interpreter_files=ci,
+            vector_store=vs_key,
+        )
+    if problems:
+        raise DesiredStateError(problems)
+    return state

@@ -1,0 +1,194 @@
+"""``assistants.lock.json``: the ids an apply produced, for applications to read.
+
+One file per namespace: ``assistants.lock.json`` for the ``default`` namespace,
+``assistants.<namespace>.lock.json`` for the others, so dev and prod applied from one
+checkout do not overwrite each other. Content is deterministic (sorted, no
+timestamps), so it only changes in git when ids change::
+
+    {
+      "format_version": 1,
+      "namespace": "default",
+      "target": "embedded",
+      "assistants": {
+        "math-tutor": {"id": "asst_...", "name": "Math Tutor",
+                       "vector_store_ids": [], "file_ids": []}
+      },
+      "vector_stores": {"quiz-generator": {"id": "vs_...", "file_ids": ["file-..."]}},
+      "files": {"assistants/docs/guide.md": {"id": "file-...", "sha256": "..."}}
+    }
+
+``file_ids`` of an assistant are its code-interpreter files. :func:`env_lines` gives
+``MATH_TUTOR_ASSISTANT_ID=asst_...`` lines for ``.env`` files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.reconcile.apply import ApplyResult
+from orchestrator.reconcile.plan import Plan
+
+LOCKFILE_VERSION = 1
+
+
+@dataclass
+class LockedAssistant:
+    id: str
+    name: str | None = None
+    vector_store_ids: list[str] = field(default_factory=list)
+    file_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LockFile:
+    namespace: str
+    target: str = ""
+    assistants: dict[str, LockedAssistant] = field(default_factory=dict)
+    vector_stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def assistant_id(self, key: str) -> str | None:
+        a = self.assistants.get(key)
+        return a.id if a else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": LOCKFILE_VERSION,
+            "namespace": self.namespace,
+            "target": self.target,
+            "assistants": {
+                k: {
+                    "id": a.id,
+                    "name": a.name,
+                    "vector_store_ids": a.vector_store_ids,
+                    "file_ids": a.file_ids,
+                }
+                for k, a in sorted(self.assistants.items())
+            },
+            "vector_stores": dict(sorted(self.vector_stores.items())),
+            "files": dict(sorted(self.files.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LockFile:
+        return cls(
+            namespace=data.get("namespace") or "default",
+            target=data.get("target") or "",
+            assistants={
+                k: LockedAssistant(
+                    id=v["id"],
+                    name=v.get("name"),
+                    vector_store_ids=list(v.get("vector_store_ids") or []),
+                    file_ids=list(v.get("file_ids") or []),
+                )
+                for k, v in (data.get("assistants") or {}).items()
+            },
+            vector_stores=dict(data.get("vector_stores") or {}),
+            files=dict(data.get("files") or {}),
+        )
+
+
+def lockfile_path(root: Path, namespace: str) -> Path:
+    name = "assistants.lock.json" if namespace == "default" else f"assistants.{namespace}.lock.json"
+    return root / name
+
+
+def read_lockfile(root: Path, namespace: str = "default") -> LockFile | None:
+    """The lock file of ``namespace`` under ``root``, or None if there is none."""
+    path = lockfile_path(root, namespace)
+    try:
+        return LockFile.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+
+
+def build_lockfile(plan: Plan, result: ApplyResult | None, target: str) -> LockFile:
+    """What the namespace holds after ``plan`` was applied (``result=None``: nothing to do)."""
+    lf = LockFile(namespace=plan.namespace, target=target)
+    file_ids = dict(plan.known_files)
+    vs_ids = dict(plan.known_vector_stores)
+    asst_ids: dict[str, str] = {}
+    if result is not None:
+        file_ids.update(result.file_ids)
+        vs_ids.update(result.vector_store_ids)
+        asst_ids.update(result.assistant_ids)
+    deleted = {c.id for c in plan.changes if c.action == "delete"}
+    for c in plan.changes:
+        if c.kind == "vector_store" and c.id not in deleted:
+            vid = vs_ids.get(c.key) if c.action != "orphan" else c.id
+            if not vid:
+                continue
+            if c.vector_store is not None:
+                ids = [file_ids[s] for s in c.vector_store.file_shas if s in file_ids]
+            else:
+                ids = list(c.refs.get("file_ids") or [])
+            lf.vector_stores.setdefault(c.key, {"id": vid, "file_ids": sorted(ids)})
+        elif c.kind == "assistant" and c.action != "delete" and c.id not in deleted:
+            aid = c.id if c.action in ("noop", "orphan") else asst_ids.get(c.key)
+            if not aid or c.action == "blocked":
+                continue
+            if c.assistant is not None and c.action != "noop":
+                vs = (
+                    [vs_ids[c.assistant.vector_store]] if c.assistant.vector_store in vs_ids else []
+                )
+                fids = [file_ids[s] for s in c.assistant.code_interpreter_files if s in file_ids]
+            else:
+                vs = list(c.refs.get("vector_store_ids") or [])
+                fids = list(c.refs.get("file_ids") or [])
+            lf.assistants.setdefault(
+                c.key, LockedAssistant(id=aid, name=c.name, vector_store_ids=vs, file_ids=fids)
+            )
+    for sha, paths in plan.desired_files.items():
+        if sha in file_ids:
+            for rel in paths:
+                lf.files[rel] = {"id": file_ids[sha], "sha256": sha}
+    return lf
+
+
+def write_lockfile(path: Path, lock: LockFile) -> bool:
+    """Write when the content changed; True if the file was written."""
+    text = json.dumps(lock.to_json(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return True
+
+
+def env_var_name(key: str) -> str:
+    """``math-tutor`` -> ``MATH_TUTOR_ASSISTANT_ID``."""
+    base = re.sub(r"[^A-Za-z0-9]", "_", key).upper()
+    if base[:1].isdigit():
+        base = "_" + base
+    return f"{base}_ASSISTANT_ID"
+
+
+def env_lines(lock: LockFile) -> list[str]:
+    return [f"{env_var_name(k)}={a.id}" for k, a in sorted(lock.assistants.items())]
+
+
+def update_env_file(path: Path, lines: list[str]) -> None:
+    """Set these variables in a ``.env`` file, keeping every other line as it was."""
+    new = dict(line.split("=", 1) for line in lines)
+    try:
+        existing = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        existing = []
+    out: list[str] = []
+    for line in existing:
+        name = line.split("=", 1)[0].strip()
+        if name in new:
+            out.append(f"{name}={new.pop(name)}")
+        else:
+            out.append(line)
+    out.extend(f"{k}={v}" for k, v in new.items())
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")

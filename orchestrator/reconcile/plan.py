@@ -1,0 +1,867 @@
+"""The plan: every create / update / replace / delete / no-op, computed from desired vs. actual.
+
+``plan`` and ``apply`` both call :func:`make_plan`; apply then executes the very same
+:class:`Plan` (there is no separate dry-run logic). A plan serialises to a versioned
+JSON document (``plan --json`` / ``plan -o``); :meth:`Plan.from_json` reads it back for
+``apply plan.json``, which refuses to run when the server's fingerprint changed since.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from orchestrator.reconcile.actual import ActualAssistant, ActualState, ActualVectorStore
+from orchestrator.reconcile.desired import (
+    ASSISTANT_FIELDS,
+    DesiredAssistant,
+    DesiredState,
+    DesiredVectorStore,
+    sha256_json,
+)
+from orchestrator.reconcile.fielddiff import (
+    FieldDiff,
+    scalar_diff,
+    structure_diff,
+    text_diff,
+    tools_diff,
+)
+from orchestrator.reconcile.identity import FILE_SHA_ATTRIBUTE, managed_metadata, upload_filename
+
+PLAN_FORMAT_VERSION = 1
+
+Kind = Literal["file", "vector_store", "assistant"]
+Action = Literal["create", "update", "replace", "delete", "adopt", "noop", "orphan", "blocked"]
+# Actions that write to the server.
+WRITE_ACTIONS = ("create", "update", "replace", "delete", "adopt")
+KIND_ORDER: dict[str, int] = {"file": 0, "vector_store": 1, "assistant": 2}
+
+DEFAULT_CHUNKING = {
+    "type": "static",
+    "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400},
+}
+_DEFAULT_RANKERS = (None, "auto", "default_2024_08_21")
+
+
+@dataclass
+class PlanOptions:
+    prune: bool = False
+    adopt: bool = False
+
+
+@dataclass
+class FileOp:
+    sha256: str
+    size: int
+    upload_name: str
+    paths: list[str]
+
+
+@dataclass
+class VectorStoreOp:
+    name: str
+    metadata: dict[str, str]
+    chunking_strategy: dict[str, Any] | None
+    # Content to attach (sha256s; all files for create/replace), file ids to detach, and
+    # attached files whose sha256 attribute needs writing (file id -> sha256).
+    attach: list[str] = field(default_factory=list)
+    detach: list[str] = field(default_factory=list)
+    set_attributes: dict[str, str] = field(default_factory=dict)
+    update_store: bool = False  # name / metadata need writing
+    file_shas: list[str] = field(default_factory=list)  # the final set
+
+
+@dataclass
+class AssistantOp:
+    # create: every set field; update/adopt: the fields that differ (None resets).
+    fields: dict[str, Any]
+    metadata: dict[str, str]
+    code_interpreter_files: list[str]  # sha256s
+    vector_store: str | None  # key
+    send_tool_resources: bool
+
+
+@dataclass
+class Change:
+    kind: Kind
+    action: Action
+    # file: sha256; vector store / assistant: logical key
+    key: str
+    # What users read: a file's path, or the key.
+    label: str
+    id: str | None = None
+    # The object's name (assistants), as it will be after the change.
+    name: str | None = None
+    reason: str | None = None
+    drift: bool = False
+    diffs: list[FieldDiff] = field(default_factory=list)
+    file: FileOp | None = None
+    vector_store: VectorStoreOp | None = None
+    assistant: AssistantOp | None = None
+    # Ids an existing object references now (assistant: vector_store_ids / file_ids;
+    # vector store: file_ids), for the lock file of objects the apply leaves alone.
+    refs: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return self.action in WRITE_ACTIONS
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "action": self.action,
+            "key": self.key,
+            "label": self.label,
+            "id": self.id,
+            "name": self.name,
+            "reason": self.reason,
+            "drift": self.drift,
+            "diffs": [d.to_json() for d in self.diffs],
+            "refs": self.refs,
+        }
+        for name in ("file", "vector_store", "assistant"):
+            op = getattr(self, name)
+            if op is not None:
+                out[name] = dict(op.__dict__)
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Change:
+        return cls(
+            kind=d["kind"],
+            action=d["action"],
+            key=d["key"],
+            label=d.get("label") or d["key"],
+            id=d.get("id"),
+            name=d.get("name"),
+            reason=d.get("reason"),
+            drift=bool(d.get("drift")),
+            diffs=[FieldDiff.from_json(x) for x in d.get("diffs") or []],
+            file=FileOp(**d["file"]) if d.get("file") else None,
+            vector_store=VectorStoreOp(**d["vector_store"]) if d.get("vector_store") else None,
+            assistant=AssistantOp(**d["assistant"]) if d.get("assistant") else None,
+            refs={k: list(v) for k, v in (d.get("refs") or {}).items()},
+        )
+
+
+@dataclass
+class Counts:
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    adopt: int = 0
+    blocked: int = 0
+    orphan: int = 0
+
+    def summary(self) -> str:
+        parts = [f"{self.add} to add", f"{self.change} to change", f"{self.destroy} to destroy"]
+        if self.adopt:
+            parts.insert(0, f"{self.adopt} to adopt")
+        return "Plan: " + ", ".join(parts) + "."
+
+
+@dataclass
+class Plan:
+    namespace: str
+    fingerprint: str
+    changes: list[Change] = field(default_factory=list)
+    options: PlanOptions = field(default_factory=PlanOptions)
+    target: str = ""
+    # Names of desired assistants: unmanaged assistants with these names are part of
+    # the fingerprint (a new one would be an adoption question).
+    adoption_names: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    partial: bool = False
+    created_at: str = ""
+    # Existing objects the changes refer to: file sha256 -> id, vector store key -> id.
+    known_files: dict[str, str] = field(default_factory=dict)
+    known_vector_stores: dict[str, str] = field(default_factory=dict)
+    # Every desired file: sha256 -> project-relative paths (for the lock file).
+    desired_files: dict[str, list[str]] = field(default_factory=dict)
+    format_version: int = PLAN_FORMAT_VERSION
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.writes for c in self.changes)
+
+    @property
+    def blocked(self) -> list[Change]:
+        return [c for c in self.changes if c.action == "blocked"]
+
+    def counts(self) -> Counts:
+        n = Counts()
+        for c in self.changes:
+            if c.action == "create":
+                n.add += 1
+            elif c.action == "replace":
+                n.add += 1
+                n.destroy += 1
+            elif c.action == "update":
+                n.change += 1
+            elif c.action == "adopt":
+                n.adopt += 1
+            elif c.action == "delete":
+                n.destroy += 1
+            elif c.action == "blocked":
+                n.blocked += 1
+            elif c.action == "orphan":
+                n.orphan += 1
+        return n
+
+    def digest(self) -> str:
+        """A hash of what the plan would write (to compare two plans)."""
+        return sha256_json([c.to_json() for c in self.changes if c.writes])
+
+    def to_json(self) -> dict[str, Any]:
+        n = self.counts()
+        return {
+            "format_version": self.format_version,
+            "namespace": self.namespace,
+            "target": self.target,
+            "created_at": self.created_at,
+            "fingerprint": self.fingerprint,
+            "options": {"prune": self.options.prune, "adopt": self.options.adopt},
+            "partial": self.partial,
+            "adoption_names": self.adoption_names,
+            "summary": {
+                "add": n.add,
+                "change": n.change,
+                "destroy": n.destroy,
+                "adopt": n.adopt,
+                "blocked": n.blocked,
+                "orphan": n.orphan,
+                "text": n.summary(),
+            },
+            "has_changes": self.has_changes,
+            "warnings": self.warnings,
+            "changes": [c.to_json() for c in self.changes],
+            "known_ids": {"files": self.known_files, "vector_stores": self.known_vector_stores},
+            "desired_files": self.desired_files,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        version = data.get("format_version")
+        if version != PLAN_FORMAT_VERSION:
+            raise ValueError(
+                f"plan format_version {version!r} is not supported (this version reads "
+                f"{PLAN_FORMAT_VERSION}); make the plan again with this version"
+            )
+        opts = data.get("options") or {}
+        return cls(
+            namespace=data["namespace"],
+            fingerprint=data["fingerprint"],
+            changes=[Change.from_json(c) for c in data.get("changes") or []],
+            options=PlanOptions(prune=bool(opts.get("prune")), adopt=bool(opts.get("adopt"))),
+            target=data.get("target") or "",
+            adoption_names=list(data.get("adoption_names") or []),
+            warnings=list(data.get("warnings") or []),
+            partial=bool(data.get("partial")),
+            created_at=data.get("created_at") or "",
+            known_files=dict((data.get("known_ids") or {}).get("files") or {}),
+            known_vector_stores=dict((data.get("known_ids") or {}).get("vector_stores") or {}),
+            desired_files={k: list(v) for k, v in (data.get("desired_files") or {}).items()},
+        )
+
+
+# -- comparison helpers ---------------------------------------------------------------
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def normalise_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """A tool in one canonical form, whatever defaults a server fills in."""
+    kind = tool.get("type")
+    if kind == "function":
+        fn = dict(tool.get("function") or {})
+        out_fn: dict[str, Any] = {
+            "name": fn.get("name"),
+            "parameters": fn.get("parameters") or {"type": "object", "properties": {}},
+        }
+        if fn.get("description"):
+            out_fn["description"] = fn["description"]
+        if fn.get("strict"):
+            out_fn["strict"] = True
+        return {"type": "function", "function": out_fn}
+    if kind == "file_search":
+        fs = dict(tool.get("file_search") or {})
+        ranking = dict(fs.pop("ranking_options", None) or {})
+        if ranking.get("ranker") in _DEFAULT_RANKERS and not ranking.get("score_threshold"):
+            ranking = {}
+        out: dict[str, Any] = {k: v for k, v in fs.items() if v is not None}
+        if ranking:
+            out["ranking_options"] = ranking
+        return {"type": "file_search", "file_search": out} if out else {"type": "file_search"}
+    return {"type": kind}
+
+
+def normalise_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The comparable form of an assistant's API fields (server defaults made explicit)."""
+    out: dict[str, Any] = {}
+    for name in ASSISTANT_FIELDS:
+        value = fields.get(name)
+        if name in ("name", "description", "instructions"):
+            value = value or None
+        elif name in ("temperature", "top_p"):
+            value = round(float(1.0 if value is None else value), 6)
+        elif name == "response_format":
+            value = "auto" if value in (None, "auto") else _drop_none(value)
+        elif name == "tools":
+            value = [normalise_tool(t) for t in value or []]
+        out[name] = value
+    return out
+
+
+def _pick(candidates: list[Any], sha: str) -> Any:
+    """The object a key resolves to: the one written for this spec, else the oldest."""
+    if not candidates:
+        return None
+    return sorted(candidates, key=lambda o: (o.sha256 != sha, o.created_at, o.id))[0]
+
+
+def _expected_chunking(chunking: dict[str, Any] | None) -> dict[str, Any]:
+    if not chunking or chunking.get("type") == "auto":
+        return DEFAULT_CHUNKING
+    return _drop_none(chunking)
+
+
+def _chunking_matches(actual: dict[str, Any] | None, desired: dict[str, Any] | None) -> bool:
+    if actual is None or actual.get("type") == "other":
+        # Not reported (or "other": files indexed before chunking existed): only the
+        # default is assumed.
+        return _expected_chunking(desired) == DEFAULT_CHUNKING
+    return _drop_none(actual) == _expected_chunking(desired)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+# -- the planner --------------------------------------------------------------------------
+
+
+class _Planner:
+    def __init__(self, desired: DesiredState, actual: ActualState, options: PlanOptions) -> None:
+        self.d = desired
+        self.a = actual
+        self.opt = options
+        self.changes: list[Change] = []
+        self.warnings: list[str] = []
+        self.ours = actual.files_by_id()
+        # (sha16, size) -> desired sha256
+        self.desired_by_prefix = {(s[:16], f.size): s for s, f in desired.files.items()}
+        # References from every managed object now, to prefer referenced duplicates.
+        self.refcount: dict[str, int] = defaultdict(int)
+        for vs in actual.vector_stores:
+            for f in vs.files:
+                self.refcount[f.file_id] += 1
+        for asst in actual.assistants:
+            for fid in asst.code_interpreter_file_ids:
+                self.refcount[fid] += 1
+        # desired sha256 -> the existing file that holds it
+        self.file_for_sha: dict[str, str] = {}
+        by_sha: dict[str, list[Any]] = defaultdict(list)
+        for f in actual.files:
+            sha = self.desired_by_prefix.get((f.sha16, f.bytes))
+            if sha is not None:
+                by_sha[sha].append(f)
+        for sha, files in by_sha.items():
+            best = sorted(files, key=lambda f: (-self.refcount[f.id], f.created_at, f.id))[0]
+            self.file_for_sha[sha] = best.id
+        # File ids the state after this plan still references.
+        self.keep_files: set[str] = set()
+        # vector store key -> id of the store that stays (None: a new one is created)
+        self.vs_final: dict[str, str | None] = {}
+
+    # -- labels -----------------------------------------------------------------------
+
+    def file_label(self, sha: str) -> str:
+        f = self.d.files.get(sha)
+        return f.paths[0] if f else sha[:16]
+
+    def file_key_of(self, file_id: str, attributes: dict[str, Any] | None = None) -> str:
+        """A comparable identity of an attached file: its desired sha256, else a marker."""
+        ours = self.ours.get(file_id)
+        if ours is None:
+            return f"unmanaged:{file_id}"
+        sha = self.desired_by_prefix.get((ours.sha16, ours.bytes))
+        if sha is not None:
+            return sha
+        return f"{ours.sha16}:{file_id}"
+
+    def show_file(self, key: str) -> str:
+        if key in self.d.files:
+            return self.file_label(key)
+        if key.startswith("unmanaged:"):
+            return f"{key[len('unmanaged:') :]} (not managed)"
+        file_id = key.rsplit(":", 1)[-1]
+        ours = self.ours.get(file_id)
+        return f"{ours.name} ({file_id})" if ours else key
+
+    # -- files --------------------------------------------------------------------------
+
+    def plan_file_creates(self) -> None:
+        for sha, f in sorted(self.d.files.items(), key=lambda kv: kv[1].paths[0]):
+            if sha in self.file_for_sha:
+                continue
+            self.changes.append(
+                Change(
+                    kind="file",
+                    action="create",
+                    key=sha,
+                    label=f.paths[0],
+                    reason="new content"
+                    if len(f.paths) == 1
+                    else f"also at {', '.join(f.paths[1:])}",
+                    file=FileOp(
+                        sha256=sha,
+                        size=f.size,
+                        upload_name=upload_filename(self.d.namespace, sha, f.name),
+                        paths=list(f.paths),
+                    ),
+                )
+            )
+
+    def plan_file_deletes(self) -> None:
+        keep = self.keep_files | set(self.file_for_sha.values())
+        for f in sorted(self.a.files, key=lambda f: (f.created_at, f.id)):
+            if f.id in keep:
+                continue
+            sha = self.desired_by_prefix.get((f.sha16, f.bytes))
+            reason = "duplicate upload" if sha is not None else "no longer used"
+            self.changes.append(
+                Change(
+                    kind="file",
+                    action="delete",
+                    key=sha or f.sha16,
+                    label=f.name,
+                    id=f.id,
+                    reason=reason,
+                )
+            )
+
+    # -- vector stores ---------------------------------------------------------------------
+
+    def plan_vector_stores(self) -> None:
+        groups: dict[str, list[ActualVectorStore]] = defaultdict(list)
+        for vs in self.a.vector_stores:
+            groups[vs.key].append(vs)
+        for key in sorted(self.d.vector_stores):
+            dvs = self.d.vector_stores[key]
+            cands = groups.pop(key, [])
+            primary = _pick(cands, dvs.sha256)
+            for dup in cands:
+                if dup is not primary:
+                    self.changes.append(self._vs_delete(dup, f"duplicate of {primary.id}"))
+            self.changes.append(self._vs_change(dvs, primary))
+        for key in sorted(groups):
+            for vs in sorted(groups[key], key=lambda v: (v.created_at, v.id)):
+                if self.opt.prune:
+                    self.changes.append(self._vs_delete(vs, "no longer in the YAML"))
+                else:
+                    self.keep_files.update(f.file_id for f in vs.files)
+                    self.changes.append(
+                        Change(
+                            kind="vector_store",
+                            action="orphan",
+                            key=key,
+                            label=key,
+                            id=vs.id,
+                            reason="no longer in the YAML; --prune deletes it",
+                            refs={"file_ids": [f.file_id for f in vs.files]},
+                        )
+                    )
+
+    def _vs_delete(self, vs: ActualVectorStore, reason: str) -> Change:
+        return Change(
+            kind="vector_store", action="delete", key=vs.key, label=vs.key, id=vs.id, reason=reason
+        )
+
+    def _vs_metadata(self, dvs: DesiredVectorStore) -> dict[str, str]:
+        return managed_metadata(self.d.namespace, dvs.key, dvs.sha256)
+
+    def _vs_change(self, dvs: DesiredVectorStore, vs: ActualVectorStore | None) -> Change:
+        meta = self._vs_metadata(dvs)
+        full = VectorStoreOp(
+            name=dvs.name,
+            metadata=meta,
+            chunking_strategy=dvs.chunking_strategy,
+            attach=list(dvs.file_shas),
+            file_shas=list(dvs.file_shas),
+        )
+        if vs is None:
+            self.vs_final[dvs.key] = None
+            return Change(
+                kind="vector_store",
+                action="create",
+                key=dvs.key,
+                label=dvs.key,
+                vector_store=full,
+                diffs=[structure_diff("files", [], [self.file_label(s) for s in dvs.file_shas])],
+            )
+        replace_reason = None
+        if vs.status == "expired":
+            replace_reason = "the store expired"
+        elif any(
+            f.status in ("completed", "in_progress")
+            and not _chunking_matches(f.chunking_strategy, dvs.chunking_strategy)
+            for f in vs.files
+        ):
+            replace_reason = "chunking strategy changed"
+        if replace_reason:
+            self.vs_final[dvs.key] = None
+            return Change(
+                kind="vector_store",
+                action="replace",
+                key=dvs.key,
+                label=dvs.key,
+                id=vs.id,
+                reason=replace_reason,
+                vector_store=full,
+            )
+        self.vs_final[dvs.key] = vs.id
+        wanted = set(dvs.file_shas)
+        seen: set[str] = set()
+        detach: list[str] = []
+        set_attrs: dict[str, str] = {}
+        failed: list[str] = []
+        for f in sorted(vs.files, key=lambda f: f.file_id):
+            k = self.file_key_of(f.file_id, f.attributes)
+            if k not in wanted or k in seen:
+                detach.append(f.file_id)
+                continue
+            if f.status in ("failed", "cancelled"):
+                # Indexing failed: detach and attach again (the error is in the reason).
+                detach.append(f.file_id)
+                err = (f.last_error or {}).get("message") or f.status
+                failed.append(f"{self.file_label(k)}: {err}")
+                continue
+            seen.add(k)
+            self.keep_files.add(f.file_id)
+            if f.attributes.get(FILE_SHA_ATTRIBUTE) != k:
+                set_attrs[f.file_id] = k
+        attach = sorted(wanted - seen, key=self.file_label)
+        diffs: list[FieldDiff] = []
+        before = sorted(self.show_file(self.file_key_of(f.file_id, f.attributes)) for f in vs.files)
+        after = sorted(self.file_label(s) for s in dvs.file_shas)
+        if attach or detach:
+            lines = [f"+ {self.file_label(s)}" for s in attach]
+            lines += [
+                f"- {self.show_file(self.file_key_of(fid))} [{fid}]"
+                for fid in detach
+                if fid not in set_attrs
+            ]
+            diffs.append(FieldDiff("files", "structure", before, after, lines))
+        if set_attrs:
+            diffs.append(
+                structure_diff(
+                    "attributes",
+                    {self.show_file(k): None for k in set_attrs.values()},
+                    {self.show_file(k): {FILE_SHA_ATTRIBUTE: k} for k in set_attrs.values()},
+                )
+            )
+        update_store = False
+        if (vs.name or None) != dvs.name:
+            diffs.append(scalar_diff("name", vs.name, dvs.name))
+            update_store = True
+        if vs.metadata != meta:
+            diffs.append(structure_diff("metadata", vs.metadata, meta))
+            update_store = True
+        op = VectorStoreOp(
+            name=dvs.name,
+            metadata=meta,
+            chunking_strategy=dvs.chunking_strategy,
+            attach=attach,
+            detach=detach,
+            set_attributes=set_attrs,
+            update_store=update_store,
+            file_shas=list(dvs.file_shas),
+        )
+        refs = {"file_ids": [f.file_id for f in vs.files]}
+        if not diffs:
+            return Change(
+                kind="vector_store", action="noop", key=dvs.key, label=dvs.key, id=vs.id, refs=refs
+            )
+        drift = vs.sha256 == dvs.sha256 and bool(attach or detach or set_attrs)
+        reason = "indexing failed: " + "; ".join(failed) if failed else None
+        return Change(
+            kind="vector_store",
+            action="update",
+            key=dvs.key,
+            label=dvs.key,
+            id=vs.id,
+            drift=drift,
+            reason=reason or ("changed on the server" if drift else None),
+            diffs=diffs,
+            vector_store=op,
+            refs=refs,
+        )
+
+    # -- assistants --------------------------------------------------------------------------
+
+    def _comparable_refs(self, asst: ActualAssistant) -> tuple[list[str], list[str]]:
+        ci = [self.file_key_of(fid) for fid in asst.code_interpreter_file_ids]
+        vs_keys = {vs.id: vs.key for vs in self.a.vector_stores}
+        stores = []
+        for vid in asst.vector_store_ids:
+            key = vs_keys.get(vid)
+            if key is None:
+                stores.append(f"unmanaged:{vid}")
+            elif self.vs_final.get(key) == vid:
+                stores.append(key)
+            else:
+                stores.append(f"{key}@{vid}")
+        return ci, stores
+
+    def _assistant_diffs(
+        self, asst: ActualAssistant, da: DesiredAssistant, meta: dict[str, str]
+    ) -> tuple[list[FieldDiff], dict[str, Any], bool]:
+        """Field diffs, the fields to send, and whether tool_resources must be sent."""
+        have = normalise_fields(asst.raw)
+        want = normalise_fields(da.fields)
+        diffs: list[FieldDiff] = []
+        send: dict[str, Any] = {}
+        for name in ASSISTANT_FIELDS:
+            if have[name] == want[name]:
+                continue
+            send[name] = da.fields.get(name)
+            if name == "instructions":
+                diffs.append(text_diff(name, have[name], want[name], label=da.source))
+            elif name == "tools":
+                diffs.append(tools_diff(name, have[name], want[name]))
+            elif isinstance(have[name], (dict, list)) or isinstance(want[name], (dict, list)):
+                diffs.append(structure_diff(name, have[name], want[name]))
+            else:
+                diffs.append(scalar_diff(name, have[name], want[name]))
+        ci, stores = self._comparable_refs(asst)
+        want_stores = [da.vector_store] if da.vector_store else []
+        send_resources = False
+        if sorted(ci) != sorted(da.code_interpreter_files):
+            diffs.append(
+                structure_diff(
+                    "code_interpreter.files",
+                    sorted(self.show_file(k) for k in ci),
+                    sorted(self.file_label(k) for k in da.code_interpreter_files),
+                )
+            )
+            send_resources = True
+        if stores != want_stores:
+            diffs.append(structure_diff("file_search.vector_stores", stores, want_stores))
+            send_resources = True
+        if asst.metadata != meta:
+            diffs.append(structure_diff("metadata", asst.metadata, meta))
+        return diffs, send, send_resources
+
+    def plan_assistants(self) -> None:
+        groups: dict[str, list[ActualAssistant]] = defaultdict(list)
+        for a in self.a.assistants:
+            groups[a.key].append(a)
+        unmanaged: dict[str, list[ActualAssistant]] = defaultdict(list)
+        for a in self.a.unmanaged_assistants:
+            if a.name:
+                unmanaged[a.name].append(a)
+        for key in sorted(self.d.assistants):
+            da = self.d.assistants[key]
+            cands = groups.pop(key, [])
+            primary = _pick(cands, da.sha256)
+            for dup in cands:
+                if dup is not primary:
+                    self.changes.append(self._asst_delete(dup, f"duplicate of {primary.id}"))
+            self.changes.append(self._asst_change(da, primary, unmanaged))
+        for key in sorted(groups):
+            for a in sorted(groups[key], key=lambda a: (a.created_at, a.id)):
+                if self.opt.prune:
+                    self.changes.append(self._asst_delete(a, "no longer in the YAML"))
+                else:
+                    self.keep_files.update(a.code_interpreter_file_ids)
+                    self.changes.append(
+                        Change(
+                            kind="assistant",
+                            action="orphan",
+                            key=key,
+                            label=key,
+                            id=a.id,
+                            name=a.name,
+                            reason="no longer in the YAML; --prune deletes it",
+                            refs=_asst_refs(a),
+                        )
+                    )
+
+    def _asst_delete(self, a: ActualAssistant, reason: str) -> Change:
+        return Change(
+            kind="assistant", action="delete", key=a.key, label=a.key, id=a.id, reason=reason
+        )
+
+    def _asst_change(
+        self,
+        da: DesiredAssistant,
+        primary: ActualAssistant | None,
+        unmanaged: dict[str, list[ActualAssistant]],
+    ) -> Change:
+        meta = {**da.user_metadata, **managed_metadata(self.d.namespace, da.key, da.sha256)}
+        for sha in da.code_interpreter_files:
+            if sha in self.file_for_sha:
+                self.keep_files.add(self.file_for_sha[sha])
+        if primary is None:
+            same = unmanaged.get(da.fields.get("name") or "") if da.fields.get("name") else None
+            if same:
+                if len(same) == 1 and self.opt.adopt:
+                    target = same[0]
+                    diffs, send, send_res = self._assistant_diffs(target, da, meta)
+                    return Change(
+                        kind="assistant",
+                        action="adopt",
+                        key=da.key,
+                        label=da.key,
+                        name=da.fields.get("name"),
+                        id=target.id,
+                        reason=f"unmanaged assistant named {target.name!r} taken over",
+                        diffs=diffs,
+                        assistant=AssistantOp(
+                            fields=send,
+                            metadata=meta,
+                            code_interpreter_files=list(da.code_interpreter_files),
+                            vector_store=da.vector_store,
+                            send_tool_resources=send_res,
+                        ),
+                        refs=_asst_refs(target),
+                    )
+                ids = ", ".join(a.id for a in same)
+                if len(same) == 1:
+                    reason = (
+                        f"an unmanaged assistant named {da.fields['name']!r} exists ({ids}); "
+                        "run with --adopt to take it over, or rename one of them"
+                    )
+                else:
+                    reason = (
+                        f"{len(same)} unmanaged assistants are named {da.fields['name']!r} "
+                        f"({ids}); delete or rename the extra ones, then run with --adopt"
+                    )
+                return Change(
+                    kind="assistant",
+                    action="blocked",
+                    key=da.key,
+                    label=da.key,
+                    name=da.fields.get("name"),
+                    reason=reason,
+                )
+            fields = {k: v for k, v in da.fields.items() if v is not None}
+            return Change(
+                kind="assistant",
+                action="create",
+                key=da.key,
+                label=da.key,
+                name=da.fields.get("name"),
+                assistant=AssistantOp(
+                    fields=fields,
+                    metadata=meta,
+                    code_interpreter_files=list(da.code_interpreter_files),
+                    vector_store=da.vector_store,
+                    send_tool_resources=bool(da.code_interpreter_files or da.vector_store),
+                ),
+            )
+        diffs, send, send_res = self._assistant_diffs(primary, da, meta)
+        refs = _asst_refs(primary)
+        if not diffs:
+            self.keep_files.update(primary.code_interpreter_file_ids)
+            return Change(
+                kind="assistant",
+                action="noop",
+                key=da.key,
+                label=da.key,
+                name=da.fields.get("name"),
+                id=primary.id,
+                refs=refs,
+            )
+        if not send_res:
+            # Its current files stay referenced.
+            self.keep_files.update(primary.code_interpreter_file_ids)
+        # The server object differs although it carries this spec's hash: edited by hand.
+        drift = primary.sha256 == da.sha256
+        return Change(
+            kind="assistant",
+            action="update",
+            key=da.key,
+            label=da.key,
+            name=da.fields.get("name"),
+            id=primary.id,
+            drift=drift,
+            reason="changed on the server" if drift else None,
+            diffs=diffs,
+            assistant=AssistantOp(
+                fields=send,
+                metadata=meta,
+                code_interpreter_files=list(da.code_interpreter_files),
+                vector_store=da.vector_store,
+                send_tool_resources=send_res,
+            ),
+            refs=refs,
+        )
+
+
+def _asst_refs(a: ActualAssistant) -> dict[str, list[str]]:
+    return {"vector_store_ids": a.vector_store_ids, "file_ids": a.code_interpreter_file_ids}
+
+
+def make_plan(
+    desired: DesiredState,
+    actual: ActualState,
+    options: PlanOptions | None = None,
+    *,
+    target: str = "",
+) -> Plan:
+    """Compare desired with actual; the one planner behind ``plan``, ``diff`` and ``apply``."""
+    options = options or PlanOptions()
+    if options.prune and desired.partial:
+        from orchestrator.reconcile.errors import ReconcileError
+
+        raise ReconcileError(
+            "--prune needs the whole project: only some files were loaded, so every other "
+            "managed object would look deleted. Run without paths to prune."
+        )
+    p = _Planner(desired, actual, options)
+    p.plan_vector_stores()
+    p.plan_assistants()
+    p.plan_file_creates()
+    p.plan_file_deletes()
+    changes = sorted(p.changes, key=_order)
+    names = sorted({n for a in desired.assistants.values() if (n := a.fields.get("name"))})
+    plan = Plan(
+        namespace=desired.namespace,
+        fingerprint=actual.fingerprint(set(names)),
+        changes=changes,
+        options=options,
+        target=target,
+        adoption_names=names,
+        warnings=p.warnings,
+        partial=desired.partial,
+        created_at=_now(),
+        known_files=dict(sorted(p.file_for_sha.items())),
+        known_vector_stores={k: v for k, v in sorted(p.vs_final.items()) if v is not None},
+        desired_files={s: list(f.paths) for s, f in sorted(desired.files.items())},
+    )
+    orphans = [c for c in changes if c.action == "orphan"]
+    if orphans:
+        plan.warnings.append(
+            f"{len(orphans)} managed object{'s' if len(orphans) != 1 else ''} left the YAML "
+            "and will be kept; run with --prune to delete "
+            f"{'them' if len(orphans) != 1 else 'it'}."
+        )
+    for c in plan.blocked:
+        plan.warnings.append(f"assistant {c.key!r}: {c.reason}")
+    return plan
+
+
+def _order(c: Change) -> tuple[int, int, str]:
+    # Creates and updates: files, stores, assistants; deletions after, in reverse.
+    if c.action == "delete":
+        return (1, -KIND_ORDER[c.kind], c.label)
+    return (0, KIND_ORDER[c.kind], c.label)

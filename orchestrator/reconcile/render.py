@@ -1,0 +1,233 @@
+"""Human output of plans, diffs and applies: Terraform-like, colours only where wanted.
+
+Functions return text with ANSI styles from :func:`click.style`; ``click.echo`` strips
+them when the output is not a terminal (or ``--no-color``), so there is one code path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import threading
+from typing import Any, TextIO
+
+import click
+import yaml
+
+from orchestrator.reconcile.apply import ChangeResult
+from orchestrator.reconcile.fielddiff import FieldDiff
+from orchestrator.reconcile.plan import Change, Plan
+
+SYMBOL = {
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "replace": ("-/+", "magenta"),
+    "delete": ("-", "red"),
+    "adopt": ("<=", "cyan"),
+    "blocked": ("!", "red"),
+    "orphan": ("=", "blue"),
+    "noop": (" ", None),
+}
+
+WHAT = {
+    "create": "will be created",
+    "update": "will be updated in place",
+    "replace": "must be replaced",
+    "delete": "will be destroyed",
+    "adopt": "will be adopted (taken under management)",
+    "blocked": "cannot be created",
+    "orphan": "left the YAML and will be kept",
+    "noop": "is up to date",
+}
+
+
+def _style(text: str, color: str | None, **kw: Any) -> str:
+    return click.style(text, fg=color, **kw) if color else text
+
+
+def _diff_line(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return _style(line, None, bold=True)
+    if line.startswith("@@"):
+        return _style(line, "cyan")
+    if line.startswith("+"):
+        return _style(line, "green")
+    if line.startswith("-"):
+        return _style(line, "red")
+    if line.startswith("~"):
+        return _style(line, "yellow")
+    return line
+
+
+def _noun(c: Change) -> str:
+    return {"file": "file", "vector_store": "vector store", "assistant": "assistant"}[c.kind]
+
+
+def render_change(c: Change) -> list[str]:
+    symbol, color = SYMBOL[c.action]
+    what = WHAT[c.action]
+    if c.kind == "file" and c.action == "create":
+        what = "will be uploaded"
+    comment = f"  # {_noun(c)} {c.label!r} {what}"
+    if c.drift:
+        comment += ", it was changed on the server (drift)"
+    elif c.reason and c.action != "blocked":
+        comment += f" ({c.reason})"
+    out = [_style(comment, None, dim=True)]
+    ident = f" [{c.id}]" if c.id else ""
+    head = f"  {symbol} {c.kind} {c.label!r}{ident}"
+    if c.kind == "file" and c.file is not None:
+        head += f"  ({_size(c.file.size)}, sha256 {c.file.sha256[:16]})"
+    out.append(_style(head, color, bold=True))
+    if c.action == "blocked" and c.reason:
+        out.append(_style(f"      {c.reason}", "red"))
+    for d in c.diffs:
+        out.extend(render_field(d))
+    return out
+
+
+def render_field(d: FieldDiff) -> list[str]:
+    if d.kind == "scalar" and len(d.lines) == 1:
+        return [f"      {d.field}: " + _style(d.lines[0][2:], "yellow")]
+    out = [f"      {d.field}:"]
+    out.extend("        " + _diff_line(line) for line in d.lines)
+    return out
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def render_plan(plan: Plan, *, where: str = "") -> str:
+    lines: list[str] = []
+    shown = [c for c in plan.changes if c.action != "noop"]
+    unchanged = sum(c.action == "noop" for c in plan.changes)
+    header = f'Namespace "{plan.namespace}"' + (f" on {where}" if where else "")
+    lines.append(_style(header, None, bold=True))
+    if not plan.has_changes and not plan.blocked:
+        lines.append("")
+        lines.append(
+            _style("No changes.", "green", bold=True)
+            + f" The server matches the YAML ({unchanged} object{'s' if unchanged != 1 else ''} up to date)."
+        )
+    else:
+        lines.append("")
+        lines.append("Orchestrator will perform the following actions:")
+    for c in shown:
+        lines.append("")
+        lines.extend(render_change(c))
+    if plan.has_changes or plan.blocked:
+        lines.append("")
+        if unchanged:
+            lines.append(
+                _style(
+                    f"{unchanged} object{'s' if unchanged != 1 else ''} unchanged.", None, dim=True
+                )
+            )
+        lines.append(_style(plan.counts().summary(), None, bold=True))
+    for w in plan.warnings:
+        lines.append(_style("Warning: ", "yellow", bold=True) + w)
+    return "\n".join(lines)
+
+
+def _yaml(value: Any) -> list[str]:
+    if isinstance(value, str) and "\n" in value:
+        return value.splitlines()
+    text = yaml.safe_dump(value, allow_unicode=True, sort_keys=True, default_flow_style=False)
+    return text.rstrip("\n").removesuffix("...").rstrip("\n").splitlines()
+
+
+def render_diff(plan: Plan) -> str:
+    """Unified diffs per object (kubectl-diff-like): server on the left, YAML on the right."""
+    out: list[str] = []
+    for c in plan.changes:
+        if c.action in ("noop",):
+            continue
+        title = f"{_noun(c)} {c.label}" + (f" [{c.id}]" if c.id else "")
+        tag = " (drift: changed on the server)" if c.drift else ""
+        if c.action == "create":
+            tag = " (not on the server)"
+        elif c.action in ("delete", "orphan"):
+            tag = f" ({c.reason})" if c.reason else " (not in the YAML)"
+        elif c.action == "blocked":
+            tag = f" ({c.reason})"
+        out.append(_style(f"diff {title}{tag}", None, bold=True))
+        if not c.diffs:
+            continue
+        out.append(_diff_line("--- server"))
+        out.append(_diff_line("+++ desired"))
+        for d in c.diffs:
+            out.append(_diff_line(f"@@ {d.field} @@"))
+            if d.kind == "text":
+                body = d.lines[2:] if len(d.lines) > 2 else d.lines
+                out.extend(_diff_line(line) for line in body)
+                continue
+            before = _yaml(d.before) if d.before is not None else []
+            after = _yaml(d.after) if d.after is not None else []
+            for line in difflib.ndiff(before, after):
+                if line.startswith("?"):
+                    continue
+                out.append(_diff_line(line[0] + line[2:] if line[0] in "+-" else " " + line[2:]))
+    if not out:
+        return _style("No differences.", "green", bold=True)
+    return "\n".join(out)
+
+
+class ConsoleReporter:
+    """Prints one line per finished change, and an indexing progress line on a TTY."""
+
+    def __init__(self, stream: TextIO | None = None, *, color: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.err = sys.stderr
+        self.color = color
+        self.tty = self.err.isatty()
+        self._lock = threading.Lock()
+        self._progress_shown = False
+
+    def _echo(self, text: str) -> None:
+        with self._lock:
+            if self._progress_shown:
+                click.echo("", file=self.err)
+                self._progress_shown = False
+            click.echo(text, file=self.stream, color=self.color)
+
+    def started(self, change: Change) -> None:
+        pass
+
+    def finished(self, change: Change, result: ChangeResult) -> None:
+        label = f"{change.kind}.{change.label}"
+        if not result.ok:
+            self._echo(_style(f"{label}: failed: {result.error}", "red", bold=True))
+            return
+        verb = {
+            "create": "Creation",
+            "replace": "Replacement",
+            "update": "Modification",
+            "adopt": "Adoption",
+            "delete": "Destruction",
+        }.get(change.action, "Change")
+        if change.kind == "file" and change.action == "create":
+            verb = "Upload"
+        extra = ", found on the server after a lost response" if result.recovered else ""
+        self._echo(f"{label}: {verb} complete after {result.seconds:.1f}s [id={result.id}{extra}]")
+
+    def indexing(self, done: int, total: int) -> None:
+        if not self.tty or total <= 0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        bar = "#" * filled + "-" * (width - filled)
+        with self._lock:
+            click.echo(
+                f"\rIndexing files [{bar}] {done}/{total}",
+                file=self.err,
+                nl=False,
+                color=self.color,
+            )
+            self._progress_shown = done < total
+            if done >= total:
+                click.echo("", file=self.err)
