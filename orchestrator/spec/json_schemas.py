@@ -109,7 +109,7 @@ def strict_problems(schema: Any, label: str, locate: LocateFn) -> list[Problem]:
                 out.append(
                     (
                         locate((*path, kw)),
-                        f"strict: true: '{kw}' (at {label} {here}) is not supported in strict mode{tip}",
+                        f"strict: true: {label}: '{kw}' (at {here}) is not supported in strict mode{tip}",
                     )
                 )
         if _is_object(node):
@@ -117,14 +117,14 @@ def strict_problems(schema: Any, label: str, locate: LocateFn) -> list[Problem]:
                 out.append(
                     (
                         locate(path),
-                        f"strict: true: {label} nests objects more than {_MAX_STRICT_DEPTH} levels deep",
+                        f"strict: true: {label}: objects nest more than {_MAX_STRICT_DEPTH} levels deep",
                     )
                 )
             if node.get("additionalProperties") is not False:
                 out.append(
                     (
                         locate(path),
-                        f"strict: true: the object at {label} {here} must set "
+                        f"strict: true: {label}: the object at {here} must set "
                         "additionalProperties: false",
                     )
                 )
@@ -136,8 +136,8 @@ def strict_problems(schema: Any, label: str, locate: LocateFn) -> list[Problem]:
                 out.append(
                     (
                         locate((*path, "required") if "required" in node else path),
-                        f"strict: true: every property must be listed in required; the object at "
-                        f"{label} {here} does not list {names} (make optional fields nullable "
+                        f"strict: true: {label}: every property must be listed in required, but "
+                        f"the object at {here} does not list {names} (make optional fields nullable "
                         "instead, e.g. type: [string, 'null'])",
                     )
                 )

@@ -257,6 +257,10 @@ class ProjectLoader:
 
     # --- cross-file rules ----------------------------------------------------------------
 
+    def _at(self, loc: Location) -> str:
+        """A location inside a message: relative to the project root."""
+        return f"{self.resolver.rel(loc.path)}:{loc.line}:{loc.column}"
+
     def cross_check(self, loaded: _Loaded) -> None:
         self._unique(
             [(a.spec.key, a.doc, ("key",)) for a in loaded.assistants],
@@ -304,7 +308,7 @@ class ProjectLoader:
                 continue
             for doc, path in docs:
                 others = ", ".join(
-                    str(d.key_loc(p) if p[0] in d.data else d.loc())
+                    self._at(d.key_loc(p) if p[0] in d.data else d.loc())
                     for d, p in docs
                     if d is not doc
                 )
@@ -326,7 +330,7 @@ class ProjectLoader:
             other = b.spec.vector_store
             assert other is not None
             mine, theirs = {f.rel for f in vs.files}, {f.rel for f in other.files}
-            where = b.vector_store_loc or b.doc.loc()
+            where = self._at(b.vector_store_loc or b.doc.loc())
             if mine != theirs:
                 diff = []
                 if mine - theirs:

@@ -196,6 +196,8 @@ def explain(err: ValidationError, doc: Document, base: PathKey = ()) -> list[tup
                 continue
             about = (schema.get("properties", {}).get(field) or {}).get("description", "")
             about = about.split(". ")[0].rstrip(".")
+            if about[:2].istitle():  # "The user's message" -> "the user's message"
+                about = about[0].lower() + about[1:]
             extra = f" ({about})" if about and len(about) <= 100 else ""
             out.append((doc.key_loc(path), f"missing required field '{field}' in {title}{extra}"))
         return out
