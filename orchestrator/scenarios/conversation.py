@@ -193,6 +193,8 @@ class Conversation:
         for call in run.required_action.submit_tool_outputs.tool_calls:
             name, raw = call.function.name, call.function.arguments
             progress.tool_call(name, raw)
+            # Before answering: a turn that times out in a handler still shows the call.
+            state.requested[call.id] = (name, raw)
             answer = await answer_call(
                 name,
                 raw,
@@ -208,7 +210,6 @@ class Conversation:
                     tool_call_id=call.id,
                 ),
             )
-            state.requested[call.id] = (name, raw)
             if answer.failure is not None:
                 failures.append(answer.failure)
             else:
