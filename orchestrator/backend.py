@@ -73,7 +73,10 @@ class EmbeddedServer:
 
         self.config = config
         self.app = create_app(config)
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections
+        # only when the proto says TCP; without it Nagle + delayed ACK add ~40 ms to
+        # every response after the first on a keep-alive connection.
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((config.host, config.port))
         self.port = self._sock.getsockname()[1]
