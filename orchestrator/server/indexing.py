@@ -47,6 +47,7 @@ class Indexer:
 
     def start(self) -> None:
         index_tables.ensure(self.store)
+        purge_expired_files(self.store)
         with self.store.transaction() as conn:
             stale = conn.execute(
                 "SELECT vector_store_id, file_id, gen FROM vs_files "
@@ -152,7 +153,7 @@ class Indexer:
         *,
         error: dict[str, str] | None = None,
         filename: str = "",
-        chunks: list[tuple[str, str]] | None = None,
+        chunks: list[tuple[str, str, int]] | None = None,
         usage_bytes: int = 0,
     ) -> None:
         with self.store.transaction() as conn:

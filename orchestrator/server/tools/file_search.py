@@ -1,13 +1,22 @@
 """File search: the chunk index (SQLite FTS5) and :func:`search` over vector stores.
 
-Ranking is FTS5's BM25 over the terms of :mod:`search_terms` (word stems for
-English, character bigrams for Korean/CJK). Scores are normalised to 0..1 per query,
-so ``score_threshold`` means the same for every query: with ``s`` a chunk's BM25 score
-and ``m`` the sum of the query terms' IDFs (what a chunk of average length containing
-each term once scores), ``score = 1 - exp(-1.5 * s / m)``. A chunk with every query
-term once scores about 0.78, one with half of them about 0.5, and more occurrences or
-shorter chunks push towards 1. Ordering is by BM25, so scores never increase down the
-list. IDFs are FTS5's, over every chunk the server has indexed.
+Chunks are indexed by the terms of :mod:`search_terms` (word stems for English,
+character bigrams for Korean/CJK). A search runs in two stages:
+
+1. FTS5 finds the chunks containing any query term in the searched stores and keeps
+   the best few dozen by its built-in BM25 (fast, in SQLite).
+2. Those candidates are scored again with BM25 (k1 = 1.2, b = 0.75) using the
+   always-positive IDF ``log(1 + (N - n + 0.5) / (n + 0.5))``. FTS5's own IDF is floored
+   at ~0 for any term in half the chunks or more, which in a small store (two or three
+   files, the common case) would make every term weightless.
+
+Scores are normalised to 0..1 so ``score_threshold`` means the same for every query:
+with ``s`` the BM25 score and ``m`` the sum of the query terms' IDFs (what a chunk of
+average length containing each term once scores), ``score = 1 - exp(-1.5 * s / m)``.
+A chunk with every query term once scores about 0.78, one with half of them (equally
+rare) about 0.53; more occurrences or shorter chunks push towards 1. Results are
+ordered by score. N, n and the average chunk length are over every chunk the server
+has indexed.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +38,7 @@ if TYPE_CHECKING:
 
 # How steeply the normalised score approaches 1 (see the module docstring).
 _SCORE_SLOPE = 1.5
+_K1, _B = 1.2, 0.75
 
 
 @dataclass
@@ -43,9 +54,9 @@ class SearchHit:
 # -- the index (called by the indexing worker and the vector store service) ------------
 
 
-def prepare(chunks: Sequence[str]) -> list[tuple[str, str]]:
-    """Chunk texts with their index terms (CPU work done outside any transaction)."""
-    return [(text, index_terms(text)) for text in chunks]
+def prepare(chunks: Sequence[str]) -> list[tuple[str, str, int]]:
+    """Chunk texts with their index terms and lengths (CPU work, outside any transaction)."""
+    return [(text, *index_terms(text)) for text in chunks]
 
 
 def replace_chunks(
@@ -53,18 +64,24 @@ def replace_chunks(
     vector_store_id: str,
     file_id: str,
     filename: str,
-    chunks: Sequence[tuple[str, str]],
+    chunks: Sequence[tuple[str, str, int]],
 ) -> None:
-    """Index ``chunks`` (``(text, terms)`` from :func:`prepare`) as the file's content in
+    """Index ``chunks`` (``(text, terms, length)`` from :func:`prepare`) as the file's content in
     the store, replacing what was there (inside a transaction)."""
     remove_chunks(conn, vector_store_id, file_id)
-    for n, (text, terms) in enumerate(chunks):
+    total_terms = 0
+    for n, (text, terms, length) in enumerate(chunks):
+        total_terms += length
         cur = conn.execute(
-            "INSERT INTO fs_chunks (vector_store_id, file_id, filename, n, text) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (vector_store_id, file_id, filename, n, text),
+            "INSERT INTO fs_chunks (vector_store_id, file_id, filename, n, length, text) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (vector_store_id, file_id, filename, n, length, text),
         )
         conn.execute("INSERT INTO fs_fts (rowid, terms) VALUES (?, ?)", (cur.lastrowid, terms))
+    conn.execute(
+        "UPDATE fs_stats SET chunks = chunks + ?, terms = terms + ? WHERE id = 1",
+        (len(chunks), total_terms),
+    )
 
 
 def remove_chunks(
@@ -81,17 +98,34 @@ def remove_chunks(
     if not where:
         raise ValueError("remove_chunks needs a vector store or a file")
     cond = " AND ".join(where)
+    count, terms = conn.execute(
+        f"SELECT count(*), total(length) FROM fs_chunks WHERE {cond}", args
+    ).fetchone()
+    if not count:
+        return
     conn.execute(f"DELETE FROM fs_fts WHERE rowid IN (SELECT id FROM fs_chunks WHERE {cond})", args)
     conn.execute(f"DELETE FROM fs_chunks WHERE {cond}", args)
+    conn.execute(
+        "UPDATE fs_stats SET chunks = chunks - ?, terms = terms - ? WHERE id = 1",
+        (count, int(terms)),
+    )
 
 
 # -- search ------------------------------------------------------------------------------
 
 
 def _idf(total: int, docs: int) -> float:
-    # FTS5's own IDF (including its floor), so `s / m` compares like with like.
-    idf = math.log((total - docs + 0.5) / (docs + 0.5))
-    return idf if idf > 0 else 1e-6
+    return math.log(1.0 + (total - docs + 0.5) / (docs + 0.5))
+
+
+def _bm25(counts: Counter[str], length: int, idf: dict[str, float], avg_length: float) -> float:
+    norm = _K1 * (1.0 - _B + _B * length / avg_length)
+    score = 0.0
+    for term, weight in idf.items():
+        tf = counts.get(term, 0)
+        if tf:
+            score += weight * tf * (_K1 + 1.0) / (tf + norm)
+    return score
 
 
 def search(
@@ -118,6 +152,7 @@ def search(
     if not live or not terms or max_num_results < 1:
         return []
     match = " OR ".join(f'"{t}"' for t in terms)  # terms are letters/digits only
+    candidates = min(500, max(50, 4 * max_num_results))
     with store.transaction() as conn:
         allowed: list[str] | None = None
         if filters is not None:
@@ -129,17 +164,18 @@ def search(
             allowed = [f"{r[0]} {r[1]}" for r in rows if matches(filters, json.loads(r[2]))]
             if not allowed:
                 return []
-        total = conn.execute("SELECT count(*) FROM fs_chunks").fetchone()[0]
+        total, total_terms = conn.execute(
+            "SELECT chunks, terms FROM fs_stats WHERE id = 1"
+        ).fetchone()
         placeholders = ",".join("?" * len(terms))
         docs = dict(
             conn.execute(
                 f"SELECT term, doc FROM fs_vocab WHERE term IN ({placeholders})", terms
             ).fetchall()
         )
-        best = sum(_idf(total, docs.get(t, 0)) for t in terms)
         sql = (
-            "SELECT c.vector_store_id, c.file_id, c.filename, c.text, f.attributes, "
-            "bm25(fs_fts) AS rank "
+            "SELECT c.id, c.vector_store_id, c.file_id, c.filename, c.text, c.length, "
+            "fs_fts.terms, f.attributes "
             "FROM fs_fts JOIN fs_chunks c ON c.id = fs_fts.rowid "
             "JOIN vs_files f ON f.vector_store_id = c.vector_store_id AND f.file_id = c.file_id "
             "WHERE fs_fts MATCH ? AND f.status = 'completed' "
@@ -151,20 +187,32 @@ def search(
                 "AND (c.vector_store_id || ' ' || c.file_id) IN (SELECT value FROM json_each(?)) "
             )
             args.append(json.dumps(allowed))
-        sql += "ORDER BY rank, c.id LIMIT ?"
-        args.append(max_num_results)
+        sql += "ORDER BY bm25(fs_fts), c.id LIMIT ?"
+        args.append(candidates)
         rows = conn.execute(sql, args).fetchall()
+    if not rows:
+        return []
+    total = max(total, 1)
+    avg_length = max(total_terms / total, 1.0)
+    idf = {t: _idf(total, docs.get(t, 0)) for t in terms}
+    best = sum(idf.values())
+    scored = []
+    wanted = set(terms)
+    for chunk_id, vs_id, file_id, filename, text, length, chunk_terms, attributes in rows:
+        counts = Counter(t for t in chunk_terms.split() if t in wanted)
+        s = _bm25(counts, length, idf, avg_length)
+        scored.append((-s, chunk_id, vs_id, file_id, filename, text, attributes, s))
+    scored.sort()
     hits = []
-    for vs_id, file_id, filename, text, attributes, rank in rows:
-        score = 1.0 - math.exp(-_SCORE_SLOPE * max(0.0, -rank) / best) if best > 0 else 0.0
-        score = round(min(1.0, max(0.0, score)), 6)
+    for _, _, vs_id, file_id, filename, text, attributes, s in scored[:max_num_results]:
+        score = round(1.0 - math.exp(-_SCORE_SLOPE * s / best), 6) if best > 0 else 0.0
         if score < score_threshold:
             break  # best first: the rest score no higher
         hits.append(
             SearchHit(
                 file_id=file_id,
                 filename=filename,
-                score=score,
+                score=min(1.0, max(0.0, score)),
                 text=text,
                 attributes=json.loads(attributes),
                 vector_store_id=vs_id,

@@ -7,7 +7,9 @@
   indexing job that finishes after its file was re-attached, cancelled or detached
   does not write stale results.
 - ``fs_parsed``: the text extracted from a file, once per file (files are immutable).
-- ``fs_chunks``: the chunks of each attached file (per store: chunking may differ).
+- ``fs_chunks``: the chunks of each attached file (per store: chunking may differ),
+  with their length in terms; ``fs_stats`` keeps the chunk and term totals (for BM25's
+  average length) in step with it.
 - ``fs_fts``: FTS5 over the chunks' terms (see :mod:`search_terms`), rowid = chunk id;
   ``fs_vocab`` exposes its document frequencies for score normalisation.
 """
@@ -46,8 +48,15 @@ CREATE TABLE IF NOT EXISTS fs_chunks (
     file_id         TEXT NOT NULL,
     filename        TEXT NOT NULL,
     n               INTEGER NOT NULL,
+    length          INTEGER NOT NULL,
     text            TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS fs_stats (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    chunks INTEGER NOT NULL,
+    terms  INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO fs_stats (id, chunks, terms) VALUES (1, 0, 0);
 CREATE INDEX IF NOT EXISTS fs_chunks_owner ON fs_chunks (vector_store_id, file_id, n);
 CREATE VIRTUAL TABLE IF NOT EXISTS fs_fts USING fts5 (
     terms, tokenize = 'unicode61 remove_diacritics 0'

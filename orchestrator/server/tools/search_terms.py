@@ -122,17 +122,24 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def index_terms(text: str) -> str:
-    """The space-separated terms to index for ``text``."""
+def index_terms(text: str) -> tuple[str, int]:
+    """The space-separated terms to index for ``text``, and its length for BM25.
+
+    The length counts words and CJK characters once each (not the unigram+bigram
+    expansion), so Korean text is not taken for twice as long as it is.
+    """
     out: list[str] = []
+    length = 0
     for m in _RUN.finditer(_normalise(text)):
         run = m.group()
         if _CJK_START.match(run):
             out.extend(run)  # unigrams
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
+            length += len(run)
         else:
             out.append(stem(run))
-    return " ".join(out)
+            length += 1
+    return " ".join(out), length
 
 
 def query_terms(query: str) -> list[str]:
