@@ -429,3 +429,33 @@ def test_sdk_stream_helper_text_and_tools(client: openai.OpenAI) -> None:
         "location": "Lima",
         "unit": "celsius",
     }
+
+
+def test_sdk_parse_with_pydantic_models(client: openai.OpenAI) -> None:
+    from pydantic import BaseModel
+
+    class Step(BaseModel):
+        explanation: str
+        output: str
+
+    class MathReasoning(BaseModel):
+        steps: list[Step]
+        final_answer: str
+
+    class GetWeather(BaseModel):
+        location: str
+        days: int
+
+    r = client.chat.completions.parse(
+        model="gpt-4o", messages=user("how can I solve 8x + 7 = -23"), response_format=MathReasoning
+    )
+    parsed = r.choices[0].message.parsed
+    assert isinstance(parsed, MathReasoning) and parsed.steps and parsed.final_answer
+
+    r = client.chat.completions.parse(
+        model="gpt-4o",
+        messages=user("GetWeather for Jeju for 5 days"),
+        tools=[openai.pydantic_function_tool(GetWeather)],
+    )
+    (call,) = r.choices[0].message.tool_calls or []
+    assert call.function.parsed_arguments == GetWeather(location="Jeju", days=5)
