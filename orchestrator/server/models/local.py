@@ -39,8 +39,14 @@ decides the step):
    (``{"model": "local", "reply": "You said: ..."}``); with ``json_schema``, a JSON
    value generated from the schema (valid against it).
 
-``tool_choice: "none"`` skips rules 3-5. A forced built-in tool that is not offered
-is ignored; a forced function that is not offered is an ``invalid_prompt`` error.
+``tool_choice: "none"`` skips rules 3-5. ``{"type": "code_interpreter"}`` or
+``{"type": "file_search"}`` forces rule 4 or 5 (a forced built-in tool that is not
+offered is ignored); a forced function that is not offered is an ``invalid_prompt``
+error. ``"required"`` with no function tools runs code (the block, else printing the
+message) when file search is not offered, else searches. Rule 2 comes before any
+forcing, so a forced tool is called once per run, not in a loop. Arguments that no
+value can satisfy (e.g. ``minimum`` above ``maximum``) are an ``invalid_prompt`` error
+naming the function.
 
 Usage is approximate (:mod:`~orchestrator.server.models.tokens`): prompt tokens from
 all message text, tool calls and tool definitions; completion tokens from the reply or
