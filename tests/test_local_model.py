@@ -668,3 +668,10 @@ def test_script_errors_list_every_problem_with_its_place(store: Store) -> None:
         respond(request("x", tools=[QUIZ], thread_id="t"), LocalModel(store))
     assert "title: 1 is not of type 'string'" in e.value.message
     assert "questions[0].question_type: 'ESSAY' is not one of" in e.value.message
+
+
+def test_tool_choice_required_without_functions_uses_a_built_in() -> None:
+    only_code = respond(request("hello", tools=[CODE], tool_choice="required")).tool_calls
+    assert args(only_code[0]) == {"code": "print('hello')"}
+    both = respond(request("hello", tools=[CODE, SEARCH], tool_choice="required")).tool_calls
+    assert both[0].type == "file_search"
