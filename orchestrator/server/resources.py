@@ -57,7 +57,9 @@ def normalise_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     f"Duplicate function name '{fn['name']}' in tools.", param=f"tools[{i}]"
                 )
             names.add(fn["name"])
-            fn.setdefault("description", None)
+            # The spec types description as a string: leave it out rather than null.
+            if fn.get("description") is None:
+                fn.pop("description", None)
             fn.setdefault("parameters", {"type": "object", "properties": {}})
             fn.setdefault("strict", False)
         out.append(tool)
