@@ -70,6 +70,8 @@ def substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
 
 def _retype(value: str) -> Any:
     """Type a substituted plain scalar the way YAML types plain scalars."""
+    if not value.strip():
+        return value  # `${UNSET:-}` is an empty string, not null
     loader = _Loader("")
     try:
         tag = loader.resolve(yaml.ScalarNode, value, (True, False))
