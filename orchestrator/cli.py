@@ -171,6 +171,463 @@ def validate(paths: tuple[Path, ...], project_dir: Path | None, as_json: bool) -
 
 # --- plan / apply / diff / export / destroy (reconcile) -----------------------------
 
+
+def _reconcile_options(f):  # type: ignore[no-untyped-def]
+    """Options plan/apply/diff share (after project_options)."""
+    f = click.option(
+        "-j",
+        "--parallelism",
+        default=8,
+        show_default=True,
+        type=click.IntRange(1, 64),
+        help="Requests in flight at once.",
+    )(f)
+    f = click.option(
+        "--adopt",
+        is_flag=True,
+        help="Take over an unmanaged assistant with the same name instead of stopping.",
+    )(f)
+    f = click.option("--prune", is_flag=True, help="Delete managed objects that left the YAML.")(f)
+    return project_options(f)
+
+
+def _echo(obj: Ctx | None, text: str = "", err: bool = False) -> None:
+    click.echo(text, err=err, color=obj.color if obj else None)
+
+
+@cli.command("plan")
+@_reconcile_options
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the versioned machine-readable plan.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan; `orchestrator apply FILE` applies exactly it.",
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
+@click.pass_obj
+def plan_command(
+    obj: Ctx,
+    paths: tuple[Path, ...],
+    project_dir: Path | None,
+    base_url: str | None,
+    api_key: str | None,
+    namespace: str | None,
+    prune: bool,
+    adopt: bool,
+    parallelism: int,
+    as_json: bool,
+    out: Path | None,
+    detailed_exitcode: bool,
+) -> None:
+    """Show what apply would change on the server to match the YAML (read-only).
+
+    \b
+    Examples:
+      orchestrator plan
+      orchestrator plan -o plan.json && orchestrator apply plan.json
+      orchestrator plan --json | jq .summary
+      orchestrator plan --detailed-exitcode   # CI: 0 in sync, 2 changes, 1 error
+    """
+    import json
+
+    from orchestrator.reconcile import workflow
+    from orchestrator.reconcile.console import connected, reported_errors, target_label
+    from orchestrator.reconcile.desired import desired_state
+    from orchestrator.reconcile.plan import PlanOptions
+    from orchestrator.reconcile.render import render_plan
+
+    project = load_project_or_exit(project_dir, paths)
+    target = target_for(project, base_url, api_key)
+    ns = namespace or project.config.namespace
+    with reported_errors(target.describe()), connected(target) as api:
+        desired = desired_state(project, ns, partial=bool(paths))
+        result = workflow.plan(
+            api,
+            desired,
+            PlanOptions(prune=prune, adopt=adopt),
+            target=target_label(target),
+            parallelism=parallelism,
+        )
+    if out is not None:
+        out.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _echo(obj, render_plan(result, where=target.describe()))
+        if out is not None:
+            _echo(
+                obj,
+                f"\nSaved the plan to {out}. To apply exactly this plan: orchestrator apply {out}",
+            )
+    if detailed_exitcode and (result.has_changes or result.blocked):
+        sys.exit(2)
+
+
+@cli.command("apply")
+@_reconcile_options
+@click.argument("args", nargs=-1, type=click.Path(path_type=Path), metavar="[PLAN.json | PATHS...]")
+@click.option("-y", "--yes", "--auto-approve", "yes", is_flag=True, help="Apply without asking.")
+@click.option(
+    "--env",
+    "print_env",
+    is_flag=True,
+    help="Print KEY_ASSISTANT_ID=... lines for .env (other output goes to stderr).",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Set the KEY_ASSISTANT_ID=... lines in this .env file (other lines are kept).",
+)
+@click.option(
+    "--lockfile/--no-lockfile",
+    default=True,
+    show_default=True,
+    help="Write assistants.lock.json (assistants.<namespace>.lock.json outside 'default').",
+)
+@click.option(
+    "--force-unlock", is_flag=True, help="Break the namespace's lock (a crashed apply's)."
+)
+@click.pass_obj
+def apply_command(
+    obj: Ctx,
+    args: tuple[Path, ...],
+    project_dir: Path | None,
+    base_url: str | None,
+    api_key: str | None,
+    namespace: str | None,
+    prune: bool,
+    adopt: bool,
+    parallelism: int,
+    yes: bool,
+    print_env: bool,
+    env_file: Path | None,
+    lockfile: bool,
+    force_unlock: bool,
+) -> None:
+    """Make the server match the YAML: the plan, then (after approval) its changes.
+
+    Never deletes without --prune. With a saved plan (PLAN.json from `plan -o`) it
+    applies exactly that plan, and refuses if the server changed since.
+
+    \b
+    Examples:
+      orchestrator apply
+      orchestrator apply --yes --prune          # CI, on merge
+      orchestrator apply plan.json
+      orchestrator apply --yes --env >> .env
+    """
+    import json
+
+    from orchestrator.reconcile import lockfile as lf
+    from orchestrator.reconcile import workflow
+    from orchestrator.reconcile.apply import ApplyOptions, content_from_disk, content_from_memory
+    from orchestrator.reconcile.console import (
+        confirm,
+        connected,
+        fail,
+        reported_errors,
+        target_label,
+    )
+    from orchestrator.reconcile.desired import desired_state
+    from orchestrator.reconcile.plan import Plan, PlanOptions
+    from orchestrator.reconcile.render import ConsoleReporter, render_plan
+
+    saved = len(args) == 1 and args[0].suffix == ".json"
+    err = print_env  # with --env, stdout carries only the env lines
+    project = load_project_or_exit(project_dir, () if saved else args)
+    target = target_for(project, base_url, api_key)
+    label = target_label(target)
+    reporter = ConsoleReporter(sys.stderr if err else sys.stdout, color=obj.color if obj else None)
+    options = ApplyOptions(parallelism=parallelism)
+    lock = workflow.LockSettings(force=force_unlock)
+    with reported_errors(target.describe()), connected(target) as api:
+        if saved:
+            try:
+                plan = Plan.from_json(json.loads(args[0].read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                fail(f"{args[0]}: not a plan saved by `orchestrator plan -o` ({e})")
+            if namespace and namespace != plan.namespace:
+                fail(f"{args[0]} is a plan for namespace {plan.namespace!r}, not {namespace!r}")
+            if plan.target and plan.target != label:
+                fail(f"{args[0]} was made for {plan.target}, but this apply targets {label}")
+            if prune or adopt:
+                fail("--prune and --adopt belong to `plan`; a saved plan already holds them")
+            ns = plan.namespace
+            _echo(obj, render_plan(plan, where=target.describe()), err=err)
+            outcome = workflow.apply(
+                api,
+                plan,
+                content_from_disk(project.config.root),
+                lock=lock,
+                options=options,
+                reporter=reporter,
+            )
+        else:
+            ns = namespace or project.config.namespace
+            desired = desired_state(project, ns, partial=bool(args))
+            plan = workflow.plan(
+                api,
+                desired,
+                PlanOptions(prune=prune, adopt=adopt),
+                target=label,
+                parallelism=parallelism,
+            )
+            _echo(obj, render_plan(plan, where=target.describe()), err=err)
+            if plan.has_changes and not plan.blocked:
+                confirm(
+                    f"Do you want to perform these actions in namespace {ns!r}?",
+                    yes=yes,
+                    action="apply",
+                )
+
+            def replanned(fresh: Plan) -> None:
+                _echo(obj, "\nThe server changed since the plan; applying the fresh plan:", err=err)
+                _echo(obj, render_plan(fresh, where=target.describe()), err=err)
+
+            contents = {s: f.content or b"" for s, f in desired.files.items()}
+            outcome = workflow.apply(
+                api,
+                plan,
+                content_from_memory(contents),
+                desired=desired,
+                strict=not yes,
+                lock=lock,
+                options=options,
+                reporter=reporter,
+                on_replan=replanned,
+            )
+    for note in outcome.notes:
+        _echo(obj, note, err=err)
+    result = outcome.result
+    if lockfile:
+        path = lf.lockfile_path(project.config.root, ns)
+        if lf.write_lockfile(path, lf.build_lockfile(outcome.plan, result, label)):
+            _echo(obj, f"Wrote {path.name}.", err=err)
+    lines = lf.env_lines(lf.build_lockfile(outcome.plan, result, label))
+    if env_file is not None:
+        lf.update_env_file(env_file, lines)
+    if result is not None:
+        done = [c for c, r in result.results if r.ok]
+        added = sum(c.action in ("create", "replace") for c in done)
+        changed = sum(c.action in ("update", "adopt") for c in done)
+        destroyed = sum(c.action == "delete" for c in done) + sum(
+            c.action == "replace" for c in outcome.plan.changes
+        ) * (not result.deletions_skipped and not result.failures)
+        if result.failures:
+            _echo(
+                obj,
+                click.style(
+                    f"\nApply failed: {len(result.failures)} change(s) did not go through:",
+                    fg="red",
+                    bold=True,
+                ),
+                err=True,
+            )
+            for f in result.failures:
+                _echo(obj, f"  {f}", err=True)
+            if result.deletions_skipped:
+                _echo(obj, "Deletions were skipped because of these errors.", err=True)
+            _echo(obj, "What succeeded is kept; run apply again to finish.", err=True)
+            sys.exit(1)
+        _echo(
+            obj,
+            click.style("\nApply complete!", fg="green", bold=True)
+            + f" Resources: {added} added, {changed} changed, {destroyed} destroyed.",
+            err=err,
+        )
+    if print_env:
+        for line in lines:
+            click.echo(line)
+
+
+@cli.command("diff")
+@_reconcile_options
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+def diff_command(
+    obj: Ctx,
+    paths: tuple[Path, ...],
+    project_dir: Path | None,
+    base_url: str | None,
+    api_key: str | None,
+    namespace: str | None,
+    prune: bool,
+    adopt: bool,
+    parallelism: int,
+) -> None:
+    """Show how the server differs from the YAML, field by field (drift included).
+
+    Exit code 0: no differences, 2: differences, 1: error.
+
+    \b
+    Examples:
+      orchestrator diff
+      orchestrator diff assistants/math-tutor.yaml
+    """
+    from orchestrator.reconcile import workflow
+    from orchestrator.reconcile.console import connected, reported_errors, target_label
+    from orchestrator.reconcile.desired import desired_state
+    from orchestrator.reconcile.plan import PlanOptions
+    from orchestrator.reconcile.render import render_diff
+
+    project = load_project_or_exit(project_dir, paths)
+    target = target_for(project, base_url, api_key)
+    ns = namespace or project.config.namespace
+    with reported_errors(target.describe()), connected(target) as api:
+        desired = desired_state(project, ns, partial=bool(paths))
+        result = workflow.plan(
+            api,
+            desired,
+            PlanOptions(prune=prune, adopt=adopt),
+            target=target_label(target),
+            parallelism=parallelism,
+        )
+    _echo(obj, render_diff(result))
+    if any(c.action != "noop" for c in result.changes):
+        sys.exit(2)
+
+
+@cli.command("export")
+@project_options
+@click.argument("select", nargs=-1, metavar="[ID|KEY|NAME]...")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the YAML (default: the project's first assistants folder).",
+)
+@click.option("--managed-only", is_flag=True, help="Only assistants this namespace manages.")
+@click.option("--unmanaged-only", is_flag=True, help="Only assistants nobody manages yet.")
+@click.option(
+    "--no-files", is_flag=True, help="Do not download code-interpreter / file-search files."
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist and differ.")
+@click.pass_obj
+def export_command(
+    obj: Ctx,
+    select: tuple[str, ...],
+    project_dir: Path | None,
+    base_url: str | None,
+    api_key: str | None,
+    namespace: str | None,
+    output: Path | None,
+    managed_only: bool,
+    unmanaged_only: bool,
+    no_files: bool,
+    force: bool,
+) -> None:
+    """Write YAML (and function JSON, prompts, files) for assistants on the server.
+
+    Brings existing assistants under management: export, review, then
+    `orchestrator apply --adopt`. Assistants managed by other namespaces are left out.
+
+    \b
+    Examples:
+      orchestrator export
+      orchestrator export asst_abc123 -o assistants/imported
+    """
+    from orchestrator.reconcile.console import connected, fail, reported_errors
+    from orchestrator.reconcile.export import ExportOptions, export_assistants
+
+    if managed_only and unmanaged_only:
+        fail("--managed-only and --unmanaged-only exclude each other")
+    project = load_project_or_exit(project_dir)
+    target = target_for(project, base_url, api_key)
+    ns = namespace or project.config.namespace
+    root = project.config.root
+    out = (output or root / project.config.assistants_paths[0]).resolve()
+    options = ExportOptions(
+        out_dir=out,
+        select=list(select),
+        include_managed=not unmanaged_only,
+        include_unmanaged=not managed_only,
+        download_files=not no_files,
+        overwrite=force,
+    )
+    with reported_errors(target.describe()), connected(target) as api:
+        report = export_assistants(api, ns, root, options)
+    for path in report.written:
+        _echo(obj, f"wrote {path.relative_to(root) if path.is_relative_to(root) else path}")
+    for w in report.warnings:
+        _echo(obj, click.style("Warning: ", fg="yellow", bold=True) + w, err=True)
+    n = len(report.assistants)
+    _echo(obj, f"Exported {n} assistant{'s' if n != 1 else ''} to {out}.")
+
+
+@cli.command("destroy")
+@project_options
+@click.option("-y", "--yes", "--auto-approve", "yes", is_flag=True, help="Destroy without asking.")
+@click.option(
+    "--force-unlock", is_flag=True, help="Break the namespace's lock (a crashed apply's)."
+)
+@click.option("-j", "--parallelism", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.pass_obj
+def destroy_command(
+    obj: Ctx,
+    project_dir: Path | None,
+    base_url: str | None,
+    api_key: str | None,
+    namespace: str | None,
+    yes: bool,
+    force_unlock: bool,
+    parallelism: int,
+) -> None:
+    """Delete every object this namespace manages on the server (nothing else).
+
+    \b
+    Examples:
+      orchestrator destroy -n dev
+      orchestrator destroy -n pr-123 --yes      # CI, after a preview environment
+    """
+    from orchestrator.reconcile import lockfile as lf
+    from orchestrator.reconcile import workflow
+    from orchestrator.reconcile.apply import ApplyOptions
+    from orchestrator.reconcile.console import confirm, connected, reported_errors, target_label
+    from orchestrator.reconcile.desired import DesiredState
+    from orchestrator.reconcile.render import ConsoleReporter, render_plan
+
+    project = load_project_or_exit(project_dir)
+    target = target_for(project, base_url, api_key)
+    ns = namespace or project.config.namespace
+    with reported_errors(target.describe()), connected(target) as api:
+        plan = workflow.destroy_plan(api, ns, target=target_label(target), parallelism=parallelism)
+        _echo(obj, render_plan(plan, where=target.describe()))
+        if not plan.has_changes:
+            return
+        confirm(
+            f"Do you really want to destroy every managed object in namespace {ns!r}?",
+            yes=yes,
+            action="destroy",
+        )
+        outcome = workflow.apply(
+            api,
+            plan,
+            lambda op: b"",
+            desired=DesiredState(namespace=ns),
+            strict=not yes,
+            lock=workflow.LockSettings(force=force_unlock),
+            options=ApplyOptions(parallelism=parallelism),
+            reporter=ConsoleReporter(color=obj.color if obj else None),
+            operation="destroy",
+        )
+    for note in outcome.notes:
+        _echo(obj, note)
+    result = outcome.result
+    if result is not None and result.failures:
+        for f in result.failures:
+            _echo(obj, f"  {f}", err=True)
+        _echo(obj, "Destroy failed in part; run it again to finish.", err=True)
+        sys.exit(1)
+    lf.lockfile_path(project.config.root, ns).unlink(missing_ok=True)
+    n = len(result.results) if result else 0
+    _echo(
+        obj,
+        click.style("\nDestroy complete!", fg="green", bold=True) + f" Resources: {n} destroyed.",
+    )
+
+
 # --- test (scenarios) ------------------------------------------------------------------
 
 

@@ -1,0 +1,136 @@
+"""The reconciler's entry points: plan, apply (under the lock), destroy.
+
+``plan`` lists the server and compares (read-only, no lock). ``apply`` takes the plan
+the user saw; if it writes anything, it takes the namespace lock, lists the server
+again, and checks nothing moved since the plan (the fingerprint). A plan saved to a
+file, or one a user confirmed, is never silently replaced: if the server changed, the
+apply stops. An auto-approved apply (``--yes`` without a plan file) re-plans under the
+lock instead, so CI converges even when another job just finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from orchestrator.reconcile.actual import ActualState, fetch_actual
+from orchestrator.reconcile.api import Api
+from orchestrator.reconcile.apply import (
+    ApplyOptions,
+    ApplyResult,
+    ContentSource,
+    Executor,
+    Reporter,
+)
+from orchestrator.reconcile.desired import DesiredState
+from orchestrator.reconcile.errors import BlockedPlanError, StalePlanError
+from orchestrator.reconcile.lock import ServerLock
+from orchestrator.reconcile.plan import Plan, PlanOptions, make_plan
+
+
+@dataclass
+class LockSettings:
+    ttl: float = 60.0
+    settle: float = 0.5
+    force: bool = False
+
+
+@dataclass
+class ApplyOutcome:
+    # The plan that was executed (a fresh one when an auto-approved apply re-planned).
+    plan: Plan
+    result: ApplyResult | None
+    notes: list[str] = field(default_factory=list)
+    replanned: bool = False
+
+
+def plan(
+    api: Api,
+    desired: DesiredState,
+    options: PlanOptions | None = None,
+    *,
+    target: str = "",
+    parallelism: int = 8,
+) -> Plan:
+    actual = fetch_actual(api, desired.namespace, parallelism=parallelism)
+    return make_plan(desired, actual, options, target=target)
+
+
+def _stale(plan: Plan, actual: ActualState) -> bool:
+    return actual.fingerprint(set(plan.adoption_names)) != plan.fingerprint
+
+
+def apply(
+    api: Api,
+    plan: Plan,
+    content: ContentSource,
+    *,
+    desired: DesiredState | None = None,
+    strict: bool = True,
+    lock: LockSettings | None = None,
+    options: ApplyOptions | None = None,
+    reporter: Reporter | None = None,
+    operation: str = "apply",
+    on_replan: Callable[[Plan], None] | None = None,
+) -> ApplyOutcome:
+    """Execute ``plan`` under the namespace lock.
+
+    ``strict``: the plan was reviewed (saved or confirmed); if the server changed since,
+    stop unless a fresh plan would write exactly the same. Not strict (``--yes``):
+    apply a fresh plan made under the lock from ``desired``.
+    """
+    if plan.blocked:
+        raise BlockedPlanError(
+            "the plan has changes that need a decision:\n"
+            + "\n".join(f"  assistant {c.key!r}: {c.reason}" for c in plan.blocked)
+        )
+    if not plan.has_changes:
+        return ApplyOutcome(plan=plan, result=None)
+    settings = lock or LockSettings()
+    opts = options or ApplyOptions()
+    server_lock = ServerLock(
+        api,
+        plan.namespace,
+        operation,
+        ttl=settings.ttl,
+        settle=settings.settle,
+        force=settings.force,
+    )
+    with server_lock:
+        actual = fetch_actual(api, plan.namespace, parallelism=opts.parallelism)
+        replanned = False
+        if _stale(plan, actual):
+            if desired is None:
+                raise StalePlanError(
+                    "the server changed since this plan was made (its objects no longer match "
+                    "the plan's fingerprint); nothing was applied. Make a new plan and review it."
+                )
+            fresh = make_plan(desired, actual, plan.options, target=plan.target)
+            if strict and fresh.digest() != plan.digest():
+                raise StalePlanError(
+                    "the server changed since the plan was shown (another apply, or a hand "
+                    "edit); nothing was applied. Run plan/apply again to review the new plan."
+                )
+            if fresh.blocked:
+                raise BlockedPlanError(
+                    "the plan has changes that need a decision:\n"
+                    + "\n".join(f"  assistant {c.key!r}: {c.reason}" for c in fresh.blocked)
+                )
+            plan, replanned = fresh, True
+            if on_replan is not None:
+                on_replan(plan)
+            if not plan.has_changes:
+                return ApplyOutcome(plan=plan, result=None, notes=server_lock.notes, replanned=True)
+        result = Executor(api, plan, content, opts, reporter, guard=server_lock.check).run()
+    return ApplyOutcome(plan=plan, result=result, notes=server_lock.notes, replanned=replanned)
+
+
+def destroy_plan(api: Api, namespace: str, *, target: str = "", parallelism: int = 8) -> Plan:
+    """A plan that deletes every managed object of ``namespace`` (and nothing else)."""
+    return plan(
+        api,
+        DesiredState(namespace=namespace),
+        PlanOptions(prune=True),
+        target=target,
+        parallelism=parallelism,
+    )
