@@ -90,10 +90,10 @@ def _add_to_thread_vector_store(c: ServerContext, thread_id: str, file_ids: list
     fs = thread.get("tool_resources", {}).get("file_search") or {}
     existing = list(fs.get("vector_store_ids") or [])
     if existing:
-        from orchestrator.server.routes.vector_stores import add_file_to_vector_store
+        from orchestrator.server.vector_store_files import attach_file
 
         for file_id in file_ids:
-            add_file_to_vector_store(c, existing[0], file_id)
+            attach_file(c.store, existing[0], {"file_id": file_id})
         return
     store = create_vector_store(
         c,
