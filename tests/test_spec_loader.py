@@ -402,3 +402,21 @@ def test_loading_never_touches_the_network(tmp_path: Path, monkeypatch: pytest.M
     p = load_project(tmp_path, environ={})
     assert p.ok, errors(p)
     assert len(p.assistants) >= 3 and len(p.scenarios) >= 4
+
+
+def test_anchors_merge_keys_and_extension_fields(tmp_path: Path) -> None:
+    p = load(
+        tmp_path,
+        {
+            "assistants/a.yaml": """\
+                kind: Assistant
+                model: gpt-4o
+                x-team: &team {team: edu, owner: math}
+                metadata:
+                  <<: *team
+                  owner: algebra
+                """
+        },
+    )
+    assert p.ok, errors(p)
+    assert p.assistants[0].metadata == {"team": "edu", "owner": "algebra"}

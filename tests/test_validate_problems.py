@@ -776,3 +776,23 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "s.yaml",
         "s.yaml",
     ], errors(p)
+
+
+def test_recursive_alias_and_non_mapping_files(tmp_path: Path) -> None:
+    p = load(
+        tmp_path,
+        {
+            "assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\nmetadata: &m\n  self: *m\n",
+            "assistants/b.yaml": "- kind: Assistant\n",
+        },
+    )
+    find(p, "assistants/a.yaml", 3, "contains itself through a YAML alias")
+    find(p, "assistants/b.yaml", 1, "expected a mapping with `kind: Assistant`")
+
+
+def test_unknown_top_level_field_points_at_extension_fields(tmp_path: Path) -> None:
+    p = load(tmp_path, {"assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\ncommon: {}\n"})
+    d = find(
+        p, "assistants/a.yaml", 3, "unknown field 'common' in Assistant; expected one of: kind, key"
+    )
+    assert "name it x-..." in d.message

@@ -166,6 +166,31 @@ def _duplicates(path: Path, node: yaml.Node, diags: Diagnostics) -> None:
             stack.extend(n.value)
 
 
+def _recursive_alias(node: yaml.Node) -> yaml.Node | None:
+    """A node that contains itself through an alias (``&a [*a]``), which has no JSON form."""
+    on_path: set[int] = set()
+    done: set[int] = set()
+
+    def visit(n: yaml.Node) -> yaml.Node | None:
+        if id(n) in on_path:
+            return n
+        if id(n) in done or isinstance(n, yaml.ScalarNode):
+            return None
+        on_path.add(id(n))
+        children = (
+            [c for pair in n.value for c in pair] if isinstance(n, yaml.MappingNode) else n.value
+        )
+        for c in children:
+            found = visit(c)
+            if found is not None:
+                return found
+        on_path.discard(id(n))
+        done.add(id(n))
+        return None
+
+    return visit(node)
+
+
 def _syntax_error(path: Path, e: yaml.MarkedYAMLError, what: str) -> tuple[Location, str]:
     mark = e.problem_mark or e.context_mark
     problem = e.problem or "invalid YAML"
@@ -194,6 +219,13 @@ def parse_yaml(path: Path, text: str, diags: Diagnostics, what: str = "file") ->
         if node is None:
             return Document(path, None)
         _duplicates(path, node, diags)
+        loop = _recursive_alias(node)
+        if loop is not None:
+            diags.error(
+                _loc(path, loop.start_mark),
+                "this value contains itself through a YAML alias; definitions must be plain data",
+            )
+            return None
         data = loader.construct_document(node)
         doc = Document(path, data)
         _walk(doc, node, (), key_of, set())

@@ -185,7 +185,11 @@ def explain(err: ValidationError, doc: Document, base: PathKey = ()) -> list[tup
                 continue
             hint = did_you_mean(str(key), known)
             if not hint and known:
-                hint = f"; expected one of: {', '.join(known)}"
+                hint = f"; expected one of: {', '.join(k for k in known if k != '$schema')}"
+                if "^x-" in patterns:
+                    hint += (
+                        " (name it x-... to keep it as an extension field, e.g. for YAML anchors)"
+                    )
             out.append((doc.key_loc((*path, key)), f"unknown field '{key}' in {title}{hint}"))
         return out
     if kw == "required" and isinstance(value, dict):
