@@ -706,6 +706,7 @@ def destroy_command(
     is_flag=True,
     help="Keep each scenario's thread on the server (for debugging).",
 )
+@click.option("-v", "--verbose", "verbose", count=True, help="A line per turn as well.")
 @click.pass_obj
 def test_command(
     obj: Ctx,
@@ -726,6 +727,7 @@ def test_command(
     json_path: Path | None,
     junit_path: Path | None,
     keep_threads: bool,
+    verbose: int,
 ) -> None:
     """Run scenarios: scripted conversations with their expectations.
 
@@ -765,7 +767,7 @@ def test_command(
         embedded=target.kind == "embedded",
     )
     color = obj.color if obj and obj.color is not None else None
-    reporter = make_reporter(verbose=bool(obj and obj.verbose), color=color)
+    reporter = make_reporter(verbose=bool(verbose or (obj and obj.verbose)), color=color)
     use_color = color if color is not None else sys.stdout.isatty()
     from orchestrator.backend import connect
 

@@ -24,7 +24,9 @@ from typing import Any
 import openai
 from click.testing import CliRunner
 
+from orchestrator.backend import STATE_DIR, EmbeddedServer, make_client
 from orchestrator.cli import cli
+from orchestrator.server.config import ServerConfig
 from orchestrator.spec import load_project
 from orchestrator.spec.models import (
     KEY_KEY,
@@ -126,6 +128,15 @@ def _create_assistant(client: openai.OpenAI, a: AssistantSpec, namespace: str) -
     if a.temperature is not None:
         params["temperature"] = a.temperature
     return client.beta.assistants.create(**params).id
+
+
+def apply_embedded(root: Path) -> dict[str, str]:
+    """Create the project's assistants in its embedded server's state (.orchestrator/)."""
+    config = ServerConfig(
+        db_path=root / STATE_DIR / "server.sqlite3", host="127.0.0.1", port=0, api_key="k"
+    )
+    with EmbeddedServer(config) as srv:
+        return apply_assistants(make_client(srv.base_url, "k", max_retries=0), root)
 
 
 def apply_assistants(
@@ -274,4 +285,4 @@ class FakeUpstream:
             return self._call("code_interpreter", {"code": code.group(1)})
         if "file_search" in tools:
             return self._call("file_search", {"query": "hypotenuse Pythagorean theorem"})
-        return self._text(f"Upstream model here. You wrote {len(user)} characters.")
+        return self._text(f"Upstream model here, answering: {user}")

@@ -136,7 +136,9 @@ def summary(report: RunReport, color: bool = False) -> str:
         return click.style(text, fg=fg, bold=True)
 
     lines: list[str] = []
-    if report.results:
+    rates = report.pass_rates()
+    repeated = any(n > 1 for _, _, n in rates)
+    if report.results and not repeated:
         rows = []
         for r in report.results:
             label = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}[r.outcome]
@@ -154,13 +156,14 @@ def summary(report: RunReport, color: bool = False) -> str:
             lines.append(
                 f"{name.ljust(w[0])}  {style(label.ljust(w[1]), outcome)}  {turns.rjust(w[2])}  {dur}"
             )
-        rates = report.pass_rates()
-        if any(n > 1 for _, _, n in rates):
-            lines.append("")
-            wn = max(len("Scenario"), *(len(n) for n, _, _ in rates))
-            lines.append(f"{'Scenario'.ljust(wn)}  Passed   Rate")
-            for name, p, n in rates:
-                lines.append(f"{name.ljust(wn)}  {f'{p}/{n}'.ljust(7)}  {100 * p / n:5.1f}%")
+    if repeated:
+        # Repeats measure flakiness: one line per scenario with its pass rate.
+        wn = max(len("Scenario"), *(len(n) for n, _, _ in rates))
+        lines.append(f"{'Scenario'.ljust(wn)}  Passed   Rate")
+        for name, p, n in rates:
+            rate = f"{100 * p / n:5.1f}%"
+            outcome = "passed" if p == n else "failed" if p else "error"
+            lines.append(f"{name.ljust(wn)}  {f'{p}/{n}'.ljust(7)}  {style(rate, outcome)}")
     for p in report.errors:
         lines.append(style("ERROR", "error") + " " + p.render())
     total = len(report.results)

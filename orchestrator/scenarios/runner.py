@@ -38,7 +38,7 @@ from orchestrator.scenarios.records import TurnRecord
 from orchestrator.scenarios.resolve import AssistantNotFound, AssistantResolver
 from orchestrator.scenarios.results import Problem, RunReport, ScenarioResult
 from orchestrator.scenarios.transcript import turn_text
-from orchestrator.spec.models import ScenarioSpec, TurnSpec
+from orchestrator.spec.models import Location, ScenarioSpec, TurnSpec
 
 CassetteMode = Literal["auto", "record", "replay", "live"]
 
@@ -181,7 +181,7 @@ class ScenarioRunner:
         spec = prep.spec
         result = ScenarioResult(
             name=spec.name,
-            source=str(spec.source),
+            source=display_location(spec.source),
             file=spec.source.path,
             assistant=spec.assistant,
             attempt=attempt,
@@ -453,6 +453,15 @@ class ScenarioRunner:
         report.duration = time.perf_counter() - started
         self.reporter.finish(report)
         return report
+
+
+def display_location(loc: Location) -> str:
+    """``path:line:col`` with the path relative to the working folder when inside it."""
+    try:
+        rel = loc.path.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return str(loc)
+    return f"{rel.as_posix()}:{loc.line}:{loc.column}"
 
 
 def _api_message(exc: openai.APIStatusError) -> str:

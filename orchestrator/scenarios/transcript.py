@@ -29,6 +29,10 @@ def _pretty_args(call: ToolCallRecord) -> str:
     return json.dumps(call.arguments, ensure_ascii=False, indent=2)
 
 
+def _result_files(call: ToolCallRecord) -> list[str]:
+    return sorted({str(r.get("file_name") or r.get("file_id")) for r in call.results})
+
+
 def _fence(body: str, lang: str = "") -> str:
     # A fence longer than any backtick run inside, so code with ``` stays intact.
     longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
@@ -61,11 +65,13 @@ def turn_markdown(turn: TurnRecord) -> str:
                 if c.images:
                     out += [f"Images: {len(c.images)}", ""]
             else:
-                found = ", ".join(
-                    f"{r.get('file_name') or r.get('file_id')} ({float(r.get('score') or 0):.2f})"
-                    for r in c.results
-                )
-                out += [f"**File search** — {found or 'no results'}", ""]
+                # Files only, sorted: scores depend on the query, which the API does not
+                # expose (a replay searches with the user's message); they are in the JSON.
+                found = ", ".join(_result_files(c))
+                out += [
+                    f"**File search** — {'results from ' + found if found else 'no results'}",
+                    "",
+                ]
     for reply in turn.replies:
         out += ["**Assistant**", "", _quote(reply), ""]
     if turn.citations:
@@ -111,8 +117,7 @@ def turn_text(turn: TurnRecord, indent: str = "    ") -> str:
             if c.output:
                 lines.append(f"  -> {_clip(c.output, 300)}")
         else:
-            names = ", ".join(str(r.get("file_name") or r.get("file_id")) for r in c.results)
-            lines.append(f"file_search: {names or 'no results'}")
+            lines.append(f"file_search: {', '.join(_result_files(c)) or 'no results'}")
     for reply in turn.replies:
         lines.append(f"assistant: {_clip(reply, 1000)}")
     status = f"status: {turn.status}"
