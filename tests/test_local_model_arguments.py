@@ -467,3 +467,16 @@ def test_one_letter_enum_values_are_not_matched_as_words() -> None:
     }
     assert generate_arguments("f", schema, MessageWords.from_message("make a shirt"))["size"] == "S"
     assert generate_arguments("f", schema, MessageWords.from_message("an XL shirt"))["size"] == "XL"
+
+
+def test_code_properties_get_the_fenced_code_and_codes_stay_ids() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"source_code": {"type": "string"}, "zip_code": {"type": "string"}},
+        "required": ["source_code", "zip_code"],
+    }
+    words = MessageWords.from_message("run_it for 04524:\n```python\nprint(1)\n```", ["run_it"])
+    assert generate_arguments("run_it", schema, words) == {
+        "source_code": "print(1)\n",
+        "zip_code": "04524",
+    }

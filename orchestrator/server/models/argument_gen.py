@@ -135,6 +135,7 @@ _IDENTIFIER = re.compile(r"(?<![\w-])[A-Za-z_-]*\d[\w-]*(?![\w-])")
 _ID_NAMES = frozenset({"id", "number", "code", "sku", "ref", "reference", "no"})
 _FENCED_CODE = re.compile(r"```[^\n`]*\n(.*?)```", re.S)
 _CODE_NAMES = frozenset({"code", "script", "source", "program", "snippet"})
+_CODE_QUALIFIERS = frozenset({"source", "python", "py", "program", "script", "snippet", "code"})
 
 
 @dataclass
@@ -591,11 +592,13 @@ class _Generator:
             return "+1-555-0100"
         if last == "date" or words[-2:] == ["date"]:
             return "2024-01-01"
+        # "code", "source_code", "python_code" with a fenced block are code; "zip_code"
+        # and "promo_code" are ids (below).
+        if last in _CODE_NAMES and msg.code and set(words[:-1]) <= _CODE_QUALIFIERS:
+            return msg.code
         if last in _ID_NAMES and (len(words) > 1 or last == "id"):
             found = msg.identifier() if index == 0 else None
             return found or f"{words[0] if len(words) > 1 else 'id'}_{index + 1}"
-        if last in _CODE_NAMES and msg.code:
-            return msg.code
         if not msg.phrase():
             return f"{label} {index + 1}"
         if last in _TITLE_NAMES:
