@@ -98,7 +98,10 @@ async def run_code(
     anything the code does; cancelling the awaiting task kills the execution.
     """
     loop = asyncio.get_running_loop()
-    isolation = _probed or await loop.run_in_executor(_executor(), probe_isolation)
+    try:
+        isolation = _probed or await loop.run_in_executor(_executor(), probe_isolation)
+    except ValueError as exc:  # a misconfigured ORCHESTRATOR_SANDBOX_ISOLATION
+        return CodeResult(logs="", ok=False, error=f"Sandbox error: {exc}", files=[])
     execution = _Execution()
     future = loop.run_in_executor(
         _executor(), _run, code, Path(workdir), list(inputs), limits, isolation, execution
@@ -123,6 +126,7 @@ def probe_isolation(*, refresh: bool = False) -> Isolation:
     with _probe_lock:
         if _probed is not None and not refresh:
             return _probed
+        _probed = None
         forced = os.environ.get(ISOLATION_ENV, "auto").strip() or "auto"
         if forced != "auto" and forced not in MODES:
             raise ValueError(f"{ISOLATION_ENV}={forced!r}: expected auto or one of {MODES}")
