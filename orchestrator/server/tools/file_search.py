@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -118,7 +117,7 @@ def _idf(total: int, docs: int) -> float:
     return math.log(1.0 + (total - docs + 0.5) / (docs + 0.5))
 
 
-def _bm25(counts: Counter[str], length: int, idf: dict[str, float], avg_length: float) -> float:
+def _bm25(counts: dict[str, int], length: int, idf: dict[str, float], avg_length: float) -> float:
     norm = _K1 * (1.0 - _B + _B * length / avg_length)
     score = 0.0
     for term, weight in idf.items():
@@ -173,13 +172,12 @@ def search(
                 f"SELECT term, doc FROM fs_vocab WHERE term IN ({placeholders})", terms
             ).fetchall()
         )
+        # Stage 1: ids only, streamed in FTS5's rank order (no sort, no big columns)
+        # until enough chunks of the searched stores (and allowed files) are found.
         sql = (
-            "SELECT c.id, c.vector_store_id, c.file_id, c.filename, c.text, c.length, "
-            "fs_fts.terms, f.attributes "
-            "FROM fs_fts JOIN fs_chunks c ON c.id = fs_fts.rowid "
-            "JOIN vs_files f ON f.vector_store_id = c.vector_store_id AND f.file_id = c.file_id "
-            "WHERE fs_fts MATCH ? AND f.status = 'completed' "
-            "AND c.vector_store_id IN (SELECT value FROM json_each(?)) "
+            "WITH m AS (SELECT rowid AS id, rank FROM fs_fts WHERE fs_fts MATCH ?) "
+            "SELECT c.id FROM m JOIN fs_chunks c ON c.id = m.id "
+            "WHERE c.vector_store_id IN (SELECT value FROM json_each(?)) "
         )
         args: list[Any] = [match, json.dumps(live)]
         if allowed is not None:
@@ -187,9 +185,19 @@ def search(
                 "AND (c.vector_store_id || ' ' || c.file_id) IN (SELECT value FROM json_each(?)) "
             )
             args.append(json.dumps(allowed))
-        sql += "ORDER BY bm25(fs_fts), c.id LIMIT ?"
+        sql += "ORDER BY m.rank LIMIT ?"
         args.append(candidates)
-        rows = conn.execute(sql, args).fetchall()
+        ids = [r[0] for r in conn.execute(sql, args).fetchall()]
+        # Stage 2: the candidates' text, terms and attributes. Chunks exist only for
+        # completed files (they are written when indexing completes).
+        rows = conn.execute(
+            "SELECT c.id, c.vector_store_id, c.file_id, c.filename, c.text, c.length, "
+            "t.terms, f.attributes FROM fs_chunks c "
+            "JOIN fs_fts t ON t.rowid = c.id "
+            "JOIN vs_files f ON f.vector_store_id = c.vector_store_id AND f.file_id = c.file_id "
+            "WHERE c.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        ).fetchall()
     if not rows:
         return []
     total = max(total, 1)
@@ -197,9 +205,12 @@ def search(
     idf = {t: _idf(total, docs.get(t, 0)) for t in terms}
     best = sum(idf.values())
     scored = []
-    wanted = set(terms)
+    needles = {t: f" {t} " for t in terms}
     for chunk_id, vs_id, file_id, filename, text, length, chunk_terms, attributes in rows:
-        counts = Counter(t for t in chunk_terms.split() if t in wanted)
+        # Whole-term counts of the query terms only: with every separator doubled, each
+        # occurrence has its own spaces on both sides, so str.count sees all of them.
+        padded = " " + chunk_terms.replace(" ", "  ") + " "
+        counts = {t: padded.count(needle) for t, needle in needles.items()}
         s = _bm25(counts, length, idf, avg_length)
         scored.append((-s, chunk_id, vs_id, file_id, filename, text, attributes, s))
     scored.sort()
