@@ -514,6 +514,18 @@ def test_concurrent_executions_do_not_interfere(tmp_path: Path) -> None:
     assert runaway.error == "Timed out after 1 s"
 
 
+def test_executions_in_one_directory_take_turns(wd: Path) -> None:
+    code = "import time\nwith open('log.txt', 'a') as f:\n    f.write('start\\n')\n    time.sleep(0.2)\n    f.write('end\\n')"
+
+    async def main() -> list[CodeResult]:
+        jobs = [run_code(code, workdir=wd, inputs=[], limits=LIMITS) for _ in range(3)]
+        return await asyncio.gather(*jobs)
+
+    results = asyncio.run(main())
+    assert all(r.ok and [f.name for f in r.files] == ["log.txt"] for r in results), results
+    assert (wd / "log.txt").read_text() == "start\nend\n" * 3  # never interleaved
+
+
 def test_run_code_does_not_block_the_event_loop(wd: Path) -> None:
     async def main() -> tuple[int, CodeResult]:
         ticks = 0

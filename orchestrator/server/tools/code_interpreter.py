@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,7 +250,31 @@ class _UidPool:
             self._used.discard(uid)
 
 
+class _WorkdirLocks:
+    """A lock per working directory, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
+
+    @contextlib.contextmanager
+    def hold(self, workdir: Path) -> Iterator[None]:
+        key = os.path.abspath(workdir)
+        with self._guard:
+            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
+            users[0] += 1
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users[0] -= 1
+                if users[0] == 0:
+                    del self._locks[key]
+
+
 _uids = _UidPool()
+_workdir_locks = _WorkdirLocks()
 _executor_lock = threading.Lock()
 _executor_instance: ThreadPoolExecutor | None = None
 
@@ -332,9 +357,12 @@ def _run(
     execution: _Execution,
 ) -> CodeResult:
     try:
-        if execution.cancelled:
-            return CodeResult(logs="", ok=False, error="Cancelled", files=[])
-        return _run_unguarded(code, workdir, inputs, limits, isolation, execution)
+        # One execution at a time per directory: each hands the directory to its own
+        # uid and takes it back, and reports what changed while it ran.
+        with _workdir_locks.hold(workdir):
+            if execution.cancelled:
+                return CodeResult(logs="", ok=False, error="Cancelled", files=[])
+            return _run_unguarded(code, workdir, inputs, limits, isolation, execution)
     except Exception as exc:  # the caller must get a result, whatever broke
         logger.exception("code interpreter sandbox failed")
         return CodeResult(logs="", ok=False, error=f"Sandbox error: {exc}", files=[])
