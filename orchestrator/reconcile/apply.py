@@ -169,6 +169,11 @@ class Executor:
         by = lambda kind, *actions: [  # noqa: E731
             c for c in changes if c.kind == kind and c.action in actions
         ]
+        # Every upload's bytes first: a file that changed since the plan stops the apply
+        # before its first write.
+        self.payloads = {
+            c.key: self.content(c.file) for c in changes if c.kind == "file" and c.file
+        }
         with ThreadPoolExecutor(max_workers=max(1, self.opt.parallelism)) as pool:
             self.pool = pool
             self.guard()
@@ -275,7 +280,7 @@ class Executor:
 
     def _upload(self, c: Change) -> str:
         assert c.file is not None
-        data = self.content(c.file)
+        data = self.payloads[c.key]
         files = self.api.client.files
         created = self.api.call(
             lambda: files.create(file=(c.file.upload_name, data), purpose="assistants"),  # type: ignore[union-attr]

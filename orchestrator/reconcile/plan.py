@@ -411,6 +411,15 @@ class _Planner:
     def plan_file_creates(self) -> None:
         for sha, f in sorted(self.d.files.items(), key=lambda kv: kv[1].paths[0]):
             if sha in self.file_for_sha:
+                self.changes.append(
+                    Change(
+                        kind="file",
+                        action="noop",
+                        key=sha,
+                        label=f.paths[0],
+                        id=self.file_for_sha[sha],
+                    )
+                )
                 continue
             self.changes.append(
                 Change(
