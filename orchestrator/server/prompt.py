@@ -183,11 +183,17 @@ def build_request(
     )
     own = step_messages(store, steps, calls_seen)
     kept = truncate(history, system + own, tools, run.get("truncation_strategy"), prompt_budget)
+    tool_choice = run.get("tool_choice") or "auto"
+    # "required" or a named tool means "call it before replying" (OpenAI's wording): once
+    # this run has called tools the model may reply. Forcing again would make a real
+    # model (the chat provider's upstream) call the tool every round until the cap.
+    if tool_choice not in ("auto", "none") and any(m.tool_calls for m in own):
+        tool_choice = "auto"
     return ModelRequest(
         model=run["model"],
         messages=system + kept + own,
         tools=tools,
-        tool_choice=run.get("tool_choice") or "auto",
+        tool_choice=tool_choice,
         parallel_tool_calls=run.get("parallel_tool_calls", True),
         temperature=run.get("temperature"),
         top_p=run.get("top_p"),
