@@ -202,3 +202,13 @@ def test_search_skips_expired_stores_and_marks_used_ones_active(store: Store) ->
     assert touched["expires_at"] == touched["last_active_at"] + 86400
     store.mutate("vector_store", vs, lambda o: o.update(expires_at=1))
     assert search(store, [vs], "revenue") == []
+
+
+def test_wait_until_indexed_sees_fresh_attachments(store: Store) -> None:
+    vs, _ = _store_with(store, {"a.txt": "alpha"})
+    big = store_file(store, "big.txt", ("word " * 200000 + "omega").encode(), "assistants")
+    vsf.attach_file(store, vs, {"file_id": big["id"]})
+    assert vsf.pending_files(store, [vs]) == 1
+    assert vsf.wait_until_indexed(store, [vs], timeout=30)
+    assert vsf.pending_files(store, [vs]) == 0
+    assert search(store, [vs], "omega")[0].file_id == big["id"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from typing import Any
 
 from orchestrator.server.errors import invalid, not_found
@@ -191,6 +192,31 @@ def usable_vector_stores(store: Store, vector_store_ids: list[str]) -> list[str]
         touch(store, vs_id)
         out.append(vs_id)
     return out
+
+
+def pending_files(store: Store, vector_store_ids: list[str]) -> int:
+    """How many files of these stores are still being indexed."""
+    index_tables.ensure(store)
+    with store.transaction() as conn:
+        return conn.execute(
+            "SELECT count(*) FROM vs_files WHERE status = 'in_progress' "
+            "AND vector_store_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(vector_store_ids)),),
+        ).fetchone()[0]
+
+
+def wait_until_indexed(store: Store, vector_store_ids: list[str], timeout: float = 60.0) -> bool:
+    """Block until no file of these stores is in progress (True) or ``timeout`` passes.
+
+    For the run engine: like OpenAI, a run's file search should see files attached
+    just before it (e.g. message attachments). Blocking; call it from a thread.
+    """
+    deadline = time.monotonic() + timeout
+    while pending_files(store, vector_store_ids):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 # -- vector store files -----------------------------------------------------------------
