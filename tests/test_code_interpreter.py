@@ -564,6 +564,27 @@ def test_cancelling_run_code_kills_the_execution(wd: Path) -> None:
     assert wait_until(lambda: not host_processes_with(f"sleep\x00{token}"), timeout=5)
 
 
+def test_the_sandbox_dies_with_the_server(tmp_path: Path) -> None:
+    """If the server process is killed mid-execution, nothing of the execution survives
+    (the bootstrap's stdin is its lifeline)."""
+    token = f"{uuid.uuid4().int % 10**6 + 10**6}.375"
+    script = f"""
+import asyncio
+from pathlib import Path
+from orchestrator.server.config import SandboxLimits
+from orchestrator.server.tools.code_interpreter import run_code
+code = "import subprocess\\nsubprocess.Popen(['sleep', '{token}'], start_new_session=True)\\nwhile True: pass"
+asyncio.run(run_code(code, workdir=Path({str(tmp_path / "wd")!r}), inputs=[], limits=SandboxLimits(timeout_seconds=60)))
+"""
+    server = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    try:
+        assert wait_until(lambda: bool(host_processes_with(f"sleep\x00{token}")), timeout=30)
+    finally:
+        server.kill()
+        server.wait()
+    assert wait_until(lambda: not host_processes_with(f"sleep\x00{token}"), timeout=5)
+
+
 def test_nothing_is_left_running_after_a_normal_end(wd: Path) -> None:
     token = f"{uuid.uuid4().int % 10**6 + 10**6}.75"
     code = f"import subprocess\nsubprocess.Popen(['sleep', '{token}'], start_new_session=True)"
