@@ -271,5 +271,8 @@ def test_errors_name_the_object_or_parameter(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as err:
         client.vector_stores.files.list(vs.id, after="file-notinstore")
     assert err.value.body["param"] == "after"
+    with pytest.raises(openai.BadRequestError) as err:
+        client.vector_stores.update(vs.id, metadata={f"k{i}": "v" for i in range(17)})
+    assert err.value.body["param"] == "metadata"
     # Nothing was half-created by the failing requests.
     assert client.vector_stores.retrieve(vs.id).file_counts.total == 0

@@ -23,6 +23,7 @@ from typing import Any
 from orchestrator.server.errors import invalid, not_found
 from orchestrator.server.files_store import get_file
 from orchestrator.server.ids import new_id, now
+from orchestrator.server.resources import check_metadata
 from orchestrator.server.store import ListParams, Page, Store
 from orchestrator.server.tools import file_search, index_tables
 from orchestrator.server.tools.chunking import ChunkingStrategy
@@ -111,6 +112,7 @@ def create_vector_store(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     half-made store behind.
     """
     index_tables.ensure(store)
+    metadata = check_metadata(body.get("metadata"))
     file_ids = _check_file_ids(store, body.get("file_ids") or [], "file_ids")
     strategy = ChunkingStrategy.from_request(body.get("chunking_strategy"))
     ts = now()
@@ -121,7 +123,7 @@ def create_vector_store(store: Store, body: dict[str, Any]) -> dict[str, Any]:
         "created_at": ts,
         "name": body.get("name") or "",
         "last_active_at": ts,
-        "metadata": body.get("metadata") or {},
+        "metadata": metadata,
         "expires_after": expires_after,
         "expires_at": _expiry(expires_after, ts),
     }
@@ -133,6 +135,7 @@ def create_vector_store(store: Store, body: dict[str, Any]) -> dict[str, Any]:
 
 def modify_vector_store(store: Store, vector_store_id: str, body: dict[str, Any]) -> dict[str, Any]:
     obj = require_vector_store(store, vector_store_id)
+    metadata = check_metadata(body.get("metadata"))
     if "expires_after" in body and is_expired(obj):
         raise invalid(
             f"Vector store '{vector_store_id}' has expired; its expiry cannot be changed. "
@@ -144,7 +147,7 @@ def modify_vector_store(store: Store, vector_store_id: str, body: dict[str, Any]
         if "name" in body:
             o["name"] = body["name"] or ""
         if "metadata" in body:
-            o["metadata"] = body["metadata"] or {}
+            o["metadata"] = metadata
         if "expires_after" in body:
             o["expires_after"] = body["expires_after"]
             o["expires_at"] = _expiry(body["expires_after"], o["last_active_at"])
