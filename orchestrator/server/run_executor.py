@@ -58,10 +58,6 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _DEFAULT_RANKER = "default_2024_08_21"
 
 
-class _RunStop(Exception):
-    """The run ended during a round (already finalized)."""
-
-
 @dataclass
 class _OpenCall:
     position: int
@@ -135,6 +131,7 @@ class RunExecutor:
         self.store = engine.store
         self.run_id = run_id
         self._code_inputs: list[Any] | None = None
+        self._state: _Round | None = None
 
     async def execute(self) -> None:
         e = self.engine
@@ -160,10 +157,41 @@ class RunExecutor:
             while True:
                 if not await self._round(run, history, tools):
                     return
-        except _RunStop:
-            return
+        except asyncio.CancelledError:
+            # Cancelled or expired mid-round: keep what was produced so far.
+            self._save_partial()
+            raise
         except ModelError as exc:
+            self._save_partial()
             e.finalize(self.run_id, "failed", last_error={"code": exc.code, "message": exc.message})
+
+    def _save_partial(self) -> None:
+        """Store the open message's text and the announced tool calls of an interrupted
+        round (the events already carried them; the stored objects catch up)."""
+        state = self._state
+        if state is None:
+            return
+        if state.message is not None and not state.message_closed and state.streamed:
+            sources = state.stream.sources if state.stream else {}
+            annotations: list[dict[str, Any]] = []
+            if sources:
+                from orchestrator.server.tools.citations import annotate
+
+                annotations = annotate(state.streamed, sources)
+            content = [*state.message["content"], text_part(state.streamed, annotations)]
+            self.store.mutate("message", state.message["id"], lambda m: m.update(content=content))
+        if state.tool_step is not None and state.calls:
+            stored = self.store.get("run_step", state.tool_step["id"])
+            if stored is not None and not stored["step_details"]["tool_calls"]:
+                run = self.store.require("run", self.run_id)
+                calls = sorted(state.calls.values(), key=lambda c: c.position)
+                details = {
+                    "type": "tool_calls",
+                    "tool_calls": [self._stored_call(run, c) for c in calls],
+                }
+                self.store.mutate(
+                    "run_step", state.tool_step["id"], lambda st: st.update(step_details=details)
+                )
 
     # -- one model round ------------------------------------------------------------
 
@@ -210,7 +238,7 @@ class RunExecutor:
             e.finalize(self.run_id, "incomplete", incomplete_reason="max_prompt_tokens")
             return False
 
-        state = _Round()
+        state = self._state = _Round()
         await self._stream_model(request, state, run, private)
         response = state.response
         assert response is not None
