@@ -133,7 +133,9 @@ _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _IDENTIFIER = re.compile(r"(?<![\w-])[A-Za-z_-]*\d[\w-]*(?![\w-])")
 _ID_NAMES = frozenset({"id", "number", "code", "sku", "ref", "reference", "no"})
-_FENCED_CODE = re.compile(r"```[^\n`]*\n(.*?)```", re.S)
+# ```python ... ```, ```py ...```, ``` ... ``` (an unlabelled block is taken as Python);
+# blocks in other languages (```bash) are never run.
+_PYTHON_BLOCK = re.compile(r"```[ \t]*(python3?|py)?[ \t]*\n(.*?)```", re.S | re.IGNORECASE)
 _CODE_NAMES = frozenset({"code", "script", "source", "program", "snippet"})
 _CODE_QUALIFIERS = frozenset({"source", "python", "py", "program", "script", "snippet", "code"})
 
@@ -152,18 +154,13 @@ class MessageWords:
     @classmethod
     def from_message(cls, message: str, drop: list[str] | tuple[str, ...] = ()) -> MessageWords:
         """Words of ``message`` without code blocks and without the names in ``drop``."""
-        code = "\n\n".join(b.strip("\n") for b in _FENCED_CODE.findall(message)).strip("\n")
+        code = python_blocks(message) or ""
         text = _FENCE.sub(" ", message)
         for name in drop:
             text = name_pattern(name, particles=True).sub(" ", text)
         text = " ".join(text.split())
         numbers = [float(n) for n in _NUMBER.findall(text)]
-        return cls(
-            text=text,
-            words=_WORD.findall(text),
-            numbers=numbers,
-            code=code + "\n" if code.strip() else "",
-        )
+        return cls(text=text, words=_WORD.findall(text), numbers=numbers, code=code)
 
     def phrase(self, limit: int = 8) -> str:
         """A short noun-phrase-like gist: fillers trimmed from both ends."""
@@ -200,6 +197,13 @@ class MessageWords:
             if w[:1].isupper() and w.lower() not in _STOPWORDS:
                 return w
         return None
+
+
+def python_blocks(message: str) -> str | None:
+    """The message's Python (or unlabelled) fenced code blocks, in order, as one program."""
+    blocks = [m.group(2) for m in _PYTHON_BLOCK.finditer(message)]
+    code = "\n\n".join(b.strip("\n") for b in blocks)
+    return code + "\n" if code.strip() else None
 
 
 # Korean particles that may follow a function name directly ("display_quiz로").

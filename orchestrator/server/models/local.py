@@ -72,6 +72,7 @@ from orchestrator.server.models.argument_gen import (
     generate_arguments,
     generate_value,
     name_pattern,
+    python_blocks,
     schema_problem,
 )
 from orchestrator.server.models.base import (
@@ -104,8 +105,6 @@ QUOTE_CHARS = 320
 # Tool call arguments stream in pieces of this many characters.
 ARGUMENT_PIECE = 48
 
-# ```python ... ```, ```py ...```, ``` ... ``` (an unlabelled block is taken as Python).
-_CODE_BLOCK = re.compile(r"```[ \t]*(python3?|py)?[ \t]*\n(.*?)```", re.S | re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+|\n|$)")
 _ERROR_LINE = re.compile(r"^(?:Traceback|\w*(?:Error|Exception)\b|Timed out)", re.M)
 
@@ -216,7 +215,7 @@ class LocalModel:
                 return _Decision(calls=[_function_call(t, text, functions) for t in named])
 
         # Rule 4: a fenced code block, with code_interpreter on.
-        code = _code_blocks(text)
+        code = python_blocks(text)
         wants_code = (
             code is not None
             or forced_type == "code_interpreter"
@@ -378,14 +377,6 @@ def _function_call(tool: ToolDef, text: str, functions: list[ToolDef]) -> tuple[
     except ArgumentGenerationError as exc:
         raise ModelError("invalid_prompt", str(exc)) from None
     return ("function", tool.name, _dumps(arguments))
-
-
-def _code_blocks(text: str) -> str | None:
-    blocks = [m.group(2) for m in _CODE_BLOCK.finditer(text)]
-    if not blocks:
-        return None
-    code = "\n\n".join(b.strip("\n") for b in blocks)
-    return code + "\n" if code.strip() else None
 
 
 # -- rule 6: the echo ---------------------------------------------------------------
