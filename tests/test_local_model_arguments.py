@@ -480,3 +480,13 @@ def test_code_properties_get_the_fenced_code_and_codes_stay_ids() -> None:
         "source_code": "print(1)\n",
         "zip_code": "04524",
     }
+
+
+def test_only_python_blocks_become_code_arguments() -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]}
+    bash = MessageWords.from_message(
+        "code_interpreter\n```bash\nrm -rf /tmp/x\n```", ["code_interpreter"]
+    )
+    assert generate_arguments("code_interpreter", schema, bash)["code"] != "rm -rf /tmp/x\n"
+    py = MessageWords.from_message("code_interpreter\n```py\nprint(2)\n```", ["code_interpreter"])
+    assert generate_arguments("code_interpreter", schema, py) == {"code": "print(2)\n"}
