@@ -144,6 +144,10 @@ class Indexer:
                 "INSERT OR REPLACE INTO fs_parsed (file_id, segments) VALUES (?, ?)",
                 (file_id, json.dumps(segments, ensure_ascii=False)),
             )
+        if self.store.get("file", file_id) is None:
+            # Deleted while we extracted: do not leave its text behind.
+            with self.store.transaction() as conn:
+                conn.execute("DELETE FROM fs_parsed WHERE file_id = ?", (file_id,))
         return obj["filename"], segments
 
     def _finish(

@@ -15,7 +15,7 @@ from orchestrator.server.errors import invalid
 from orchestrator.server.files_store import (
     UPLOAD_PURPOSES,
     delete_file,
-    purge_expired_files,
+    get_file,
     read_file_bytes,
     require_file,
     store_file,
@@ -106,9 +106,11 @@ async def list_files(
         raise invalid("Invalid 'limit': integer must be between 1 and 10000.", param="limit")
     params = ListParams(order=order, after=after)  # type: ignore[arg-type]
     params.limit = limit  # the Files API allows up to 10,000 (checked above)
-    purge_expired_files(c.store)
     where = {"purpose": purpose} if purpose is not None else None
-    return c.store.list("file", params, where=where).body()
+    page = c.store.list("file", params, where=where)
+    # Expired files are deleted as they are met (and by the indexer's periodic sweep).
+    page.data = [f for f in page.data if get_file(c.store, f["id"]) is not None]
+    return page.body()
 
 
 @router.get("/files/{file_id}")
