@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,6 +56,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     # > 0: accept the request, then say nothing for this long (a hung upstream).
     hang_seconds: float = 0.0
+    # A whole answer of the upstream's own (e.g. server-sent events), sent as is.
+    raw: bytes | None = None
 
 
 @dataclass
@@ -141,12 +145,15 @@ class FaultProxy:
                     return
                 if fault:
                     ex.status = fault.status
-                    ex.response = json.dumps(fault.body)
+                    payload = (
+                        fault.raw if fault.raw is not None else json.dumps(fault.body).encode()
+                    )
+                    ex.response = payload.decode()
                     self.send_response(fault.status)
                     for k, v in {"content-type": "application/json", **fault.headers}.items():
                         self.send_header(k, v)
                     self.end_headers()
-                    self.wfile.write(ex.response.encode())
+                    self.wfile.write(payload)
                     return
                 headers = {
                     "content-type": "application/json",
@@ -609,6 +616,39 @@ def test_upstream_errors_fail_the_run_clearly(
     assert UPSTREAM_KEY[12:] not in server_log(chat_server)
 
 
+def _tool_call_sse(call_id: str, name: str, arguments: dict[str, Any]) -> Fault:
+    """An upstream answer that calls one tool, as server-sent chat.completion.chunks."""
+    head = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+    call = {"index": 0, "id": call_id, "type": "function"}
+    call["function"] = {"name": name, "arguments": json.dumps(arguments)}
+    chunks = [
+        {**head, "choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]},
+        {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    ]
+    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    return Fault(200, raw=body.encode(), headers={"content-type": "text/event-stream"})
+
+
+def test_an_upstream_that_never_stops_calling_tools_hits_the_cap(api, proxy: FaultProxy) -> None:
+    # Canned upstream answers (the upstream is outside the product): code, code, code...
+    proxy.faults.extend(
+        _tool_call_sse(f"call_loop{i}", "code_interpreter", {"code": f"print({i})"})
+        for i in range(30)
+    )
+    mark = proxy.mark()
+    thread, run = run_once(api, "Keep going.", tools=[{"type": "code_interpreter"}])
+    asked = len(proxy.since(mark))
+    proxy.faults.clear()
+    assert run.status == "failed"
+    assert run.last_error is not None and run.last_error.code == "server_error"
+    assert f"made {asked} rounds of tool calls" in run.last_error.message
+    assert 1 < asked < 30
+    steps = api.beta.threads.runs.steps.list(run.id, thread_id=thread.id, limit=100).data
+    assert len(steps) == asked
+    ids = sorted(c.id for s in steps for c in s.step_details.tool_calls)
+    assert ids == sorted(f"call_loop{i}" for i in range(asked))
+
+
 def test_a_hung_upstream_times_out_and_is_retried(api, proxy: FaultProxy) -> None:
     proxy.faults.append(Fault(hang_seconds=4))  # Longer than --upstream-timeout 2.
     mark = proxy.mark()
@@ -645,6 +685,90 @@ def test_a_down_upstream_fails_the_run_and_the_server_carries_on(
     )
     assert run.status == "completed", run.last_error
     assert UPSTREAM_KEY not in server_log(chat_server)
+
+
+# --- the embedded target, configured by orchestrator.yaml or the environment -----------
+
+
+def _project(tmp_path: Path, server_yaml: str) -> Path:
+    (tmp_path / "orchestrator.yaml").write_text(
+        f"kind: Project\nnamespace: default\n{server_yaml}", encoding="utf-8"
+    )
+    return tmp_path
+
+
+def test_project_file_server_settings_reach_the_embedded_target(
+    api, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.backend import connect
+    from orchestrator.cli import target_for
+    from orchestrator.spec import load_project
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("H8_UPSTREAM_KEY", UPSTREAM_KEY)
+    root = _project(
+        tmp_path,
+        "server:\n"
+        "  model_provider: chat\n"
+        f"  upstream_base_url: {proxy.base_url}\n"
+        "  upstream_api_key: ${H8_UPSTREAM_KEY}\n"
+        "  model_map: {gpt-4o: from-yaml}\n",
+    )
+    project = load_project(root)
+    assert project.ok, [str(d) for d in project.diagnostics]
+    target = target_for(project, None, None)
+    assert target.kind == "embedded" and UPSTREAM_KEY not in repr(target)
+    mark = proxy.mark()
+    with connect(target) as client:
+        asst = client.beta.assistants.create(model="gpt-4o", instructions="Be brief.")
+        run = client.beta.threads.create_and_run_poll(
+            assistant_id=asst.id,
+            thread={"messages": [{"role": "user", "content": "방정식 '3x + 11 = 14'를 풀어줘"}]},
+            poll_interval_ms=50,
+        )
+    assert run.status == "completed", run.last_error
+    [ex] = proxy.since(mark)
+    assert ex.body["model"] == "from-yaml"
+    assert ex.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"  # ${VAR} interpolated
+
+
+def test_environment_selects_the_chat_provider_for_the_embedded_target(
+    proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import click
+
+    from orchestrator.cli import target_for
+    from orchestrator.spec import load_project
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("ORCHESTRATOR_MODEL_PROVIDER", "chat")
+    monkeypatch.setenv("ORCHESTRATOR_UPSTREAM_BASE_URL", proxy.base_url)
+    monkeypatch.setenv("ORCHESTRATOR_UPSTREAM_API_KEY", UPSTREAM_KEY)
+    monkeypatch.setenv("ORCHESTRATOR_MODEL_MAP", "gpt-4o=a *=b")
+    project = load_project(_project(tmp_path, ""))
+    server = target_for(project, None, None).server
+    assert server is not None and server.model_provider == "chat"
+    assert server.upstream is not None
+    assert server.upstream.base_url == proxy.base_url
+    assert server.upstream.api_key == UPSTREAM_KEY
+    assert server.upstream.model_map == {"gpt-4o": "a", "*": "b"}
+    # Chat without an upstream is a clear usage error, not a server failing every run.
+    monkeypatch.delenv("ORCHESTRATOR_UPSTREAM_BASE_URL")
+    with pytest.raises(click.UsageError, match="upstream_base_url"):
+        target_for(project, None, None)
+
+
+def test_serve_refuses_chat_without_an_upstream(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from orchestrator.cli import cli
+
+    for name in [k for k in os.environ if k.startswith("ORCHESTRATOR_")]:
+        monkeypatch.delenv(name)
+    args = ["serve", "--port", "0", "--db", ":memory:", "--model-provider", "chat"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "--upstream-base-url" in result.output and "Traceback" not in result.output
 
 
 # --- the provider on its own, against the same real upstream --------------------------
