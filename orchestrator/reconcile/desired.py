@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from orchestrator.reconcile.errors import DesiredStateError
@@ -118,6 +119,13 @@ def assistant_fields(spec: AssistantSpec) -> dict[str, Any]:
     }
 
 
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def desired_state(project: Project, namespace: str, *, partial: bool = False) -> DesiredState:
     """The desired state of ``project`` in ``namespace``; raises on conflicts the YAML has."""
     problems: list[str] = []
@@ -177,7 +185,7 @@ def desired_state(project: Project, namespace: str, *, partial: bool = False) ->
                 existing.assistants.append(spec.key)
         state.assistants[spec.key] = DesiredAssistant(
             key=spec.key,
-            source=f"{spec.source.path}:{spec.source.line}",
+            source=f"{_rel(spec.source.path, project.config.root)}:{spec.source.line}",
             fields=assistant_fields(spec),
             user_metadata=dict(sorted(spec.metadata.items())),
             code_interpreter_files=ci,

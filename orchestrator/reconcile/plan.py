@@ -29,6 +29,7 @@ from orchestrator.reconcile.fielddiff import (
     tools_diff,
 )
 from orchestrator.reconcile.identity import FILE_SHA_ATTRIBUTE, managed_metadata, upload_filename
+from orchestrator.spec.models import SHA_KEY
 
 PLAN_FORMAT_VERSION = 1
 
@@ -563,11 +564,9 @@ class _Planner:
         after = sorted(self.file_label(s) for s in dvs.file_shas)
         if attach or detach:
             lines = [f"+ {self.file_label(s)}" for s in attach]
-            lines += [
-                f"- {self.show_file(self.file_key_of(fid))} [{fid}]"
-                for fid in detach
-                if fid not in set_attrs
-            ]
+            for fid in detach:
+                shown = self.show_file(self.file_key_of(fid))
+                lines.append(f"- {shown}" if fid in shown else f"- {shown} [{fid}]")
             diffs.append(FieldDiff("files", "structure", before, after, lines))
         if set_attrs:
             diffs.append(
@@ -582,8 +581,9 @@ class _Planner:
             diffs.append(scalar_diff("name", vs.name, dvs.name))
             update_store = True
         if vs.metadata != meta:
-            diffs.append(structure_diff("metadata", vs.metadata, meta))
             update_store = True
+            if not diffs or _differs_beyond_hash(vs.metadata, meta):
+                diffs.append(structure_diff("metadata", vs.metadata, meta))
         op = VectorStoreOp(
             name=dvs.name,
             metadata=meta,
@@ -665,7 +665,8 @@ class _Planner:
         if stores != want_stores:
             diffs.append(structure_diff("file_search.vector_stores", stores, want_stores))
             send_resources = True
-        if asst.metadata != meta:
+        if asst.metadata != meta and (not diffs or _differs_beyond_hash(asst.metadata, meta)):
+            # The spec hash changes with every other change: shown only when alone.
             diffs.append(structure_diff("metadata", asst.metadata, meta))
         return diffs, send, send_resources
 
@@ -814,6 +815,12 @@ class _Planner:
             ),
             refs=refs,
         )
+
+
+def _differs_beyond_hash(a: dict[str, str], b: dict[str, str]) -> bool:
+    return {k: v for k, v in a.items() if k != SHA_KEY} != {
+        k: v for k, v in b.items() if k != SHA_KEY
+    }
 
 
 def _asst_refs(a: ActualAssistant) -> dict[str, list[str]]:
