@@ -100,7 +100,9 @@ def _create_assistant(client: openai.OpenAI, a: AssistantSpec, namespace: str) -
     if a.vector_store is not None and a.vector_store.files:
         vs = client.vector_stores.create(name=a.vector_store.key)
         batch = client.vector_stores.file_batches.upload_and_poll(
-            vs.id, files=[(f.filename, f.content) for f in a.vector_store.files]
+            vs.id,
+            files=[(f.filename, f.content) for f in a.vector_store.files],
+            poll_interval_ms=20,
         )
         assert batch.file_counts.completed == len(a.vector_store.files), batch
         tool_resources["file_search"] = {"vector_store_ids": [vs.id]}

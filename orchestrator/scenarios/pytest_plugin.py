@@ -76,6 +76,9 @@ def _enabled(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if _enabled(config):
         config.pluginmanager.register(_Session(config), _SESSION_KEY)
+        # Using the Assistants API is the point; the SDK's deprecation notice is noise.
+        for message in ("The Assistants API is deprecated", "deprecated"):
+            config.addinivalue_line("filterwarnings", f"ignore:{message}:DeprecationWarning")
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
@@ -97,14 +100,6 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 
 class ScenarioLoadError(Exception):
     """The scenario file does not load (its diagnostics are the message)."""
-
-
-class ScenarioSetupError(Exception):
-    """The scenario cannot be run as written."""
-
-
-class ScenarioFailed(Exception):
-    """The scenario ran and did not do what it expects."""
 
 
 class ScenarioFile(pytest.File):
@@ -140,28 +135,32 @@ class ScenarioItem(pytest.Item):
         self.root = root
         self.shared_file = shared_file
         self.prepared: _Prepared | None = None
+        # Tags become markers (`pytest -m smoke`), registered so --strict-markers is fine.
         for tag in spec.tags:
             if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tag):
+                self.config.addinivalue_line("markers", f"{tag}: orchestrator scenario tag")
                 self.add_marker(tag)
 
     def _session(self) -> _Session:
         return self.config.pluginmanager.get_plugin(_SESSION_KEY)
 
     def setup(self) -> None:
+        # Everything that can make the scenario unrunnable happens here, so pytest
+        # reports it as an error (not a failure); pytrace=False: the message says it all.
         session = self._session()
         runner = session.runner(self.root)
         problem = session.call(runner.preflight())
         if problem is not None:
-            raise ScenarioSetupError(problem.render())
+            pytest.fail(problem.render(), pytrace=False)
         prepared = runner.prepare(self.spec, self.shared_file)
         if prepared.problem is not None:
-            raise ScenarioSetupError(prepared.problem.render())
+            pytest.fail(prepared.problem.render(), pytrace=False)
         from orchestrator.scenarios.resolve import AssistantNotFound
 
         try:
             session.call(runner.resolver.resolve(self.spec.assistant))
         except AssistantNotFound as exc:
-            raise ScenarioSetupError(f"{self.spec.source}: {exc}") from None
+            pytest.fail(f"{self.spec.source}: {exc}", pytrace=False)
         self.prepared = prepared
 
     def runtest(self) -> None:
@@ -171,12 +170,7 @@ class ScenarioItem(pytest.Item):
         result: ScenarioResult = session.call(runner.run_scenario(self.prepared))
         self.user_properties.append(("thread_id", result.thread_id))
         if result.outcome != "passed":
-            raise ScenarioFailed(_render(result))
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
-        if isinstance(excinfo.value, (ScenarioFailed, ScenarioSetupError)):
-            return str(excinfo.value)
-        return str(super().repr_failure(excinfo))
+            pytest.fail(_render(result), pytrace=False)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.spec.source.line - 1, f"scenario: {self.spec.name}"
