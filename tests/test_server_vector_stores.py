@@ -133,6 +133,10 @@ def test_default_chunking_is_static_800_400(client: openai.OpenAI) -> None:
         "type": "static",
         "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400},
     }
+    # The SDK's one-file helper: upload, attach, poll.
+    g = client.vector_stores.files.upload_and_poll(vector_store_id=vs.id, file=("b.md", b"beta"))
+    assert g.status == "completed"
+    assert g.chunking_strategy.static.max_chunk_size_tokens == 800
 
 
 def test_upload_and_poll_batches_with_per_file_attributes(client: openai.OpenAI) -> None:
