@@ -480,10 +480,6 @@ def test_streamed_function_call_and_submit(api, proxy: FaultProxy) -> None:
     assert stream.get_final_run().status == "completed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_executor._call_id replaces ids that do not start with call_ (engine; reported)",
-)
 def test_other_id_styles_are_kept_as_the_upstream_sent_them(api, proxy: FaultProxy) -> None:
     # vLLM sends "chatcmpl-tool-<hex>", Mistral models 9 alphanumerics: kept verbatim,
     # and sent back verbatim with the outputs (some upstreams check them).

@@ -737,9 +737,11 @@ def _max_rounds() -> int:
 
 
 def _call_id(model_id: str | None) -> str:
-    # Keep the model's id when it already looks like OpenAI's (the local model's are
-    # deterministic, which cassettes rely on); otherwise make one.
-    if model_id and model_id.startswith("call_"):
+    # Keep the model's own id whatever its style (OpenAI "call_...", vLLM
+    # "chatcmpl-tool-...", Mistral's 9 alphanumerics): the chat provider sends it back
+    # with the output and some upstreams check it; the local model's are deterministic,
+    # which cassettes rely on. Make one only when there is none or it is unusable.
+    if model_id and len(model_id) <= 128 and model_id.isprintable() and " " not in model_id:
         return model_id
     return new_id("tool_call")
 
