@@ -238,7 +238,7 @@ class FaultProxy:
                     and self.state.writes_seen > self.state.hang_after_writes
                 )
             if hang:
-                self._record(method, path, None, "hang")
+                self._record(method, path, None, "hang", body)
                 self.hung.set()
                 self._release.wait()
                 self._drop(h)
@@ -247,12 +247,12 @@ class FaultProxy:
             time.sleep(self.state.faults.write_delay)
         fault = self._pick_fault(method, path.split("?", 1)[0].removeprefix(self.prefix))
         if fault == "drop_before":
-            self._record(method, path, None, fault)
+            self._record(method, path, None, fault, body)
             self._drop(h)
             return
         if fault in ("500_before", "429"):
             status = 500 if fault == "500_before" else 429
-            self._record(method, path, status, fault)
+            self._record(method, path, status, fault, body)
             extra = {"Retry-After": self.state.faults.retry_after} if status == 429 else {}
             self._reply(h, status, _error_body(status), extra)
             return
