@@ -420,3 +420,55 @@ def test_anchors_merge_keys_and_extension_fields(tmp_path: Path) -> None:
     )
     assert p.ok, errors(p)
     assert p.assistants[0].metadata == {"team": "edu", "owner": "algebra"}
+
+
+def _value_paths(
+    data: object, path: tuple[object, ...] = (), depth: int = 3
+) -> list[tuple[object, ...]]:
+    out = [path]
+    if depth and isinstance(data, dict):
+        for k, v in data.items():
+            out += _value_paths(v, (*path, k), depth - 1)
+    elif depth and isinstance(data, list):
+        for i, v in enumerate(data):
+            out += _value_paths(v, (*path, i), depth - 1)
+    return out
+
+
+def test_malformed_values_are_diagnostics_never_exceptions(tmp_path: Path) -> None:
+    """Every value of every example, replaced by junk of another type: always a clean result."""
+    import copy
+    import json
+
+    import yaml
+
+    shutil.copytree(ROOT / "assistants", tmp_path / "assistants")
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    (tmp_path / ".git").mkdir()
+    files = [
+        tmp_path / "assistants/functions/display_quiz.json",
+        *sorted(tmp_path.glob("assistants/*.yaml")),
+        *sorted(tmp_path.glob("scenarios/*.yaml")),
+    ]
+    runs = 0
+    for file in files:
+        original = file.read_text("utf-8")
+        data = yaml.safe_load(original)
+        for n, path in enumerate(_value_paths(data, depth=2)):
+            # One kind of junk per place, rotating, keeps this quick; all kinds appear.
+            for junk in [(7, "\0", [{"b": 1}], None)[(n + len(original)) % 4]]:
+                mutated: object = copy.deepcopy(data)
+                if path:
+                    parent: object = mutated
+                    for key in path[:-1]:
+                        parent = parent[key]  # type: ignore[index]
+                    parent[path[-1]] = junk  # type: ignore[index]
+                else:
+                    mutated = junk
+                text = json.dumps(mutated) if file.suffix == ".json" else yaml.safe_dump(mutated)
+                file.write_text(text, encoding="utf-8")
+                project = load_project(tmp_path, environ={})
+                assert all(d.message for d in project.diagnostics)
+                runs += 1
+        file.write_text(original, encoding="utf-8")
+    assert runs > 60

@@ -33,6 +33,16 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+# libyaml parses several times faster; its error messages are terser, so a file that does
+# not parse is parsed again with the pure-Python loader to explain the error.
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _FastLoader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+        yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+else:  # pragma: no cover - PyYAML built without libyaml
+    _FastLoader = _Loader  # type: ignore[misc,assignment]
+
 
 @dataclass
 class Document:
@@ -119,7 +129,7 @@ def _walk(
         return
     seen = seen | {id(node)}
     if isinstance(node, yaml.ScalarNode):
-        if node.style is None:
+        if not node.style:  # None (PyYAML) or "" (libyaml): a plain scalar
             doc.plain.add(path)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
@@ -191,6 +201,20 @@ def _recursive_alias(node: yaml.Node) -> yaml.Node | None:
     return visit(node)
 
 
+def _explained(text: str) -> yaml.MarkedYAMLError | None:
+    """The pure-Python parser's error for ``text`` (clearer than libyaml's), if it has one."""
+    loader = _Loader(text)
+    try:
+        loader.get_single_node()
+    except yaml.MarkedYAMLError as e:
+        return e
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return None
+
+
 def _syntax_error(path: Path, e: yaml.MarkedYAMLError, what: str) -> tuple[Location, str]:
     mark = e.problem_mark or e.context_mark
     problem = e.problem or "invalid YAML"
@@ -206,7 +230,7 @@ def _syntax_error(path: Path, e: yaml.MarkedYAMLError, what: str) -> tuple[Locat
 
 def parse_yaml(path: Path, text: str, diags: Diagnostics, what: str = "file") -> Document | None:
     """Parse one YAML document; None (with diagnostics) if it cannot be read as data."""
-    loader = _Loader(text)
+    loader = _FastLoader(text)
 
     def key_of(k: yaml.Node) -> Any:
         try:
@@ -231,7 +255,7 @@ def parse_yaml(path: Path, text: str, diags: Diagnostics, what: str = "file") ->
         _walk(doc, node, (), key_of, set())
         return doc
     except yaml.MarkedYAMLError as e:
-        loc, msg = _syntax_error(path, e, what)
+        loc, msg = _syntax_error(path, _explained(text) or e, what)
         diags.error(loc, msg)
         return None
     except yaml.YAMLError as e:  # pragma: no cover - PyYAML errors are marked in practice
@@ -251,7 +275,7 @@ def parse_json(
         diags.error(Location(path, e.lineno, e.colno), f"{what} is not valid JSON: {e.msg}")
         return None
     doc = Document(path, data)
-    loader = _Loader(text)
+    loader = _FastLoader(text)
     try:
         node = loader.get_single_node()
         if node is not None:

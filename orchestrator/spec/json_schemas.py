@@ -72,18 +72,26 @@ def _is_object(schema: dict[str, Any]) -> bool:
     return t == "object" or (isinstance(t, list) and "object" in t) or "properties" in schema
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _children(schema: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    for name, sub in (schema.get("properties") or {}).items():
+    for name, sub in _dict(schema.get("properties")).items():
         yield ("properties", name), sub
     items = schema.get("items")
     if isinstance(items, dict):
         yield ("items",), items
-    for i, sub in enumerate(schema.get("prefixItems") or []):
+    for i, sub in enumerate(_list(schema.get("prefixItems"))):
         yield ("prefixItems", i), sub
-    for i, sub in enumerate(schema.get("anyOf") or []):
+    for i, sub in enumerate(_list(schema.get("anyOf"))):
         yield ("anyOf", i), sub
     for defs in ("$defs", "definitions"):
-        for name, sub in (schema.get(defs) or {}).items():
+        for name, sub in _dict(schema.get(defs)).items():
             yield (defs, name), sub
     if isinstance(schema.get("additionalProperties"), dict):
         yield ("additionalProperties",), schema["additionalProperties"]
@@ -128,8 +136,8 @@ def strict_problems(schema: Any, label: str, locate: LocateFn) -> list[Problem]:
                         "additionalProperties: false",
                     )
                 )
-            props = list((node.get("properties") or {}).keys())
-            required = node.get("required") or []
+            props = list(_dict(node.get("properties")))
+            required = _list(node.get("required"))
             missing = [p for p in props if p not in required]
             if missing:
                 names = ", ".join(f"'{p}'" for p in missing)

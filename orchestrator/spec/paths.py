@@ -53,8 +53,18 @@ class PathResolver:
         )
         return True
 
+    def _unusable(self, written: str, loc: Location, what: str) -> bool:
+        if "\0" not in written:
+            return False
+        self.diags.error(
+            loc, f"{what} {written!r} contains a NUL character, which no path can hold"
+        )
+        return True
+
     def file(self, base: Path, written: str, loc: Location, what: str) -> Path | None:
         """One existing file, relative to ``base`` (the folder of the YAML file)."""
+        if self._unusable(written, loc, what):
+            return None
         target = (base / written).resolve()
         if self._escapes(written, target, loc, what):
             return None
@@ -68,6 +78,8 @@ class PathResolver:
 
     def glob(self, base: Path, pattern: str, loc: Location, what: str) -> list[Path]:
         """The files a glob matches (sorted); a diagnostic if it matches none."""
+        if self._unusable(pattern, loc, what):
+            return []
         if not is_glob(pattern):
             found = self.file(base, pattern, loc, what)
             return [found] if found else []

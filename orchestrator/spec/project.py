@@ -146,7 +146,7 @@ class ProjectLoader:
                     if self.project_doc
                     else Location(self.root)
                 )
-                if not self.resolver.inside(self.root / written):
+                if "\0" in written or not self.resolver.inside(self.root / written):
                     self.diags.error(loc, f"paths.{kind}: '{written}' is outside the project root")
                     continue
                 targets = (
@@ -382,7 +382,7 @@ class ProjectLoader:
             f.filename
             for f in (assistant.spec.vector_store.files if assistant.spec.vector_store else [])
         }
-        for i, turn in enumerate(doc.data.get("turns") or []):
+        for i, turn in enumerate(_list(doc.data.get("turns"))):
             if not isinstance(turn, dict):
                 continue
             choice = turn.get("tool_choice")
@@ -429,8 +429,8 @@ class ProjectLoader:
         if assistant is None:
             return
         functions = assistant.spec.functions()
-        for t, turn in enumerate(data.get("turns") or []):
-            for s, step in enumerate(turn.get("steps") or [] if isinstance(turn, dict) else []):
+        for t, turn in enumerate(_list(data.get("turns"))):
+            for s, step in enumerate(_list(turn.get("steps")) if isinstance(turn, dict) else []):
                 calls = step.get("tool_calls") if isinstance(step, dict) else None
                 for c, call in enumerate(calls if isinstance(calls, list) else []):
                     if isinstance(call, dict) and call.get("type") == "function":
@@ -479,6 +479,10 @@ class ProjectLoader:
             scenarios=[s.spec for s in scenarios],
             diagnostics=_sorted(diagnostics),
         )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _sorted(diags: list[Diagnostic]) -> list[Diagnostic]:

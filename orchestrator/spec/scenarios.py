@@ -31,11 +31,15 @@ class LoadedScenario:
     related: set[Path] = field(default_factory=set)
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _call(entry: Any) -> dict[str, Any]:
     if isinstance(entry, str):
         return {entry: {}}
     if isinstance(entry, dict):
-        return {name: dict(args or {}) for name, args in entry.items()}
+        return {name: dict(args) if isinstance(args, dict) else {} for name, args in entry.items()}
     return {}
 
 
@@ -48,9 +52,9 @@ def normalise_expect(raw: Any) -> dict[str, Any]:
     if isinstance(calls, list):
         calls = {"calls": calls}
     if isinstance(calls, dict):
-        calls["calls"] = [_call(c) for c in calls.get("calls") or []]
+        calls["calls"] = [_call(c) for c in _list(calls.get("calls"))]
         if "not" in calls:
-            calls["not"] = [_call(c) for c in calls.get("not") or []]
+            calls["not"] = [_call(c) for c in _list(calls.get("not"))]
         out["tool_calls"] = calls
     if isinstance(out.get("reply"), str):
         out["reply"] = {"contains": out["reply"]}
