@@ -381,13 +381,15 @@ def _run_unguarded(
     workdir.mkdir(parents=True, exist_ok=True)
     notes = wd.write_inputs(workdir, [(f.name, f.data) for f in inputs])
     uid = _uids.acquire() if isolation.mode == "namespaces" else None
+    owner = (uid, uid) if uid is not None else None
+    server = (os.geteuid(), os.getegid()) if uid is not None else None
     try:
-        owner = (uid, uid) if uid is not None else None
         before = wd.scan(workdir, chown_to=owner, hash_since_ns=time.time_ns() - wd.HASH_WINDOW_NS)
-        raw = _spawn(code, workdir, limits, isolation, uid, execution)
-        # Take the directory back before reading it (the code's processes are gone).
-        server = (os.geteuid(), os.getegid()) if uid is not None else None
-        after = wd.scan(workdir, chown_to=server)
+        try:
+            raw = _spawn(code, workdir, limits, isolation, uid, execution)
+        finally:
+            # Take the directory back (the code's processes are gone), whatever happened.
+            after = wd.scan(workdir, chown_to=server)
     finally:
         if uid is not None:
             _uids.release(uid)
