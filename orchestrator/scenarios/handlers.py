@@ -23,6 +23,7 @@ exception or an output that is not JSON-serialisable are reported as a
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import inspect
 import json
@@ -242,12 +243,19 @@ def to_output(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+@functools.lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Any:
+    # Built once per schema: every call of a function in every scenario reuses it.
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema)
+
+
 def validate_arguments(schema: dict[str, Any] | None, args: Any) -> list[str]:
     """Every way ``args`` breaks the function's JSON Schema, as readable lines."""
     if not schema:
         return [] if isinstance(args, dict) else ["arguments must be a JSON object"]
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    validator = cls(schema)
+    validator = _validator(json.dumps(schema, sort_keys=True))
     problems = []
     for err in sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path)):
         where = "/".join(str(p) for p in err.absolute_path) or "(root)"

@@ -1,0 +1,265 @@
+"""Scenario runner figures (printed, not asserted).
+
+    .venv/bin/python benchmarks/bench_runner.py [--samples 40] [--seed-samples 8]
+        [--scenarios 100] [--turns 3]
+
+Everything runs against the embedded server started in process, as ``orchestrator
+test`` does (in-memory state, the deterministic local model).
+
+1. Per-turn latency, side by side:
+   - the seeds' own loop: ``messages.create``, ``runs.create``, then ``runs.retrieve``
+     every 0.5 s until the run is done, then ``messages.list`` (as in seeds/000);
+   - the runner, streaming (default) and polling (``--poll``), from its turn records;
+   - a bare SDK streaming call (``runs.create(stream=True)`` consumed to the end) as the
+     baseline for the runner's own overhead.
+   For a plain turn and a function-call turn (``display_quiz`` with a Python handler:
+   requires_action, the handler, ``submit_tool_outputs(stream=True)``).
+2. Throughput: N scenarios x T turns at ``-j 1`` and ``-j 8``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from orchestrator.backend import EmbeddedServer, make_client
+from orchestrator.scenarios import handlers as handler_registry
+from orchestrator.scenarios.runner import RunnerOptions, ScenarioRunner
+from orchestrator.server.config import ServerConfig
+from orchestrator.spec.models import (
+    KEY_KEY,
+    MANAGED_BY_KEY,
+    MANAGED_BY_VALUE,
+    NAMESPACE_KEY,
+    Location,
+    ScenarioSpec,
+    TurnSpec,
+)
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+ROOT = Path(__file__).resolve().parents[1]
+QUIZ = json.loads((ROOT / "assistants/functions/display_quiz.json").read_text(encoding="utf-8"))
+NS = "bench"
+PLAIN = "방정식 '3x + 11 = 14'를 풀어줘"
+FUNCTION = "Use display_quiz to make a two-question quiz about right triangles."
+
+
+@handler_registry.handler("display_quiz")
+def _display_quiz(title: str, questions: list[dict[str, Any]]) -> list[str]:
+    return ["I don't know." for _ in questions]
+
+
+def _median_ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+def _p95_ms(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000
+
+
+def _spec(name: str, users: list[str], tmp: Path) -> ScenarioSpec:
+    src = tmp / f"{name}.yaml"
+    return ScenarioSpec(
+        name=name,
+        source=Location(src),
+        assistant="quiz" if any("display_quiz" in u for u in users) else "tutor",
+        turns=[TurnSpec(user=u, source=Location(src)) for u in users],
+    )
+
+
+# --- the seeds' loop ------------------------------------------------------------------
+
+
+def seeds_turn(client: openai.OpenAI, assistant_id: str, user: str) -> float:
+    thread = client.beta.threads.create()
+    started = time.perf_counter()
+    client.beta.threads.messages.create(thread_id=thread.id, role="user", content=user)
+    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant_id)
+    while run.status in ("queued", "in_progress"):
+        time.sleep(0.5)
+        run = client.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id)
+    if run.status == "requires_action":  # the seed's display_quiz flow
+        calls = run.required_action.submit_tool_outputs.tool_calls
+        outputs = [
+            {
+                "tool_call_id": c.id,
+                "output": json.dumps(_display_quiz(**json.loads(c.function.arguments))),
+            }
+            for c in calls
+        ]
+        run = client.beta.threads.runs.submit_tool_outputs(
+            thread_id=thread.id, run_id=run.id, tool_outputs=outputs
+        )
+        while run.status in ("queued", "in_progress"):
+            time.sleep(0.5)
+            run = client.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id)
+    client.beta.threads.messages.list(thread_id=thread.id, order="asc")
+    elapsed = time.perf_counter() - started
+    assert run.status == "completed", run.status
+    client.beta.threads.delete(thread.id)
+    return elapsed
+
+
+# --- a bare SDK streaming call --------------------------------------------------------
+
+
+async def bare_turn(client: openai.AsyncOpenAI, assistant_id: str, user: str) -> float:
+    thread = await client.beta.threads.create()
+    runs = client.beta.threads.runs
+    started = time.perf_counter()
+    run = None
+    async with await runs.create(
+        thread.id,
+        assistant_id=assistant_id,
+        additional_messages=[{"role": "user", "content": user}],
+        stream=True,
+    ) as events:
+        async for event in events:
+            if event.event.startswith("thread.run.") and not event.event.startswith(
+                "thread.run.step"
+            ):
+                run = event.data
+    while run is not None and run.status == "requires_action":
+        calls = run.required_action.submit_tool_outputs.tool_calls
+        outputs = [
+            {
+                "tool_call_id": c.id,
+                "output": json.dumps(_display_quiz(**json.loads(c.function.arguments))),
+            }
+            for c in calls
+        ]
+        async with await runs.submit_tool_outputs(
+            run.id, thread_id=thread.id, tool_outputs=outputs, stream=True
+        ) as events:
+            async for event in events:
+                if event.event.startswith("thread.run.") and not event.event.startswith(
+                    "thread.run.step"
+                ):
+                    run = event.data
+    elapsed = time.perf_counter() - started
+    assert run is not None and run.status == "completed", run
+    await client.beta.threads.delete(thread.id)
+    return elapsed
+
+
+# --- the runner -----------------------------------------------------------------------
+
+
+async def runner_turns(
+    client: openai.AsyncOpenAI, specs: list[ScenarioSpec], jobs: int, stream: bool = True
+) -> tuple[list[float], float]:
+    runner = ScenarioRunner(client, RunnerOptions(namespace=NS, jobs=jobs, stream=stream))
+    started = time.perf_counter()
+    report = await runner.run(specs)
+    wall = time.perf_counter() - started
+    bad = [r for r in report.results if r.outcome != "passed"]
+    assert not bad and not report.errors, [p.render() for r in bad for p in r.problems()]
+    return [t.duration for r in report.results for t in r.turns], wall
+
+
+async def measure(
+    base_url: str, key: str, ids: dict[str, str], args: argparse.Namespace, tmp: Path
+) -> None:
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=key)
+    sync = make_client(base_url, key)
+    rows = []
+    for label, user, assistant in (
+        ("plain turn", PLAIN, "tutor"),
+        ("function-call turn", FUNCTION, "quiz"),
+    ):
+        # Warm up every path once (imports, connections, the server's caches).
+        await bare_turn(client, ids[assistant], user)
+        await runner_turns(client, [_spec("warm", [user], tmp)], 1)
+        seeds = [seeds_turn(sync, ids[assistant], user) for _ in range(args.seed_samples)]
+        # Interleaved A/B/C samples, so all three see the same machine load.
+        bare: list[float] = []
+        streamed: list[float] = []
+        polled: list[float] = []
+        for i in range(args.samples):
+            bare.append(await bare_turn(client, ids[assistant], user))
+            streamed += (await runner_turns(client, [_spec(f"s{i}", [user], tmp)], 1))[0]
+            polled += (await runner_turns(client, [_spec(f"p{i}", [user], tmp)], 1, False))[0]
+        rows.append((label, seeds, bare, streamed, polled))
+
+    print("\n1. Per-turn latency against the embedded server (median / p95, ms)")
+    print(
+        f"{'':22}{'seeds loop':>18}{'bare SDK stream':>18}{'runner stream':>18}{'runner --poll':>18}"
+    )
+    for label, seeds, bare, streamed, polled in rows:
+        cells = [
+            f"{_median_ms(v):8.1f} / {_p95_ms(v):6.1f}" for v in (seeds, bare, streamed, polled)
+        ]
+        print(f"{label:22}" + "".join(f"{c:>18}" for c in cells))
+    print()
+    for label, seeds, bare, streamed, _polled in rows:
+        speedup = statistics.median(seeds) / statistics.median(streamed)
+        overhead = (statistics.median(streamed) - statistics.median(bare)) / statistics.median(bare)
+        print(
+            f"{label}: runner {speedup:.0f}x faster than the seeds' loop (target >= 10x); "
+            f"runner overhead over a bare SDK streaming call {100 * overhead:+.1f}% (target < 20%)"
+        )
+
+    print(f"\n2. Throughput: {args.scenarios} scenarios x {args.turns} turns (plain turns)")
+    users = [PLAIN, "나는 수학을 싫어해. 어떻게 하면 좋을까?", "고마워! Thank you!"][: args.turns]
+    users += [f"Follow-up {i}" for i in range(args.turns - len(users))]
+    print(f"{'jobs':>6}{'wall s':>10}{'scenarios/s':>14}{'turns/s':>10}{'median turn ms':>16}")
+    for jobs in (1, 8):
+        specs = [_spec(f"t{i}", users, tmp) for i in range(args.scenarios)]
+        turns, wall = await runner_turns(client, specs, jobs)
+        print(
+            f"{jobs:>6}{wall:>10.2f}{args.scenarios / wall:>14.1f}{len(turns) / wall:>10.1f}"
+            f"{_median_ms(turns):>16.1f}"
+        )
+    await client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--samples", type=int, default=40, help="turns per runner/bare figure")
+    parser.add_argument(
+        "--seed-samples", type=int, default=8, help="turns for the seeds' loop (>= 0.5 s each)"
+    )
+    parser.add_argument("--scenarios", type=int, default=100)
+    parser.add_argument("--turns", type=int, default=3)
+    args = parser.parse_args()
+    key = secrets.token_urlsafe(16)
+    config = ServerConfig(db_path=None, host="127.0.0.1", port=0, api_key=key)
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedServer(config) as server:
+        sync = make_client(server.base_url, key)
+        meta = {MANAGED_BY_KEY: MANAGED_BY_VALUE, NAMESPACE_KEY: NS}
+        ids = {
+            "tutor": sync.beta.assistants.create(
+                model="gpt-4o",
+                name="Math Tutor",
+                instructions="너는 개인 수학 교사야. 질문에 한 문장 이하로 짧게 답해줘",
+                metadata={**meta, KEY_KEY: "tutor"},
+            ).id,
+            "quiz": sync.beta.assistants.create(
+                model="gpt-4o",
+                name="Quiz Generator",
+                tools=[{"type": "function", "function": QUIZ}],
+                metadata={**meta, KEY_KEY: "quiz"},
+            ).id,
+        }
+        print(f"embedded server {server.base_url} (in process, in-memory state, local model)")
+        print(f"python {sys.version.split()[0]}, openai {openai.__version__}")
+        asyncio.run(measure(server.base_url, key, ids, args, Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()
