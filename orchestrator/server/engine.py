@@ -364,14 +364,14 @@ class Engine:
             self._after_stop(run_id, reason)
         except Exception as exc:
             log.exception("run %s failed", run_id)
-            self._fail_safely(
+            message = f"The server had an error while running: {type(exc).__name__}: {exc}"
+            # Streams see the error itself, then the failed run.
+            self._emit_safely(
                 run_id,
-                {
-                    "code": "server_error",
-                    "message": f"The server had an error while running: {type(exc).__name__}: "
-                    f"{exc}",
-                },
+                "error",
+                {"code": "server_error", "message": message, "param": None, "type": "server_error"},
             )
+            self._fail_safely(run_id, {"code": "server_error", "message": message})
         finally:
             if self._tasks.get(run_id) is me:
                 del self._tasks[run_id]
@@ -392,6 +392,12 @@ class Engine:
                     "Create a new run to continue.",
                 },
             )
+
+    def _emit_safely(self, run_id: str, event: str, data: Any) -> None:
+        try:
+            self.emit(run_id, event, data)
+        except Exception:
+            log.exception("could not record %s for run %s", event, run_id)
 
     def _fail_safely(self, run_id: str, error: dict[str, str]) -> None:
         try:

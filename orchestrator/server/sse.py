@@ -3,18 +3,22 @@
 Each event is ``event: <name>\\ndata: <json>\\n\\n`` (one ``data:`` line: the JSON is
 compact and has no raw line breaks); a stream ends with ``event: done`` /
 ``data: [DONE]``. A run's stream ends after the event that leaves the run waiting or
-finished (``thread.run.requires_action`` or a terminal status) or after ``error``.
+finished (``thread.run.requires_action`` or a terminal status). An internal error
+shows as an ``error`` event (then the failed run, or the end of the stream).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi.responses import StreamingResponse
 
 from orchestrator.server.events import EventLog
+
+log = logging.getLogger("orchestrator.server.sse")
 
 # After these events the run produces nothing more until the client acts.
 STOP_EVENTS = frozenset(
@@ -25,7 +29,6 @@ STOP_EVENTS = frozenset(
         "thread.run.cancelled",
         "thread.run.expired",
         "thread.run.requires_action",
-        "error",
     }
 )
 
@@ -51,11 +54,22 @@ async def run_events(
     ``transform(event, data)`` may reshape an event's data on its way out (e.g. leave
     out file search result content the client did not ask for).
     """
-    async for ev in log.follow(run_id, after):
-        data = transform(ev.event, ev.data) if transform else ev.data
-        yield frame(ev.event, data)
-        if ev.event in STOP_EVENTS:
-            break
+    try:
+        async for ev in log.follow(run_id, after):
+            data = transform(ev.event, ev.data) if transform else ev.data
+            yield frame(ev.event, data)
+            if ev.event in STOP_EVENTS:
+                break
+    except Exception as exc:  # the stream itself broke: say so, in the stream
+        log.exception("event stream of run %s failed", run_id)
+        error = {
+            "code": "server_error",
+            "message": f"The event stream failed: {type(exc).__name__}. Retrieve the run to "
+            "see its state.",
+            "param": None,
+            "type": "server_error",
+        }
+        yield frame("error", error)
     yield DONE
 
 
