@@ -84,6 +84,7 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SYSTEM_PATHS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 
+LINUX = sys.platform.startswith("linux")
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
@@ -266,6 +267,8 @@ def kill_descendants() -> None:
     """Kill whatever the cell left behind, even processes that left its process group:
     as a child subreaper, this process inherits every orphan below it. (In the namespace
     modes the end of the pid namespace has done this already; this finds nothing.)"""
+    if not LINUX:
+        return
     me = os.getpid()
     for _ in range(1000):
         children = _children_of(me)
@@ -435,7 +438,8 @@ def drop_privileges(mode: str, uid: int | None, gid: int | None) -> None:
         header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
         data = (ctypes.c_uint32 * 6)()
         _check(_libc.capset(header, data), "capset")
-    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    if LINUX:
+        _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
 
 
 def set_limits(limits: dict[str, int]) -> None:
@@ -443,7 +447,11 @@ def set_limits(limits: dict[str, int]) -> None:
         _, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
-        resource.setrlimit(which, (value, value))
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            if LINUX:  # every limit is enforceable there; elsewhere some are not
+                raise
 
     cpu = limits["cpu_seconds"]
     _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
@@ -546,7 +554,8 @@ def cell(payload: dict, result_fd: int) -> int:
             build_root(limits["tmp_bytes"], limits["shm_bytes"])
         drop_privileges(mode, payload.get("uid"), payload.get("gid"))
         # After the credential change, which clears it: die with the supervisor.
-        _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+        if LINUX:
+            _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
         set_limits(limits)
         if mode == "audit-hook":
             install_network_guard()
@@ -566,7 +575,7 @@ def main() -> None:
     except SetupError as exc:
         report(result_fd, {"kind": "setup_error", "error": str(exc)})
         raise SystemExit(SETUP_FAILED) from None
-    if sys.platform.startswith("linux"):
+    if LINUX:
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     pid = os.fork()
     if pid == 0:

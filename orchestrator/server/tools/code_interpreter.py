@@ -601,6 +601,8 @@ def _wait_or_kill(proc: subprocess.Popen[bytes], execution: _Execution) -> int:
 
 def _exited(pid: int) -> bool:
     """Whether ``pid`` has exited, without reaping it (no pidfd on this system)."""
+    if not hasattr(os, "waitid"):
+        return False  # then the end of its output tells, or the deadline
     try:
         info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except ChildProcessError:
