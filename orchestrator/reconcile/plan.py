@@ -24,6 +24,7 @@ from orchestrator.reconcile.desired import (
 from orchestrator.reconcile.fielddiff import (
     FieldDiff,
     scalar_diff,
+    show,
     structure_diff,
     text_diff,
     tools_diff,
@@ -515,7 +516,7 @@ class _Planner:
                 key=dvs.key,
                 label=dvs.key,
                 vector_store=full,
-                diffs=[structure_diff("files", [], [self.file_label(s) for s in dvs.file_shas])],
+                diffs=[_listing("files", sorted(self.file_label(s) for s in dvs.file_shas))],
             )
         replace_reason = None
         if vs.status == "expired":
@@ -705,6 +706,28 @@ class _Planner:
                         )
                     )
 
+    def _create_diffs(self, da: DesiredAssistant) -> list[FieldDiff]:
+        """What a new assistant will hold, field by field (as Terraform lists a create)."""
+        out: list[FieldDiff] = []
+        for name in ASSISTANT_FIELDS:
+            value = da.fields.get(name)
+            if value is None or value == []:
+                continue
+            if name == "instructions":
+                out.append(text_diff(name, None, value, label=da.source))
+            elif name == "tools":
+                out.append(_listing(name, [_tool_label(t) for t in value]))
+            else:
+                out.append(FieldDiff(name, "scalar", None, value, [f"+ {show(value)}"]))
+        if da.code_interpreter_files:
+            labels = [self.file_label(s) for s in da.code_interpreter_files]
+            out.append(_listing("code_interpreter.files", labels))
+        if da.vector_store:
+            out.append(_listing("file_search.vector_stores", [da.vector_store]))
+        if da.user_metadata:
+            out.append(structure_diff("metadata", {}, da.user_metadata))
+        return out
+
     def _asst_delete(self, a: ActualAssistant, reason: str) -> Change:
         return Change(
             kind="assistant", action="delete", key=a.key, label=a.key, id=a.id, reason=reason
@@ -765,6 +788,7 @@ class _Planner:
                 )
             fields = {k: v for k, v in da.fields.items() if v is not None}
             return Change(
+                diffs=self._create_diffs(da),
                 kind="assistant",
                 action="create",
                 key=da.key,
@@ -815,6 +839,17 @@ class _Planner:
             ),
             refs=refs,
         )
+
+
+def _listing(name: str, items: list[str]) -> FieldDiff:
+    return FieldDiff(name, "structure", [], items, [f"+ {item}" for item in items])
+
+
+def _tool_label(tool: dict[str, Any]) -> str:
+    if tool.get("type") == "function":
+        return f"function {tool['function']['name']}"
+    options = tool.get("file_search")
+    return f"file_search {show(options)}" if options else str(tool.get("type"))
 
 
 def _differs_beyond_hash(a: dict[str, str], b: dict[str, str]) -> bool:

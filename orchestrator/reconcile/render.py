@@ -88,7 +88,8 @@ def render_change(c: Change) -> list[str]:
 
 def render_field(d: FieldDiff) -> list[str]:
     if d.kind == "scalar" and len(d.lines) == 1:
-        return [f"      {d.field}: " + _style(d.lines[0][2:], "yellow")]
+        color = "green" if d.lines[0].startswith("+") else "yellow"
+        return [f"      {d.field}: " + _style(d.lines[0][2:], color)]
     out = [f"      {d.field}:"]
     out.extend("        " + _diff_line(line) for line in d.lines)
     return out
