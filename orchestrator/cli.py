@@ -873,6 +873,22 @@ def test_command(
     envvar="ORCHESTRATOR_MAX_CONCURRENT_RUNS",
     help="Runs executed at once; more wait queued.",
 )
+@click.option(
+    "--sandbox-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    envvar="ORCHESTRATOR_SANDBOX_TIMEOUT",
+    help="Code interpreter: seconds one execution may run before it is killed.",
+)
+@click.option(
+    "--sandbox-memory-mb",
+    type=click.IntRange(min=32),
+    default=512,
+    show_default=True,
+    envvar="ORCHESTRATOR_SANDBOX_MEMORY_MB",
+    help="Code interpreter: memory one execution may use.",
+)
 def serve(
     host: str,
     port: int,
@@ -886,10 +902,12 @@ def serve(
     upstream_max_retries: int,
     run_expiry_seconds: int,
     max_concurrent_runs: int,
+    sandbox_timeout: float,
+    sandbox_memory_mb: int,
 ) -> None:
     """Run the embedded Assistants API v2 server in the foreground."""
     from orchestrator.backend import EmbeddedServer
-    from orchestrator.server.config import ServerConfig, UpstreamConfig
+    from orchestrator.server.config import SandboxLimits, ServerConfig, UpstreamConfig
 
     config = ServerConfig(
         db_path=None if str(db_path) == ":memory:" else db_path,
@@ -899,6 +917,7 @@ def serve(
         model_provider=model_provider,  # type: ignore[arg-type]
         run_expiry_seconds=run_expiry_seconds,
         max_concurrent_runs=max_concurrent_runs,
+        sandbox=SandboxLimits(timeout_seconds=sandbox_timeout, memory_mb=sandbox_memory_mb),
     )
     if not config.is_loopback() and not api_key:
         raise click.UsageError(
