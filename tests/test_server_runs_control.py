@@ -22,11 +22,13 @@ from tests.conftest import API_KEY
 
 HOLD = "HOLD"
 FAIL = "FAIL"
+TOOLS = "TOOLS"
 
 
 class HeldUpstream:
     """Streams "partial reply."; when the last user message says HOLD it waits for the
-    release after "partial ", and when it says FAIL it answers 500."""
+    release after "partial ", when it says FAIL it answers 500, and when it says TOOLS
+    it calls the first function (id "call_0") until it has two outputs."""
 
     def __init__(self) -> None:
         self.release = threading.Event()
@@ -59,6 +61,16 @@ class HeldUpstream:
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
                 self.end_headers()
+                outputs = [m for m in body["messages"] if m["role"] == "tool"]
+                if TOOLS in text and len(outputs) < 2:
+                    # Like servers that number calls per reply: always "call_0".
+                    name = body["tools"][0]["function"]["name"]
+                    call = {"index": 0, "id": "call_0", "type": "function"}
+                    call["function"] = {"name": name, "arguments": '{"city": "Seoul"}'}
+                    self._chunk({"role": "assistant", "tool_calls": [call]})
+                    self._chunk({}, finish="tool_calls")
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    return
                 try:
                     self._chunk({"role": "assistant", "content": "partial "})
                     if HOLD in text:
@@ -275,3 +287,34 @@ def test_upstream_failure_fails_the_run(held, spec_checker) -> None:
     client.beta.threads.messages.create(thread_id=thread.id, role="user", content="fine now")
     again = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
     assert again.status == "completed"
+
+
+def test_repeated_upstream_call_ids_are_made_unique(held, spec_checker) -> None:
+    _, srv = held
+    client = srv.client(spec_checker)
+    weather = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[weather])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": TOOLS}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    first = run.required_action.submit_tool_outputs.tool_calls[0]
+    assert first.id == "call_0"  # the upstream's own id is kept
+    run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": first.id, "output": "1"}]
+    )
+    second = run.required_action.submit_tool_outputs.tool_calls[0]
+    assert second.id != first.id  # a repeat would make outputs ambiguous
+    run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id,
+        thread_id=thread.id,
+        tool_outputs=[{"tool_call_id": second.id, "output": "2"}],
+    )
+    assert run.status == "completed"
+    steps = client.beta.threads.runs.steps.list(run_id=run.id, thread_id=thread.id, order="asc")
+    outputs = [s.step_details.tool_calls[0].function.output for s in steps.data[:2]]
+    assert outputs == ["1", "2"]

@@ -132,6 +132,8 @@ class RunExecutor:
         self.run_id = run_id
         self._code_inputs: list[Any] | None = None
         self._state: _Round | None = None
+        # Tool call ids already used in this run: each must answer to one call only.
+        self._used_ids: set[str] = set()
 
     async def execute(self) -> None:
         e = self.engine
@@ -153,6 +155,7 @@ class RunExecutor:
         history = thread_messages(
             self.store, run["thread_id"], self.run_id, self._attachment_names(run["thread_id"])
         )
+        self._used_ids = set(e.private(self.run_id)["calls"])
         try:
             while True:
                 if not await self._round(run, history, tools):
@@ -451,7 +454,7 @@ class RunExecutor:
         if call is None:
             call = _OpenCall(
                 position=len(state.calls),
-                id=_call_id(delta.id),
+                id=self._unique_id(delta.id),
                 type=delta.type or "function",
                 name=delta.name or delta.type or "",
             )
@@ -468,6 +471,14 @@ class RunExecutor:
                         "function": {"arguments": delta.arguments},
                     },
                 )
+
+    def _unique_id(self, model_id: str | None) -> str:
+        # Some upstreams number their calls per reply ("call_0"...): a repeat gets a new id.
+        call_id = _call_id(model_id)
+        if call_id in self._used_ids:
+            call_id = new_id("tool_call")
+        self._used_ids.add(call_id)
+        return call_id
 
     def _announce(self, state: _Round, call: _OpenCall) -> None:
         entry: dict[str, Any] = {"index": call.position, "id": call.id, "type": call.type}
@@ -499,7 +510,7 @@ class RunExecutor:
         for i, tc in enumerate(final):
             call = streamed[i] if i < len(streamed) else None
             if call is None:
-                call = _OpenCall(position=i, id=_call_id(tc.id), type=tc.type, name=tc.name)
+                call = _OpenCall(position=i, id=self._unique_id(tc.id), type=tc.type, name=tc.name)
                 self._announce(state, call)
             call.type, call.name = tc.type, tc.name
             if call.type == "function" and tc.arguments != call.arguments:
