@@ -244,3 +244,19 @@ def test_invalid_json_body_is_400(server) -> None:
     )
     assert r.status_code == 400
     assert r.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_thread_vector_store_helper(client: openai.OpenAI) -> None:
+    doc = client.files.create(
+        file=("helper.md", b"# Helper\nA vector store made for a thread."), purpose="assistants"
+    )
+    thread = client.beta.threads.create(
+        tool_resources={"file_search": {"vector_stores": [{"file_ids": [doc.id]}]}}
+    )
+    vs_ids = thread.tool_resources.file_search.vector_store_ids
+    assert len(vs_ids) == 1 and vs_ids[0].startswith("vs_")
+    assert [f.id for f in client.vector_stores.files.list(vector_store_id=vs_ids[0])] == [doc.id]
+    with pytest.raises(openai.BadRequestError):
+        client.beta.threads.create(
+            tool_resources={"file_search": {"vector_store_ids": vs_ids, "vector_stores": [{}]}}
+        )
