@@ -781,6 +781,9 @@ def test_command(
                 reporter=reporter,
                 target=target.describe(),
             )
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted: the runs in progress were cancelled.", err=True)
+        sys.exit(130)
     except OSError as exc:
         click.echo(f"error: could not start or reach {target.describe()}: {exc}", err=True)
         sys.exit(2)

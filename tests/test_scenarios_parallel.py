@@ -190,3 +190,82 @@ def test_no_matching_scenarios_exits_2(server, project) -> None:
     root, _ = project
     res = run_test_command(root, "-k", "no such name", base_url=server.base_url, api_key=API_KEY)
     assert res.exit_code == 2 and "No scenarios to run" in res.output
+
+
+def test_ctrl_c_cancels_the_run_in_progress(server, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "entered.json"
+    root = make_project(
+        tmp_path,
+        new_namespace(),
+        {
+            "slow.yaml": f"""\
+                kind: Scenario
+                name: slow
+                assistant: quiz-generator
+                handlers: [handlers/slow.py]
+                vars: {{marker: "{marker}"}}
+                turns:
+                  - user: Use display_quiz.
+                """
+        },
+        examples=False,
+        handlers={
+            "slow.py": """\
+                import json
+                import time
+
+                from orchestrator import handler
+
+
+                @handler("display_quiz")
+                def display_quiz(title, questions, context):
+                    with open(context.vars["marker"], "w") as f:
+                        json.dump({"thread": context.thread_id, "run": context.run_id}, f)
+                    time.sleep(60)
+                    return "too late"
+                """
+        },
+    )
+    apply_assistants(server.client(), root, ["quiz-generator"])
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "test",
+            "-C",
+            str(root),
+            "--keep-threads",
+            "--base-url",
+            server.base_url,
+            "--api-key",
+            API_KEY,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() or not marker.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+            time.sleep(0.05)
+        ids = json.loads(marker.read_text())
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out
+    assert "Interrupted: the runs in progress were cancelled." in out
+    assert "Traceback" not in out
+    run = server.client().beta.threads.runs.retrieve(ids["run"], thread_id=ids["thread"])
+    assert run.status == "cancelled"

@@ -122,3 +122,31 @@ def test_junit_report_parses(server, seed_project: Path, tmp_path: Path) -> None
     assert len(results) == 4
     assert isinstance(results["math tutor conversation"][0], junitparser.Failure)
     assert all(not r for n, r in results.items() if n != "math tutor conversation")
+
+
+def test_apply_then_test_on_the_embedded_target(tmp_path: Path) -> None:
+    """The user's path: `orchestrator apply` writes the lock file, `orchestrator test`
+    finds the assistants through it on the embedded server (state in .orchestrator/)."""
+    from click.testing import CliRunner
+
+    from orchestrator.cli import cli
+
+    root = make_project(tmp_path, new_namespace())
+    env = {"OPENAI_BASE_URL": None, "OPENAI_API_KEY": None, "ORCHESTRATOR_NAMESPACE": None}
+    # Before apply: a clear error, exit 2.
+    res = run_test_command(root, "-k", "math", base_url=None)
+    assert res.exit_code == 2, res.output
+    assert "assistant 'math-tutor'" in res.output and "orchestrator apply" in res.output
+    applied = CliRunner().invoke(cli, ["apply", "-C", str(root), "--yes"], env=env)
+    assert applied.exit_code == 0, applied.output
+    (lock,) = root.glob("assistants*.lock.json")
+    res = run_test_command(root, base_url=None)
+    assert res.exit_code == 0, res.output
+    assert "4 scenario runs: 4 passed" in res.output
+    # A stale lock file (ids from elsewhere) is checked against the server, not trusted.
+    data = json.loads(lock.read_text(encoding="utf-8"))
+    for entry in data["assistants"].values():
+        entry["id"] = "asst_" + "0" * 25
+    lock.write_text(json.dumps(data), encoding="utf-8")
+    res = run_test_command(root, "-k", "quiz", base_url=None)
+    assert res.exit_code == 0, res.output

@@ -23,6 +23,7 @@ import openai
 from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.runs import RunStep
 
+from orchestrator.reconcile.identity import original_filename
 from orchestrator.scenarios.handlers import HandlerContext, HandlerFailure, answer_call
 from orchestrator.scenarios.records import (
     StepRecord,
@@ -243,15 +244,19 @@ class Conversation:
                     progress.tool_call(
                         c.name, (c.code or "") if c.type == "code_interpreter" else ""
                     )
+        # File names as the user wrote them: `orchestrator apply` uploads files under a
+        # hash-tagged name (<sha>-<ns tag>--<name>) to recognise them again.
         names: dict[str, str] = {}
         for c in record.tool_calls:
             for r in c.results:
                 if r.get("file_name"):
+                    r["file_name"] = original_filename(r["file_name"])
                     names[r["file_id"]] = r["file_name"]
         for cite in record.citations:
-            cite.filename = names.get(cite.file_id)
-            if cite.filename is None and self.filename_of is not None:
-                cite.filename = await self.filename_of(cite.file_id)
+            name = names.get(cite.file_id)
+            if name is None and self.filename_of is not None:
+                name = await self.filename_of(cite.file_id)
+            cite.filename = original_filename(name) if name else None
 
 
 @dataclass

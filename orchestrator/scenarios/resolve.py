@@ -1,6 +1,7 @@
 """Find the server assistant a scenario names by key.
 
-First the project's ``assistants.lock.json`` (written by ``orchestrator apply``), checked
+First the project's lock file (``assistants.lock.json``, or ``assistants.<namespace>.lock.json``,
+written by ``orchestrator apply``), checked
 against the server (a lockfile from another target or an older apply may be stale);
 else the managed assistants on the server, by the reserved metadata the reconciler
 sets (managed-by marker, namespace, key).
@@ -9,56 +10,32 @@ sets (managed-by marker, namespace, key).
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
-from typing import Any
 
 import openai
 from openai.types.beta import Assistant
 
 from orchestrator.spec.models import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
 
-LOCKFILE = "assistants.lock.json"
-
 
 class AssistantNotFound(Exception):
     pass
 
 
-def _lock_entry_id(entry: Any) -> str | None:
-    if isinstance(entry, str):
-        return entry
-    if isinstance(entry, dict):
-        for k in ("assistant_id", "id"):
-            if isinstance(entry.get(k), str):
-                return entry[k]
-        nested = entry.get("assistant")
-        if nested is not None:
-            return _lock_entry_id(nested)
-    return None
-
-
 def lockfile_ids(root: Path, namespace: str) -> dict[str, str]:
-    """key -> assistant id from the lockfile, if it exists and is for this namespace."""
-    path = root / LOCKFILE
+    """key -> assistant id from the namespace's lock file (written by ``apply``), if any.
+
+    A lock file that cannot be read is ignored: the server listing is the fallback.
+    """
+    from orchestrator.reconcile.lockfile import read_lockfile
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        lock = read_lockfile(root, namespace)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
-    if not isinstance(data, dict):
+    if lock is None or lock.namespace != namespace:
         return {}
-    ns = data.get("namespace")
-    if isinstance(ns, str) and ns != namespace:
-        return {}
-    table = data.get("assistants", data)
-    if not isinstance(table, dict):
-        return {}
-    out = {}
-    for key, entry in table.items():
-        ident = _lock_entry_id(entry)
-        if ident:
-            out[str(key)] = ident
-    return out
+    return {key: a.id for key, a in lock.assistants.items() if a.id}
 
 
 def is_managed(assistant: Assistant, namespace: str, key: str | None = None) -> bool:

@@ -306,6 +306,11 @@ class ScenarioRunner:
                 tool_choice=turn.tool_choice,
             )
             await asyncio.wait_for(convo.play(inp, record, progress), timeout=limit)
+        except asyncio.CancelledError:
+            # Interrupted (Ctrl-C): leave nothing running on the server.
+            if record.run_id:
+                await asyncio.shield(cancel_run(self.client, convo.thread_id, record.run_id))
+            raise
         except asyncio.TimeoutError:
             record.duration = time.perf_counter() - started
             status = None
