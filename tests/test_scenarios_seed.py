@@ -9,6 +9,7 @@ code-interpreter turn — streamed and polled — plus the reports they produce.
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -87,41 +88,54 @@ def test_seed_scenarios_pass(server, seed_project: Path, tmp_path: Path, mode: s
 
 
 def test_junit_report_parses(server, seed_project: Path, tmp_path: Path) -> None:
-    """A failing and a passing run in one JUnit file that an XML/JUnit reader accepts."""
+    """Passing, failing and erroring scenarios in one JUnit file that a JUnit reader
+    accepts: assertion failures as <failure>, runtime errors as <error>."""
     junit = tmp_path / "report.xml"
-    # Make one scenario fail by expecting something the local model does not say.
-    broken = seed_project.parent / "broken"
-    if not broken.exists():
-        import shutil
-
-        shutil.copytree(seed_project, broken)
-        path = broken / "scenarios" / "math-tutor.yaml"
-        text = path.read_text(encoding="utf-8").replace(
-            'not_contains: "Traceback"', 'contains: "never said"'
-        )
-        path.write_text(text, encoding="utf-8")
+    broken = tmp_path / "broken"
+    shutil.copytree(seed_project, broken)
+    # One scenario fails: it expects something the local model does not say.
+    path = broken / "scenarios" / "math-tutor.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace('not_contains: "Traceback"', 'contains: "never said"'), encoding="utf-8"
+    )
+    # One cannot run: its handler module does not import.
+    (broken / "scenarios" / "handlers" / "broken.py").write_text("import nowhere_to_be_found\n")
+    (broken / "scenarios" / "errs.yaml").write_text(
+        "kind: Scenario\nname: handler import error\nassistant: quiz-generator\n"
+        "handlers: [handlers/broken.py]\nturns:\n  - user: hi\n",
+        encoding="utf-8",
+    )
     res = run_test_command(broken, "--junit", str(junit), base_url=server.base_url, api_key=API_KEY)
-    assert res.exit_code == 1, res.output
-    tree = ET.parse(junit)
-    top = tree.getroot()
+    assert res.exit_code == 2, res.output  # errors win over failures
+    top = ET.parse(junit).getroot()
     assert top.tag == "testsuites"
-    assert (top.get("tests"), top.get("failures"), top.get("errors")) == ("4", "1", "0")
+    assert (top.get("tests"), top.get("failures"), top.get("errors")) == ("5", "1", "1")
     cases = top.findall("./testsuite/testcase")
-    assert len(cases) == 4
+    assert len(cases) == 5
     failed = [c for c in cases if c.find("failure") is not None]
     assert [c.get("name") for c in failed] == ["math tutor conversation"]
     failure = failed[0].find("failure")
     assert failure.get("type") == "expectation"
     assert 'reply.contains: expected the reply to contain "never said"' in failure.text
     assert "transcript:" in failure.text and "나는 수학을 싫어해" in failure.text
+    (errored,) = [c for c in cases if c.find("error") is not None]
+    assert errored.get("name") == "handler import error"
+    error = errored.find("error")
+    assert error.get("type") == "setup" and "ModuleNotFoundError" in error.get("message")
     for suite in top.findall("testsuite"):
         assert int(suite.get("tests")) == len(suite.findall("testcase"))
         float(suite.get("time"))
     xml = junitparser.JUnitXml.fromfile(str(junit))
     results = {case.name: case.result for suite in xml for case in suite}
-    assert len(results) == 4
+    assert len(results) == 5
     assert isinstance(results["math tutor conversation"][0], junitparser.Failure)
-    assert all(not r for n, r in results.items() if n != "math tutor conversation")
+    assert isinstance(results["handler import error"][0], junitparser.Error)
+    assert all(
+        not r
+        for n, r in results.items()
+        if n not in ("math tutor conversation", "handler import error")
+    )
 
 
 def test_apply_then_test_on_the_embedded_target(tmp_path: Path) -> None:
