@@ -861,6 +861,14 @@ def test_command(
     help="chat provider: retries after a 429, 5xx, timeout or connection error.",
 )
 @click.option(
+    "--upstream-max-tool-rounds",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    envvar="ORCHESTRATOR_UPSTREAM_MAX_TOOL_ROUNDS",
+    help="chat provider: rounds of tool calls a run may take before it fails.",
+)
+@click.option(
     "--run-expiry-seconds",
     type=click.IntRange(min=1),
     default=600,
@@ -903,6 +911,7 @@ def serve(
     model_map: tuple[str, ...],
     upstream_timeout: float,
     upstream_max_retries: int,
+    upstream_max_tool_rounds: int,
     run_expiry_seconds: int,
     max_concurrent_runs: int,
     sandbox_timeout: float,
@@ -944,6 +953,7 @@ def serve(
             model_map=mapping,
             timeout_seconds=upstream_timeout,
             max_retries=upstream_max_retries,
+            max_tool_rounds=upstream_max_tool_rounds,
         )
     server = EmbeddedServer(config)
     click.echo(

@@ -205,7 +205,7 @@ class RunExecutor:
         e = self.engine
         steps = self.store.all("run_step", parent=self.run_id)
         rounds = sum(1 for s in steps if s["type"] == "tool_calls")
-        if rounds >= _max_rounds():
+        if rounds >= _max_rounds(e.config):
             e.finalize(
                 self.run_id,
                 "failed",
@@ -741,9 +741,13 @@ class RunExecutor:
         return names
 
 
-def _max_rounds() -> int:
+def _max_rounds(config: Any) -> int:
     from orchestrator.server.engine import MAX_TOOL_ROUNDS
 
+    # The chat provider's upstream has its own cap (UpstreamConfig.max_tool_rounds):
+    # every round of a real model costs time and tokens.
+    if config.model_provider == "chat" and config.upstream is not None:
+        return config.upstream.max_tool_rounds
     return MAX_TOOL_ROUNDS
 
 
