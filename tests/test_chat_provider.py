@@ -391,7 +391,10 @@ def test_file_search_reply_cites_the_file(api, proxy: FaultProxy) -> None:
     [tool] = first.body["tools"]
     assert tool["function"]["name"] == "file_search"
     assert tool["function"]["parameters"]["required"] == ["query"]
-    assert "【0:1†guide.md】" in first.body["messages"][0]["content"]
+    assert (
+        "marker that heads it (the text in 【 】 brackets) exactly"
+        in (first.body["messages"][0]["content"])
+    )
     [upstream_call] = first.tool_calls()
     assert upstream_call["name"] == "file_search"
 
@@ -928,3 +931,43 @@ def test_provider_drops_a_parameter_the_upstream_rejects(upstream, proxy: FaultP
     _collect(model, request)
     [again] = proxy.since(mark)
     assert "stream_options" not in again.body
+
+
+def _sse(*events: dict[str, Any]) -> Fault:
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    return Fault(200, raw=body.encode(), headers={"content-type": "text/event-stream"})
+
+
+def test_provider_retries_an_error_event_that_opens_the_stream(upstream, proxy: FaultProxy) -> None:
+    # OpenRouter / LiteLLM style: HTTP 200, then an error event instead of the reply.
+    proxy.faults.append(_sse({"error": {"message": "Provider overloaded", "code": 502}}))
+    mark = proxy.mark()
+    request = ModelRequest(model="gpt-4o", messages=[ChatMessage(role="user", content="hi")])
+    items = _collect(_chat_model(proxy), request)
+    failed, ok = proxy.since(mark)
+    assert "Provider overloaded" in failed.response
+    assert ok.status == 200 and isinstance(items[-1], ModelResponse)
+    assert items[-1].text == ok.reply_text()
+
+
+def test_provider_fails_on_an_error_after_partial_output(upstream, proxy: FaultProxy) -> None:
+    piece = {"choices": [{"index": 0, "delta": {"content": "Half a"}, "finish_reason": None}]}
+    proxy.faults.append(_sse(piece, {"error": {"message": "worker died"}}))
+    mark = proxy.mark()
+    request = ModelRequest(model="gpt-4o", messages=[ChatMessage(role="user", content="hi")])
+    seen: list[Any] = []
+
+    async def go() -> None:
+        model = _chat_model(proxy)
+        try:
+            async for item in model.stream(request):
+                seen.append(item)
+        finally:
+            await model.aclose()
+
+    with pytest.raises(ModelError) as err:
+        asyncio.run(go())
+    # Text already passed on cannot be taken back: no retry, a clear error.
+    assert seen == [TextDelta("Half a")]
+    assert err.value.code == "server_error" and "worker died" in err.value.message
+    assert len(proxy.since(mark)) == 1

@@ -75,10 +75,17 @@ _REJECTION_WORDS = (
     "not permitted",
     "not allowed",
     "instead",
-    "invalid",
 )
 
 Item = TextDelta | ToolCallDelta | ModelResponse
+
+
+class _RetryableStreamError(Exception):
+    """An error event at the start of a stream (overloaded, rate limited): retry."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
 
 
 class ChatModel:
@@ -189,6 +196,8 @@ class ChatModel:
                             emitted = True
                             yield item
                         return
+            except _RetryableStreamError as exc:
+                failure = exc.failure
             except httpx.HTTPError as exc:
                 if emitted:
                     raise ModelError(
@@ -250,6 +259,8 @@ class ChatModel:
                 continue
             if chunk.get("error") and not chunk.get("choices"):
                 failure = classify_stream_error(chunk["error"], url=self.where)
+                if failure.retryable and not text and not assembler.slots:
+                    raise _RetryableStreamError(failure)  # Nothing passed on yet.
                 raise ModelError(failure.code, self.redact(failure.message))
             usage = parse_usage(chunk.get("usage")) or usage
             for choice in chunk.get("choices") or []:

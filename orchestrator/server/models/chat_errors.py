@@ -193,19 +193,20 @@ def classify_transport(exc: Exception, *, url: str, timeout: float) -> Failure:
 def classify_stream_error(error: object, *, url: str) -> Failure:
     """An ``error`` object sent inside a stream (vLLM, OpenRouter, LiteLLM do this)."""
     said, code = upstream_message(json.dumps({"error": error}).encode())
-    if code in ("rate_limit_exceeded", "429") or "rate limit" in said.lower():
-        return Failure(
-            "rate_limit_exceeded",
-            f"The upstream model endpoint {url} is rate limiting: {said}",
-            False,
-        )
-    if code == "context_length_exceeded":
+    lowered = f"{code} {said}".lower()
+    if code == "context_length_exceeded" or "context length" in lowered:
         return Failure(
             "invalid_prompt",
             f"The upstream model endpoint {url} rejected the request: {said}. Shorten the "
             "conversation with the run's truncation_strategy or max_prompt_tokens.",
-            False,
+            retryable=False,
+        )
+    if ("rate" in lowered and "limit" in lowered) or "429" in lowered:
+        return Failure(
+            "rate_limit_exceeded",
+            f"The upstream model endpoint {url} is rate limiting requests ({said}).",
+            retryable=True,
         )
     return Failure(
-        "server_error", f"The upstream model endpoint {url} failed mid-stream: {said}", False
+        "server_error", f"The upstream model endpoint {url} failed mid-stream ({said}).", True
     )

@@ -68,9 +68,9 @@ CODE_INTERPRETER_PARAMETERS: dict[str, Any] = {
 def _file_search_addendum(name: str) -> str:
     return (
         f"When you answer from the results of the `{name}` tool, cite each passage you "
-        "use by copying its marker exactly as it appears in the tool output (for example "
-        "【0:1†guide.md】) right after the sentence it supports. Do not invent, change or "
-        "reformat markers."
+        "use by copying the marker that heads it (the text in 【 】 brackets) exactly as it "
+        "appears in the tool output, right after the sentence it supports. Do not invent, "
+        "change or reformat markers."
     )
 
 
