@@ -155,6 +155,13 @@ class Conversation:
             if name.startswith("thread.run.step."):
                 if name != "thread.run.step.delta":
                     state.steps[data.id] = data
+                if name == "thread.run.step.completed" and data.step_details.type == "tool_calls":
+                    # Built-in tools as they finish (function calls show at requires_action).
+                    for tc in data.step_details.tool_calls:
+                        if tc.type == "code_interpreter":
+                            progress.tool_call("code_interpreter", tc.code_interpreter.input)
+                        elif tc.type == "file_search":
+                            progress.tool_call("file_search", "")
             elif name.startswith("thread.run."):
                 state.set_run(data)
             elif name == "thread.message.delta":
@@ -238,12 +245,10 @@ class Conversation:
         record.incomplete_reason = run.incomplete_details.reason if run.incomplete_details else None
         record.usage = run.usage.model_dump() if run.usage else None
         fill_record(state)
-        for step in record.steps:
-            for c in step.tool_calls:
+        if not self.stream:  # streaming told the reporter as the steps completed
+            for c in record.tool_calls:
                 if c.type != "function":
-                    progress.tool_call(
-                        c.name, (c.code or "") if c.type == "code_interpreter" else ""
-                    )
+                    progress.tool_call(c.name, c.code or "")
         # File names as the user wrote them: `orchestrator apply` uploads files under a
         # hash-tagged name (<sha>-<ns tag>--<name>) to recognise them again.
         names: dict[str, str] = {}

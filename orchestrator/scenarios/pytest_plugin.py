@@ -48,8 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--scenarios-base-url",
         default=None,
-        help="run scenarios against this Assistants-v2 server (default: the project's "
-        "target, else the embedded server)",
+        help="run scenarios against this Assistants-v2 server, key from OPENAI_API_KEY "
+        "(default: the project's target, else the embedded server)",
     )
     group.addoption(
         "--scenarios-cassettes",

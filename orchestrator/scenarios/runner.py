@@ -297,7 +297,18 @@ class ScenarioRunner:
             attachments = await self._upload(turn)
             if steps is not None:
                 record.replayed_steps = len(steps)
-                await cassettes.queue_steps(self.client, convo.thread_id, steps)
+                try:
+                    await cassettes.queue_steps(self.client, convo.thread_id, steps)
+                except (openai.NotFoundError, openai.UnprocessableEntityError) as exc:
+                    result.error = Problem(
+                        "setup",
+                        f"{self.target or 'the target'} cannot replay cassettes: "
+                        f"POST /x-orchestrator/threads/{{id}}/script answered {exc.status_code} "
+                        f"({_api_message(exc)}); replay needs the embedded server or "
+                        "`orchestrator serve` — run with --live against other servers",
+                        turn=record.index,
+                    )
+                    return False
             inp = TurnInput(
                 index=record.index,
                 user=turn.user,
