@@ -179,7 +179,8 @@ def test_a_memory_hog_fails_with_memory_error(wd: Path) -> None:
 
 
 def test_output_is_truncated_at_the_limit_and_drained(wd: Path) -> None:
-    result = run("for i in range(200_000):\n    print(i)\nprint('done')", wd, max_output_bytes=1000)
+    code = "for i in range(200_000):\n    print(i)\nprint('done')"
+    result = run(code, wd, max_output_bytes=1000, timeout_seconds=60)
     assert result.ok is True  # the code itself finished: the pipe never blocked it
     assert result.logs.startswith("0\n1\n2\n")
     printed = "".join(f"{i}\n" for i in range(200_000)) + "done\n"
