@@ -673,6 +673,28 @@ def test_a_hung_upstream_times_out_and_is_retried(api, proxy: FaultProxy) -> Non
     assert reply_of(api, thread.id, run.id).value == ok.reply_text()
 
 
+def test_cancelling_a_run_while_the_upstream_is_thinking(api, proxy: FaultProxy) -> None:
+    proxy.faults.append(Fault(hang_seconds=1.5))
+    asst = api.beta.assistants.create(model="gpt-4o")
+    thread = api.beta.threads.create()
+    api.beta.threads.messages.create(thread.id, role="user", content="Think hard.")
+    mark = proxy.mark()
+    run = api.beta.threads.runs.create(thread_id=thread.id, assistant_id=asst.id)
+    deadline = time.monotonic() + 10
+    while proxy.mark() == mark and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proxy.mark() > mark, "the run never reached the upstream"
+    api.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+    run = api.beta.threads.runs.poll(run.id, thread_id=thread.id, poll_interval_ms=50)
+    assert run.status == "cancelled"
+    assert len(proxy.since(mark)) == 1  # Not retried after the cancel.
+    # The thread takes the next run, which goes through.
+    run = api.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=50
+    )
+    assert run.status == "completed", run.last_error
+
+
 def test_a_down_upstream_fails_the_run_and_the_server_carries_on(
     api, proxy: FaultProxy, chat_server
 ) -> None:
