@@ -158,7 +158,13 @@ class Proj:
         opts = ["-C", str(self.root)]
         if target:
             opts += ["--base-url", self.proxy.base_url, "--api-key", API_KEY]
-        env = {"OPENAI_BASE_URL": None, "OPENAI_API_KEY": None, "ORCHESTRATOR_NAMESPACE": None}
+        env = {
+            "OPENAI_BASE_URL": None,
+            "OPENAI_API_KEY": None,
+            "ORCHESTRATOR_NAMESPACE": None,
+            # One server that lists what it wrote at once: no need to wait for lagging lists.
+            "ORCHESTRATOR_LOCK_SETTLE_SECONDS": "0.05",
+        }
         return self.runner.invoke(
             cli, [command, *opts, *rest], input=input, env=env, catch_exceptions=False
         )

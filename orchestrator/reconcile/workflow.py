@@ -10,6 +10,7 @@ lock instead, so CI converges even when another job just finished.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,10 +29,22 @@ from orchestrator.reconcile.lock import ServerLock
 from orchestrator.reconcile.plan import Plan, PlanOptions, make_plan
 
 
+def _env_seconds(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
 @dataclass
 class LockSettings:
-    ttl: float = 60.0
-    settle: float = 0.5
+    # Lease length, renewed while held (env ORCHESTRATOR_LOCK_TTL_SECONDS).
+    ttl: float = field(default_factory=lambda: _env_seconds("ORCHESTRATOR_LOCK_TTL_SECONDS", 60.0))
+    # Pause before the second look at competing locks; longer for servers whose lists lag
+    # behind writes (env ORCHESTRATOR_LOCK_SETTLE_SECONDS).
+    settle: float = field(
+        default_factory=lambda: _env_seconds("ORCHESTRATOR_LOCK_SETTLE_SECONDS", 0.5)
+    )
     force: bool = False
 
 
