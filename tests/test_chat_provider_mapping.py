@@ -297,3 +297,44 @@ def test_redaction_and_display_url() -> None:
     assert display_url("https://user:pw@api.example.com:8443/v1/chat/completions?api-key=s") == (
         "https://api.example.com:8443/v1/chat/completions"
     )
+
+
+@pytest.mark.parametrize(
+    ("said", "dropped"),
+    [
+        # OpenAI, both length caps sent: keep the current one.
+        (
+            "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.",
+            "max_tokens",
+        ),
+        # OpenAI reasoning models.
+        (
+            "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            "max_tokens",
+        ),
+        # An older server that knows only max_tokens.
+        ("Unrecognized request argument supplied: max_completion_tokens", "max_completion_tokens"),
+        ("stream_options: Extra inputs are not permitted", "stream_options"),
+        ("parallel_tool_calls is not supported by this model", "parallel_tool_calls"),
+        # A bad value is the caller's to fix, not a parameter to drop.
+        ("max_tokens must be at most 4096", None),
+        ("temperature: unsupported value", None),
+    ],
+)
+def test_rejected_optional_parameters_are_dropped(said: str, dropped: str | None) -> None:
+    from orchestrator.server.config import ServerConfig, UpstreamConfig
+    from orchestrator.server.models.chat import ChatModel
+
+    model = ChatModel(ServerConfig(upstream=UpstreamConfig(base_url="http://u/v1")))
+    payload = {
+        "stream_options": {},
+        "max_tokens": 5,
+        "max_completion_tokens": 5,
+        "parallel_tool_calls": True,
+        "temperature": 0.2,
+    }
+    assert model._drop_rejected(payload, said) is (dropped is not None)
+    if dropped:
+        assert dropped not in payload and model.dropped == {dropped}
+        assert "max_tokens" in payload or "max_completion_tokens" in payload
+    assert "temperature" in payload

@@ -75,6 +75,8 @@ _REJECTION_WORDS = (
     "not permitted",
     "not allowed",
     "instead",
+    "not valid",
+    "at the same time",
 )
 
 Item = TextDelta | ToolCallDelta | ModelResponse
