@@ -993,3 +993,57 @@ def test_provider_fails_on_an_error_after_partial_output(upstream, proxy: FaultP
     assert seen == [TextDelta("Half a")]
     assert err.value.code == "server_error" and "worker died" in err.value.message
     assert len(proxy.since(mark)) == 1
+
+
+def test_provider_takes_a_whole_completion_from_an_upstream_that_ignores_stream(
+    upstream, proxy: FaultProxy
+) -> None:
+    completion = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "abc123XYZ",  # Mistral-style id: kept
+                            "type": "function",
+                            "function": {"name": "code_interpreter", "arguments": '{"code": "1"}'},
+                        }
+                    ],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+    }
+    proxy.faults.append(Fault(200, completion))
+    request = ModelRequest(
+        model="gpt-4o",
+        messages=[ChatMessage(role="user", content="compute")],
+        tools=[ToolDef(type="code_interpreter", name="code_interpreter")],
+    )
+    response = _collect(_chat_model(proxy), request)[-1]
+    assert isinstance(response, ModelResponse)
+    [call] = response.tool_calls
+    assert (call.id, call.type, call.arguments) == (
+        "abc123XYZ",
+        "code_interpreter",
+        '{"code": "1"}',
+    )
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (11, 7)
+
+
+def test_provider_passes_a_refusal_on_as_the_reply(upstream, proxy: FaultProxy) -> None:
+    piece = {"choices": [{"index": 0, "delta": {"refusal": "I can't help with that."}}]}
+    end = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    proxy.faults.append(_sse(piece, end))
+    request = ModelRequest(model="gpt-4o", messages=[ChatMessage(role="user", content="hi")])
+    items = _collect(_chat_model(proxy), request)
+    assert items[0] == TextDelta("I can't help with that.")
+    assert items[-1].text == "I can't help with that."

@@ -269,10 +269,12 @@ class ChatModel:
                 if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                     continue
                 delta = choice.get("delta") or choice.get("message") or {}
-                content = delta.get("content")
-                if isinstance(content, str) and content:
-                    text.append(content)
-                    yield TextDelta(content)
+                # A refusal (OpenAI structured outputs) is what the user gets to read.
+                for key in ("content", "refusal"):
+                    content = delta.get(key)
+                    if isinstance(content, str) and content:
+                        text.append(content)
+                        yield TextDelta(content)
                 for raw in delta.get("tool_calls") or []:
                     if isinstance(raw, dict) and (piece := assembler.feed(raw)):
                         yield piece
