@@ -30,7 +30,7 @@ from orchestrator.spec.models import (
     TurnSpec,
 )
 from tests.conftest import ROOT
-from tests.test_scenarios_support import FakeUpstream, new_namespace
+from tests.test_scenarios_support import CuttingProxy, FakeUpstream, new_namespace
 
 QUIZ = json.loads((ROOT / "assistants/functions/display_quiz.json").read_text(encoding="utf-8"))
 LOOKUP = {
@@ -350,3 +350,26 @@ def test_invalid_arguments_fail_with_the_schema_problems(chat_server, tmp_path: 
     assert "'questions' is a required property" in p.details
     assert 'arguments: {"title": 42}' in p.details
     assert run_status(chat_server, r.thread_id, r.turns[0].run_id) == "cancelled"
+
+
+def test_a_stream_that_breaks_off_is_an_error_and_the_run_is_stopped(
+    server, ns: str, tmp_path: Path
+) -> None:
+    proxy = CuttingProxy(server.port)
+    try:
+        spec = scenario(tmp_path, [("hello", {}), ("never played", {})], assistant="plain")
+        client = openai.OpenAI(base_url=proxy.base_url, api_key=server.api_key, max_retries=0)
+        options = RunnerOptions(namespace=ns, keep_threads=True)
+        report = run_scenarios([spec], client, options, target=proxy.base_url)
+    finally:
+        proxy.close()
+    assert proxy.cuts == 1
+    (r,) = report.results
+    assert r.outcome == "error" and report.exit_code == 2
+    assert r.error.turn == 0 and r.error.kind == "api"
+    assert r.error.message.startswith(f"lost the connection to the server at {proxy.base_url}: ")
+    assert f"; run {r.turns[0].run_id} ended " in r.error.message
+    assert r.turns[0].run_id  # found on the thread, though its first event never arrived
+    assert len(r.turns) == 1
+    status = run_status(server, r.thread_id, r.turns[0].run_id)
+    assert status in ("cancelled", "completed")  # never left running

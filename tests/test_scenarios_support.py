@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -288,3 +289,56 @@ class FakeUpstream:
         if "file_search" in tools:
             return self._call("file_search", {"query": "hypotenuse Pythagorean theorem"})
         return self._text(f"Upstream model here, answering: {user}")
+
+
+class CuttingProxy:
+    """A TCP proxy (test double) that drops the connection in the middle of a run's
+    event stream: after the server has sent ``thread.run.created``, as a network
+    failure would. Every other exchange passes through untouched."""
+
+    MARKER = b"event: thread.run.created"
+
+    def __init__(self, upstream_port: int) -> None:
+        import socket
+
+        self.upstream_port = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pipe, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, True), daemon=True).start()
+
+    def _pipe(self, src: Any, dst: Any, cut: bool) -> None:
+        import socket
+
+        try:
+            while data := src.recv(65536):
+                if cut and self.MARKER in data:
+                    dst.sendall(data[: data.index(self.MARKER)])
+                    self.cuts += 1
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+    def close(self) -> None:
+        self.listener.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,16 +191,14 @@ class ScenarioRunner:
         started = time.perf_counter()
         try:
             await self._run(prep, result, progress)
-        except openai.APIConnectionError as exc:
-            result.error = Problem(
-                "api", f"cannot reach the server{self._at()}: {exc.__cause__ or exc}"
-            )
-        except openai.APIStatusError as exc:
-            result.error = Problem(
-                "api", f"the server answered {exc.status_code}: {_api_message(exc)}"
-            )
         except openai.APIError as exc:
-            result.error = Problem("api", f"API error: {exc}")
+            result.error = Problem("api", _describe_api_error(exc, self._at()))
+        except Exception as exc:  # a bug of ours must not take the other scenarios down
+            result.error = Problem(
+                "api",
+                f"the runner hit {type(exc).__name__}: {exc}",
+                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+            )
         result.duration = time.perf_counter() - started
         if result.error is not None:
             result.outcome = "error"
@@ -322,6 +321,25 @@ class ScenarioRunner:
             if record.run_id:
                 await asyncio.shield(cancel_run(self.client, convo.thread_id, record.run_id))
             raise
+        except openai.APIError as exc:
+            # E.g. the stream broke off: the run may still be going; stop it, best effort.
+            record.duration = time.perf_counter() - started
+            with contextlib.suppress(openai.APIError):
+                if not record.run_id:
+                    # Broken before the run's first event: find it on the thread.
+                    page = await self.client.beta.threads.runs.list(convo.thread_id, limit=1)
+                    record.run_id = page.data[0].id if page.data else None
+                if record.run_id:
+                    record.status = await cancel_run(
+                        self.client, convo.thread_id, record.run_id, wait=2.0
+                    )
+            if isinstance(exc, openai.APIConnectionError):
+                what = f"lost the connection to the server{self._at()}: {exc.__cause__ or exc}"
+            else:
+                what = _describe_api_error(exc, self._at())
+            note = f"; run {record.run_id} ended {record.status}" if record.run_id else ""
+            result.error = Problem("api", what + note, turn=record.index)
+            return False
         except asyncio.TimeoutError:
             record.duration = time.perf_counter() - started
             status = None
@@ -478,6 +496,14 @@ def display_location(loc: Location) -> str:
     except (ValueError, OSError):
         return str(loc)
     return f"{rel.as_posix()}:{loc.line}:{loc.column}"
+
+
+def _describe_api_error(exc: openai.APIError, at: str) -> str:
+    if isinstance(exc, openai.APIConnectionError):
+        return f"cannot reach the server{at}: {exc.__cause__ or exc}"
+    if isinstance(exc, openai.APIStatusError):
+        return f"the server{at} answered {exc.status_code}: {_api_message(exc)}"
+    return f"the server{at} reported an error: {exc}"
 
 
 def _api_message(exc: openai.APIStatusError) -> str:
