@@ -668,7 +668,8 @@ def destroy_command(
     "--record",
     "cassette_mode",
     flag_value="record",
-    help="Save each passing scenario's cassette next to it.",
+    help="Save each passing scenario's cassette next to it (<file>.cassette.yaml). File-search "
+    "calls are recorded with the user's message as the query: the API does not expose it.",
 )
 @click.option(
     "--replay",
