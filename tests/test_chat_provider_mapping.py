@@ -283,6 +283,11 @@ def test_status_meanings() -> None:
     missing = classify_status(404, h, b'{"error": "model \'m\' not found"}', **kw)
     assert missing.code == "server_error" and "--model-map" in missing.message
     assert not classify_status(401, h, b"", **kw).retryable
+    moved = classify_status(
+        308, httpx.Headers({"location": "https://x:pw@new/v1/chat/completions"}), b"", **kw
+    )
+    assert not moved.retryable and "https://new/v1/chat/completions" in moved.message
+    assert "pw" not in moved.message
     timeout = classify_transport(httpx.ReadTimeout("t"), url="http://u", timeout=2)
     assert timeout.retryable and "within 2 s" in timeout.message
     refused = classify_transport(httpx.ConnectError("refused"), url="http://u", timeout=2)

@@ -123,7 +123,8 @@ class ChatModel:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(t, connect=min(t, 10.0)),
                 headers=headers,
-                follow_redirects=True,
+                # Not followed: a POST redirected elsewhere would carry the key along.
+                follow_redirects=False,
             )
             self._client_loop = loop
         return self._client
@@ -184,7 +185,7 @@ class ChatModel:
             emitted = False
             try:
                 async with self._http().stream("POST", self.endpoint, json=payload) as resp:
-                    if resp.status_code >= 400:
+                    if resp.status_code >= 300:
                         body = await resp.aread()
                         failure = classify_status(
                             resp.status_code, resp.headers, body, url=self.where, model=model

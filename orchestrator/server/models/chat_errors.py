@@ -145,6 +145,14 @@ def classify_status(
             "to upstream ones with --model-map NAME=UPSTREAM.",
             retryable=False,
         )
+    if 300 <= status < 400:
+        location = headers.get("location")
+        to = f" to {display_url(location)}" if location else ""
+        return Failure(
+            "server_error",
+            f"{where} redirects{to} ({status}). Use the final URL as --upstream-base-url.",
+            retryable=False,
+        )
     if status in (400, 413, 422):
         too_long = code == "context_length_exceeded" or re.search(
             r"context|too long|maximum .*tokens|too many tokens", said, re.IGNORECASE
