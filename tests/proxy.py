@@ -8,7 +8,8 @@ the real ``orchestrator serve`` process and its response comes back unchanged. F
 - ``500_after`` / ``drop_after``: the request *is* forwarded (and processed), then the
   client gets a 500 or a closed connection instead of the response — the case where a
   naive retry of a create makes a duplicate;
-- ``drop_before``: the connection is closed before forwarding.
+- ``drop_before``: the connection is closed before forwarding;
+- ``slow_after``: forwarded, then answered late (past a client's timeout).
 
 ``hang_after_writes=N`` blocks every write after the N-th (the test then kills the
 client process, simulating an apply killed half-way).
@@ -58,6 +59,8 @@ class Faults:
     max_faults: int | None = None
     # Seconds every write waits before it is forwarded (to make applies overlap).
     write_delay: float = 0.0
+    # "slow_after": the request is processed, then the answer comes this late.
+    slow_seconds: float = 2.0
 
 
 @dataclass
@@ -111,6 +114,8 @@ class FaultProxy:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
+        # Clients hanging up on dropped or slow answers is expected here, not news.
+        self._httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -261,11 +266,17 @@ class FaultProxy:
             self._record(method, path, status, fault, body, data)
             self._drop(h)
             return
+        if fault == "slow_after":
+            self._record(method, path, status, fault, body, data)
+            time.sleep(self.state.faults.slow_seconds)
+            with contextlib.suppress(OSError):  # the client may have hung up
+                self._reply(h, status, data, headers)
+            return
         if fault == "500_after":
             self._record(method, path, 500, fault, body, data)
             self._reply(h, 500, _error_body(500), {})
             return
-        self._record(method, path, status, None, body, data)
+        self._record(method, path, status, fault, body, data)
         self._reply(h, status, data, headers)
 
     def _forward(

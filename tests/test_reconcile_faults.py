@@ -9,11 +9,22 @@ import uuid
 
 import openai
 
+from orchestrator.reconcile import workflow
 from orchestrator.reconcile.api import Api
+from orchestrator.reconcile.apply import content_from_memory
+from orchestrator.reconcile.desired import desired_state
 from orchestrator.reconcile.errors import LockHeldError
 from orchestrator.reconcile.identity import LOCK_KEY
 from orchestrator.reconcile.lock import EXPIRES_KEY, HOST_KEY, PID_KEY, ServerLock
-from orchestrator.spec.models import MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
+from orchestrator.spec.models import (
+    MANAGED_BY_KEY,
+    MANAGED_BY_VALUE,
+    NAMESPACE_KEY,
+    AssistantSpec,
+    Location,
+    Project,
+    ProjectConfig,
+)
 from tests import test_reconcile_support as support
 from tests.conftest import API_KEY
 from tests.proxy import Faults
@@ -52,7 +63,8 @@ def test_apply_converges_through_a_failing_server(proj: Proj, direct) -> None:
     # heard (a create that must not be repeated blindly), then random faults everywhere.
     proj.proxy.script("POST", "/assistants", "500_after", "drop_after")
     proj.proxy.script("POST", "/files", "drop_after", "500_after")
-    proj.proxy.script("POST", "/vector_stores", "500_after")  # the lock's own create
+    # POSTs under /vector_stores come in order: the lock, the store, its file batch.
+    proj.proxy.script("POST", "/vector_stores", "500_after", "drop_after", "500_after")
     proj.proxy.configure(Faults(rate=0.2, seed=11, retry_after="0"))
     first = proj.cli("apply", "--yes")
     if first.exit_code != 0:
@@ -63,6 +75,11 @@ def test_apply_converges_through_a_failing_server(proj: Proj, direct) -> None:
     assert {"500_after", "drop_after"} <= {f.fault for f in faults}
     assert any(f.fault == "500_after" and f.path == "/v1/assistants" for f in faults)
     assert any(f.fault == "drop_after" and f.path == "/v1/files" for f in faults)
+    vs_faults = [
+        f.path for f in faults if f.method == "POST" and f.path.startswith("/v1/vector_stores")
+    ]
+    assert vs_faults[:2] == ["/v1/vector_stores", "/v1/vector_stores"]
+    assert any(p.endswith("/file_batches") for p in vs_faults)
 
     proj.proxy.configure()
     r = proj.cli("plan", "--detailed-exitcode")
@@ -193,3 +210,33 @@ def test_an_expired_lock_is_removed(proj: Proj, direct) -> None:
     )
     r = proj.ok("apply", "--yes")
     assert "Removed a stale lock" in r.output and "lease expired" in r.output
+
+
+def test_a_timed_out_create_is_found_not_repeated(proxy, direct, untouched, tmp_path) -> None:
+    ns = f"t-{uuid.uuid4().hex[:10]}"
+    spec = AssistantSpec(
+        key="slow", source=Location(tmp_path / "slow.yaml"), model="gpt-4o", name=f"Slow {ns}"
+    )
+    desired = desired_state(Project(config=ProjectConfig(root=tmp_path), assistants=[spec]), ns)
+    api = Api(openai.OpenAI(base_url=proxy.base_url, api_key=API_KEY, max_retries=0), timeout=0.5)
+    # The server creates the assistant but answers after the client gave up waiting.
+    proxy.configure(Faults(slow_seconds=1.5))
+    proxy.script("POST", "/assistants", "slow_after")
+    plan = workflow.plan(api, desired)
+    outcome = workflow.apply(
+        api,
+        plan,
+        content_from_memory({}),
+        desired=desired,
+        strict=False,
+        lock=workflow.LockSettings(settle=0.05),
+    )
+    assert outcome.result is not None and not outcome.result.failures
+    ((_change, result),) = [(c, r) for c, r in outcome.result.results if c.kind == "assistant"]
+    assert result.recovered  # found by listing, not created twice
+    assert [r.fault for r in proxy.log if r.path == "/v1/assistants" and r.method == "POST"] == [
+        "slow_after"
+    ]
+    m = managed(direct, ns)
+    assert m.assistant("slow").id == result.id
+    direct.beta.assistants.delete(result.id)

@@ -5,7 +5,8 @@ Every request goes through :meth:`Api.call` with the kind of request it is:
 - ``read`` and ``write`` (idempotent writes: modify, delete, attach-by-id retries are
   harmless) are retried on 429, 5xx, timeouts and dropped connections, with
   exponential backoff, honouring ``Retry-After`` / ``retry-after-ms``;
-- ``create`` is retried only on 429 (the request was refused before it was processed).
+- ``create`` is retried only on 429 and on a refused connection (the request was not
+  processed, or never sent).
   Any other failure may have created the object anyway, so it raises
   :class:`AmbiguousWriteError` and the caller lists the server again to find what got
   created before trying once more. This is why the SDK's own retries are switched off.
@@ -148,11 +149,15 @@ class Api:
                 delay = min(delay, self.policy.max_retry_after)
                 error = e
             except openai.APIConnectionError as e:
-                if kind == "create":
+                refused = type(e.__cause__).__name__ == "ConnectError"
+                if kind == "create" and not refused:
                     self.stats.add(ambiguous=1)
                     raise AmbiguousWriteError(what, e) from e
                 delay = self._backoff(attempt)
                 error = e
+                if refused and attempt >= min(3, self.policy.attempts):
+                    # Nothing listens there (yet): a few tries, not the whole budget.
+                    raise
             if attempt >= self.policy.attempts:
                 raise error
             log.info("%s: %s; retrying in %.2f s", what, describe_error(error), delay)
