@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_runner.py [--samples 40] [--seed-samples 8]
         [--scenarios 100] [--turns 3]
 
-Everything runs against the embedded server started in process, as ``orchestrator
-test`` does (in-memory state, the deterministic local model).
+Against the embedded server started in this process, as ``orchestrator test`` does
+(in-memory state, the deterministic local model); ``--server process`` runs an
+``orchestrator serve`` process instead, so server and runner do not share one GIL.
 
 1. Per-turn latency, side by side:
    - the seeds' own loop: ``messages.create``, ``runs.create``, then ``runs.retrieve``
@@ -21,16 +22,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import secrets
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 
 from orchestrator.backend import EmbeddedServer, make_client
@@ -194,7 +200,7 @@ async def measure(
             polled += (await runner_turns(client, [_spec(f"p{i}", [user], tmp)], 1, False))[0]
         rows.append((label, seeds, bare, streamed, polled))
 
-    print("\n1. Per-turn latency against the embedded server (median / p95, ms)")
+    print("\n1. Per-turn latency (median / p95, ms)")
     print(
         f"{'':22}{'seeds loop':>18}{'bare SDK stream':>18}{'runner stream':>18}{'runner --poll':>18}"
     )
@@ -226,6 +232,48 @@ async def measure(
     await client.close()
 
 
+@contextlib.contextmanager
+def _server(kind: str, key: str) -> Iterator[str]:
+    """The embedded server in this process (what `orchestrator test` does), or an
+    `orchestrator serve` process (no GIL shared with the runner)."""
+    if kind == "embedded":
+        config = ServerConfig(db_path=None, host="127.0.0.1", port=0, api_key=key)
+        with EmbeddedServer(config) as server:
+            yield server.base_url
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            ":memory:",
+            "--api-key",
+            key,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -236,11 +284,17 @@ def main() -> None:
     )
     parser.add_argument("--scenarios", type=int, default=100)
     parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument(
+        "--server",
+        choices=("embedded", "process"),
+        default="embedded",
+        help="embedded: in this process, as `orchestrator test` runs it (default); "
+        "process: an `orchestrator serve` process",
+    )
     args = parser.parse_args()
     key = secrets.token_urlsafe(16)
-    config = ServerConfig(db_path=None, host="127.0.0.1", port=0, api_key=key)
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedServer(config) as server:
-        sync = make_client(server.base_url, key)
+    with tempfile.TemporaryDirectory() as tmp, _server(args.server, key) as base_url:
+        sync = make_client(base_url, key)
         meta = {MANAGED_BY_KEY: MANAGED_BY_VALUE, NAMESPACE_KEY: NS}
         ids = {
             "tutor": sync.beta.assistants.create(
@@ -256,9 +310,12 @@ def main() -> None:
                 metadata={**meta, KEY_KEY: "quiz"},
             ).id,
         }
-        print(f"embedded server {server.base_url} (in process, in-memory state, local model)")
+        where = (
+            "in this process" if args.server == "embedded" else "an `orchestrator serve` process"
+        )
+        print(f"server {base_url} ({where}, in-memory state, local model)")
         print(f"python {sys.version.split()[0]}, openai {openai.__version__}")
-        asyncio.run(measure(server.base_url, key, ids, args, Path(tmp)))
+        asyncio.run(measure(base_url, key, ids, args, Path(tmp)))
 
 
 if __name__ == "__main__":
