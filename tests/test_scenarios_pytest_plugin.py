@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from tests.conftest import API_KEY
-from tests.test_scenarios_support import ROOT, apply_assistants, new_namespace
+from tests.test_scenarios_support import ROOT, apply_assistants, apply_embedded, new_namespace
 
 pytest_plugins = ["pytester"]
 
@@ -127,3 +127,10 @@ def test_inert_when_not_enabled(pytester: pytest.Pytester, project: Path) -> Non
     result = pytester.runpytest("scenarios")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     result.assert_outcomes()
+
+
+def test_embedded_target_by_default(pytester: pytest.Pytester, project: Path) -> None:
+    # As in CI after `orchestrator apply`: the project's embedded server state.
+    apply_embedded(project, ["quiz-generator"])
+    result = pytester.runpytest("--scenarios", "scenarios/pass.yaml", "-v")
+    result.assert_outcomes(passed=1)

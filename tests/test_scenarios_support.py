@@ -89,8 +89,8 @@ def make_project(
     return root
 
 
-def load(root: Path) -> Project:
-    project = load_project(root)
+def load(root: Path, paths: list[Path] | None = None) -> Project:
+    project = load_project(root, paths)
     errors = [str(d) for d in project.diagnostics if d.severity == "error"]
     assert not errors, "\n".join(errors)
     return project
@@ -133,20 +133,20 @@ def _create_assistant(client: openai.OpenAI, a: AssistantSpec, namespace: str) -
     return client.beta.assistants.create(**params).id
 
 
-def apply_embedded(root: Path) -> dict[str, str]:
+def apply_embedded(root: Path, keys: list[str] | None = None) -> dict[str, str]:
     """Create the project's assistants in its embedded server's state (.orchestrator/)."""
     config = ServerConfig(
         db_path=root / STATE_DIR / "server.sqlite3", host="127.0.0.1", port=0, api_key="k"
     )
     with EmbeddedServer(config) as srv:
-        return apply_assistants(make_client(srv.base_url, "k", max_retries=0), root)
+        return apply_assistants(make_client(srv.base_url, "k", max_retries=0), root, keys)
 
 
 def apply_assistants(
     client: openai.OpenAI, root: Path, keys: list[str] | None = None
 ) -> dict[str, str]:
     """Create the project's assistants (those in ``keys``, default all); key -> id."""
-    project = load(root)
+    project = load(root, [root / "assistants"])  # the scenarios may be broken on purpose
     ns = project.config.namespace
     return {
         a.key: _create_assistant(client, a, ns)
