@@ -323,8 +323,6 @@ class Executor:
         else:
             assert c.id is not None
             vs_id = c.id
-        with self._lock:
-            self.result.vector_store_ids[c.key] = vs_id
         attach_ids = {self._file_id(sha, c): sha for sha in op.attach}
         if attach_ids:
             self._attach(c, vs_id, attach_ids)
@@ -347,6 +345,10 @@ class Executor:
                 what=f"update vector store {c.label}",
                 kind="write",
             )
+        # Only a complete store is handed to the assistants (a replacement that failed
+        # half-way must not take the place of the old one).
+        with self._lock:
+            self.result.vector_store_ids[c.key] = vs_id
         self._record(
             c,
             ChangeResult(

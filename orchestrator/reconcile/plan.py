@@ -900,7 +900,14 @@ def make_plan(
         desired_files={s: list(f.paths) for s, f in sorted(desired.files.items())},
     )
     orphans = [c for c in changes if c.action == "orphan"]
-    if orphans:
+    if orphans and desired.partial:
+        for c in orphans:
+            c.reason = "not in the given paths; left as it is"
+        plan.warnings.append(
+            f"{len(orphans)} managed object{'s' if len(orphans) != 1 else ''} outside the "
+            "given paths are left as they are."
+        )
+    elif orphans:
         plan.warnings.append(
             f"{len(orphans)} managed object{'s' if len(orphans) != 1 else ''} left the YAML "
             "and will be kept; run with --prune to delete "
