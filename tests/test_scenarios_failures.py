@@ -211,7 +211,7 @@ def test_turn_timeout_cancels_the_run(server, ns: str, tmp_path: Path) -> None:
 
         @handler("display_quiz")
         def display_quiz(title, questions):
-            time.sleep(30)
+            time.sleep(5)
             return "too late"
         """,
     )

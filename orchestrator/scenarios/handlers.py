@@ -23,6 +23,7 @@ exception or an output that is not JSON-serialisable are reported as a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib.util
 import inspect
@@ -273,9 +274,12 @@ async def _in_daemon_thread(fn: Callable[[], Any]) -> Any:
         try:
             result = fn()
         except BaseException as exc:
-            loop.call_soon_threadsafe(_set_exception, fut, exc)
+            deliver = functools.partial(_set_exception, fut, exc)
         else:
-            loop.call_soon_threadsafe(_set_result, fut, result)
+            deliver = functools.partial(_set_result, fut, result)
+        # A handler that outlived its turn (timeout, Ctrl-C) may find the loop gone.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(deliver)
 
     threading.Thread(target=target, name="orchestrator-handler", daemon=True).start()
     return await fut
