@@ -373,3 +373,21 @@ def test_a_stream_that_breaks_off_is_an_error_and_the_run_is_stopped(
     assert len(r.turns) == 1
     status = run_status(server, r.thread_id, r.turns[0].run_id)
     assert status in ("cancelled", "completed")  # never left running
+
+
+def test_a_turn_may_expect_to_end_at_requires_action(server, ns: str, tmp_path: Path) -> None:
+    """`status: requires_action`: the calls are checked, none is answered, the run is
+    cancelled (no handler needed), and the scenario goes on."""
+    expect = {
+        "status": "requires_action",
+        "tool_calls": [{"display_quiz": {"title": {"any": True}}}],
+    }
+    spec = scenario(tmp_path, [("Use display_quiz.", expect), ("thanks", {})])
+    for stream in (True, False):
+        (r,) = run(server, ns, spec, stream=stream).results
+        assert r.outcome == "passed", [p.render() for p in r.problems()]
+        first = r.turns[0]
+        assert first.status == "requires_action"
+        assert [c.name for c in first.function_calls] == ["display_quiz"]
+        assert first.function_calls[0].output is None
+        assert run_status(server, r.thread_id, first.run_id) == "cancelled"

@@ -70,6 +70,9 @@ class TurnInput:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     additional_instructions: str | None = None
     tool_choice: Any = None
+    # The turn expects to end at requires_action: record the calls, answer none of them
+    # (and cancel the run, so nothing is left waiting on the server).
+    stop_at_requires_action: bool = False
 
 
 @dataclass
@@ -124,6 +127,13 @@ class Conversation:
             state.set_run(run)
         while True:
             run = state.require_run()
+            if run.status == "requires_action" and turn.stop_at_requires_action:
+                assert run.required_action is not None
+                for call in run.required_action.submit_tool_outputs.tool_calls:
+                    progress.tool_call(call.function.name, call.function.arguments)
+                    state.requested[call.id] = (call.function.name, call.function.arguments)
+                await cancel_run(self.client, self.thread_id, run.id)
+                break
             if run.status == "requires_action":
                 outputs = await self._answer(run, turn.index, state, progress)
                 if self.stream:

@@ -4,6 +4,8 @@
 
     expect:
       status: completed                       # default; or a list of allowed statuses
+      # status: requires_action — the turn ends at the function calls: they are checked,
+      #   none is answered (no handler needed), and the run is cancelled
       tool_calls:                             # list form: these calls, any order, others allowed
         - display_quiz: {title: {matches: ".+"}}
       # or the object form:

@@ -314,6 +314,7 @@ class ScenarioRunner:
                 attachments=attachments,
                 additional_instructions=turn.additional_instructions,
                 tool_choice=turn.tool_choice,
+                stop_at_requires_action=expectation.status == ["requires_action"],
             )
             await asyncio.wait_for(convo.play(inp, record, progress), timeout=limit)
         except asyncio.CancelledError:
