@@ -737,10 +737,10 @@ def test_command(
 
     \b
     Examples:
-      orchestrator test                         # every scenario of the project
-      orchestrator test scenarios/quiz.yaml -v  # one file, a line per turn
-      orchestrator test -j 8 --junit report.xml # CI
-      orchestrator test --record                # save cassettes; later runs replay them
+      orchestrator test                                  # every scenario of the project
+      orchestrator test scenarios/quiz-feedback.yaml -v  # one file, a line per turn
+      orchestrator test -j 8 --junit report.xml          # CI
+      orchestrator test --record                         # save cassettes; later runs replay them
     """
     from orchestrator.scenarios import reports
     from orchestrator.scenarios.progress import make_reporter
