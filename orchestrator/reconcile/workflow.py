@@ -129,9 +129,9 @@ def apply(
                     "the plan has changes that need a decision:\n"
                     + "\n".join(f"  assistant {c.key!r}: {c.reason}" for c in fresh.blocked)
                 )
+            if on_replan is not None and fresh.digest() != plan.digest():
+                on_replan(fresh)
             plan, replanned = fresh, True
-            if on_replan is not None:
-                on_replan(plan)
             if not plan.has_changes:
                 return ApplyOutcome(plan=plan, result=None, notes=server_lock.notes, replanned=True)
         result = Executor(api, plan, content, opts, reporter, guard=server_lock.check).run()
