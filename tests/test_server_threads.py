@@ -225,6 +225,30 @@ def test_file_search_attachment_creates_thread_vector_store(client: openai.OpenA
     assert ids == {doc.id, more.id}
 
 
+def test_run_right_after_an_attachment_searches_it(client: openai.OpenAI) -> None:
+    # The run starts while the attached file may still be indexing; like OpenAI, its
+    # file search waits for it, so the reply cites the attachment.
+    doc = client.files.create(
+        file=("orbits.md", b"# Orbits\nKepler's third law relates orbital period to distance."),
+        purpose="assistants",
+    )
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[{"type": "file_search"}])
+    thread = client.beta.threads.create(
+        messages=[
+            {
+                "role": "user",
+                "content": "What does Kepler's third law relate?",
+                "attachments": [{"file_id": doc.id, "tools": [{"type": "file_search"}]}],
+            }
+        ]
+    )
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    assert run.status == "completed"
+    reply = client.beta.threads.messages.list(thread_id=thread.id, run_id=run.id).data[0]
+    citations = [a for a in reply.content[0].text.annotations if a.type == "file_citation"]
+    assert citations and citations[0].file_citation.file_id == doc.id
+
+
 def test_auth_is_required(server) -> None:
     r = httpx.get(f"{server.base_url}/threads/thread_x")
     assert r.status_code == 401

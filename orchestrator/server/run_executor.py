@@ -45,6 +45,9 @@ from orchestrator.server.records import (
     text_part,
     usage_dict,
 )
+from orchestrator.server.tools.citations import citation_sources, format_results
+from orchestrator.server.tools.file_search import search
+from orchestrator.server.vector_store_files import wait_until_indexed
 
 if TYPE_CHECKING:
     from orchestrator.server.engine import Engine
@@ -645,16 +648,12 @@ class RunExecutor:
 
     async def _file_search(self, step_id: str, call: _OpenCall, run: dict[str, Any]) -> None:
         e = self.engine
-        try:
-            from orchestrator.server.tools.citations import citation_sources, format_results
-            from orchestrator.server.tools.file_search import search
-        except ImportError as exc:
-            raise ModelError(
-                "server_error", f"The file_search tool is not available on this server: {exc}"
-            ) from exc
         query = _argument(call.arguments, "query")
         options = _file_search_options(run)
         ranking = _ranking(run)
+        # Like OpenAI: a run's search sees files attached just before it (e.g. message
+        # attachments still being indexed), waiting a bounded time for them.
+        await asyncio.to_thread(wait_until_indexed, self.store, self.resources.vector_store_ids)
         hits = await asyncio.to_thread(
             search,
             self.store,
