@@ -90,11 +90,15 @@ def _add_to_thread_vector_store(c: ServerContext, thread_id: str, file_ids: list
     fs = thread.get("tool_resources", {}).get("file_search") or {}
     existing = list(fs.get("vector_store_ids") or [])
     if existing:
-        from orchestrator.server.vector_store_files import attach_file
+        from orchestrator.server.vector_store_files import attach_file, is_expired
 
-        for file_id in file_ids:
-            attach_file(c.store, existing[0], {"file_id": file_id})
-        return
+        current = c.store.get("vector_store", existing[0])
+        # A thread's store expires 7 days after last use; a new attachment then starts
+        # a fresh store instead of failing on the expired one.
+        if current is not None and not is_expired(current):
+            for file_id in file_ids:
+                attach_file(c.store, existing[0], {"file_id": file_id})
+            return
     store = create_vector_store(
         c,
         {
