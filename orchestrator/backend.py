@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 import uvicorn
@@ -44,7 +45,16 @@ class Target:
         # Never includes the key.
         if self.kind == "embedded":
             return f"embedded server (state in {self.state_dir})"
-        return self.base_url or "?"
+        return _without_credentials(self.base_url or "?")
+
+
+def _without_credentials(url: str) -> str:
+    """The URL without user:password@ or a query string (either may hold a key)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def resolve_target(
@@ -81,7 +91,14 @@ class EmbeddedServer:
         self._sock.bind((config.host, config.port))
         self.port = self._sock.getsockname()[1]
         self._server = uvicorn.Server(
-            uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on")
+            uvicorn.Config(
+                self.app,
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+                # Open SSE streams must not hold shutdown until a stalled upstream times out.
+                timeout_graceful_shutdown=5,
+            )
         )
         self._thread = threading.Thread(target=self._run, name="orchestrator-server", daemon=True)
 
