@@ -77,7 +77,7 @@ def load_project_or_exit(project_dir: Path | None, paths: tuple[Path, ...] = ())
     root = project_dir.resolve() if project_dir else find_project_root(Path.cwd())
     project = load_project(root, list(paths) or None)
     for d in project.diagnostics:
-        click.echo(str(d), err=True)
+        click.echo(d.format(Path.cwd()), err=True)
     if not project.ok:
         n = sum(d.severity == "error" for d in project.diagnostics)
         click.echo(f"{n} problem{'s' if n != 1 else ''} found; fix them and run again.", err=True)
