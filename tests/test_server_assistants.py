@@ -65,3 +65,13 @@ def test_wrong_key_is_401(server) -> None:
     with pytest.raises(openai.AuthenticationError) as err:
         bad.beta.assistants.list()
     assert "sk-wrong" not in err.value.message
+
+
+def test_missing_required_parameter_is_named(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        client.post("/assistants", body={"name": "no model"}, cast_to=object)
+    assert err.value.body["param"] == "model"
+    assert "'model'" in err.value.message
+    with pytest.raises(openai.BadRequestError) as err:
+        client.beta.assistants.create(model="gpt-4o", tools=[{"type": "function"}])
+    assert err.value.body["param"].startswith("tools[0]")

@@ -115,6 +115,9 @@ def check_request(schema_name: str, body: Any) -> dict[str, Any]:
         )
     param = _param(error)
     if error.validator == "required":
-        raise invalid(f"Missing required parameter: {error.message.split(' ')[0]}.", param=param)
+        # OpenAI names the missing parameter itself: 'messages', 'tools[0].function'.
+        missing = next((r for r in error.validator_value if r not in error.instance), "")
+        full = f"{param}.{missing}" if param else missing
+        raise invalid(f"Missing required parameter: '{full}'.", param=full or None)
     label = f"'{param}'" if param else "the request body"
     raise invalid(f"Invalid value for {label}: {error.message}", param=param)
