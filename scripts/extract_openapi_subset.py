@@ -20,17 +20,19 @@ PATH_PREFIXES = ("/assistants", "/threads", "/files", "/vector_stores", "/chat/c
 OUT = Path(__file__).resolve().parents[1] / "orchestrator" / "server" / "openapi_subset.json"
 
 
-def refs(node: Any) -> set[str]:
+def refs(node: Any, section: str = "schemas") -> set[str]:
+    """Names of ``#/components/<section>/...`` referenced anywhere in ``node``."""
+    prefix = f"#/components/{section}/"
     found: set[str] = set()
     if isinstance(node, dict):
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        if isinstance(ref, str) and ref.startswith(prefix):
             found.add(ref.rsplit("/", 1)[1])
         for value in node.values():
-            found |= refs(value)
+            found |= refs(value, section)
     elif isinstance(node, list):
         for value in node:
-            found |= refs(value)
+            found |= refs(value, section)
     return found
 
 
@@ -38,7 +40,9 @@ def main(spec_path: str) -> None:
     spec = yaml.load(Path(spec_path).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     paths = {p: v for p, v in spec["paths"].items() if p.startswith(PATH_PREFIXES)}
     schemas = spec["components"]["schemas"]
-    wanted, todo = set(), refs(paths)
+    # Shared responses (e.g. TooManyRequests) are referenced from paths; keep them whole.
+    responses = {n: spec["components"]["responses"][n] for n in sorted(refs(paths, "responses"))}
+    wanted, todo = set(), refs(paths) | refs(responses)
     # Event schemas the SSE stream emits are referenced only from prose; name them.
     todo |= {"AssistantStreamEvent", "CreateChatCompletionStreamResponse"}
     while todo:
@@ -51,7 +55,10 @@ def main(spec_path: str) -> None:
         "openapi": spec["openapi"],
         "info": {"title": spec["info"]["title"], "version": spec["info"]["version"]},
         "paths": paths,
-        "components": {"schemas": {n: schemas[n] for n in sorted(wanted)}},
+        "components": {
+            "schemas": {n: schemas[n] for n in sorted(wanted)},
+            "responses": responses,
+        },
     }
     OUT.write_text(json.dumps(subset, indent=None, sort_keys=True, ensure_ascii=False) + "\n")
     print(f"{len(paths)} paths, {len(wanted)} schemas -> {OUT} ({OUT.stat().st_size // 1024} KiB)")
