@@ -255,11 +255,6 @@ def api(chat_server: ServerProcess, proxy: FaultProxy, spec_checker: SpecChecker
     return chat_server.client(spec_checker)
 
 
-def server_log(sp: ServerProcess) -> str:
-    assert sp.log_path is not None
-    return sp.log_path.read_text(errors="replace")
-
-
 def reply_of(api: openai.OpenAI, thread_id: str, run_id: str):
     msgs = api.beta.threads.messages.list(thread_id, run_id=run_id, order="asc").data
     assert msgs, "the run made no message"
@@ -565,7 +560,7 @@ def test_a_429_is_retried_honouring_retry_after(api, proxy: FaultProxy, chat_ser
     assert (limited.status, ok.status) == (429, 200)
     assert ok.body == limited.body  # The same request again.
     assert reply_of(api, thread.id, run.id).value == ok.reply_text()
-    assert "retrying" in server_log(chat_server)
+    assert "retrying" in chat_server.log_text()
 
 
 @pytest.mark.parametrize(
@@ -626,8 +621,8 @@ def test_upstream_errors_fail_the_run_clearly(
     messages = api.beta.threads.messages.list(thread.id)
     for blob in (run.model_dump_json(), steps.model_dump_json(), messages.model_dump_json()):
         assert UPSTREAM_KEY not in blob
-    assert UPSTREAM_KEY not in server_log(chat_server)
-    assert UPSTREAM_KEY[12:] not in server_log(chat_server)
+    assert UPSTREAM_KEY not in chat_server.log_text()
+    assert UPSTREAM_KEY[12:] not in chat_server.log_text()
 
 
 def _tool_call_sse(call_id: str, name: str, arguments: dict[str, Any]) -> Fault:
@@ -720,7 +715,7 @@ def test_a_down_upstream_fails_the_run_and_the_server_carries_on(
         thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=50
     )
     assert run.status == "completed", run.last_error
-    assert UPSTREAM_KEY not in server_log(chat_server)
+    assert UPSTREAM_KEY not in chat_server.log_text()
 
 
 # --- the embedded target, configured by orchestrator.yaml or the environment -----------
