@@ -21,106 +21,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import socket
-import statistics
-import subprocess
-import sys
+import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
 
 import httpx
 import openai
+from _common import DISPLAY_QUIZ, ratio, row, server, stats, time_it
 
 from orchestrator.server.config import ServerConfig, UpstreamConfig
 from orchestrator.server.models.base import ChatMessage, ModelRequest
 from orchestrator.server.models.chat import ChatModel
 from orchestrator.server.models.chat_mapping import build_payload, wire_names
+from orchestrator.testing import ServerProcess
 
-ROOT = Path(__file__).resolve().parents[1]
-KEY = "sk-bench"
 UPSTREAM_KEY = "sk-bench-upstream"
-QUIZ = json.loads((ROOT / "assistants/functions/display_quiz.json").read_text())
+WIDTH = 36
 QUESTION = "Explain how to solve 3x + 11 = 14, step by step, in a few short sentences. " * 3
 
 
-def stats(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    return f"median {statistics.median(ms):8.2f} ms   p95 {p95:8.2f} ms"
+def side_by_side(local: list[float], chat: list[float]) -> None:
+    row("local model (baseline)", stats(local), width=WIDTH)
+    row("chat provider -> upstream", stats(chat), ratio(chat, local), width=WIDTH)
 
 
-def ratio(a: list[float], b: list[float]) -> str:
-    return f"{statistics.median(a) / statistics.median(b):5.2f}x"
-
-
-def time_it(rounds: int, fn: Callable[[], Any]) -> list[float]:
-    fn()  # warm up
-    out = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, *args: str, key: str = KEY) -> None:
-        self.port = free_port()
-        self.key = key
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "orchestrator",
-                "serve",
-                "--port",
-                str(self.port),
-                "--db",
-                ":memory:",
-                "--api-key",
-                key,
-                *args,
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(600):
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def client(self) -> openai.OpenAI:
-        return openai.OpenAI(
-            base_url=self.base_url,
-            api_key=self.key,
-            http_client=httpx.Client(timeout=60),
-            max_retries=0,
-        )
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(15)
-
-
-def provider_in_process(upstream: Server, rounds: int) -> None:
+def provider_in_process(upstream: ServerProcess, rounds: int) -> None:
     request = ModelRequest("gpt-4o", [ChatMessage("user", QUESTION)])
     config = ServerConfig(
         model_provider="chat",
@@ -156,17 +82,17 @@ def provider_in_process(upstream: Server, rounds: int) -> None:
 
     provider, bare = asyncio.run(go())
     print(f"1. one model request, streamed reply, in process ({rounds} rounds)")
-    print(f"   {'httpx POST + read SSE (baseline)':36s} {stats(bare)}")
-    print(f"   {'ChatModel.stream':36s} {stats(provider)}   {ratio(provider, bare)}")
+    row("httpx POST + read SSE (baseline)", stats(bare), width=WIDTH)
+    row("ChatModel.stream", stats(provider), ratio(provider, bare), width=WIDTH)
 
 
-def runs(servers: dict[str, Server], rounds: int) -> None:
+def runs(servers: dict[str, ServerProcess], rounds: int) -> None:
     clients = {name: s.client() for name, s in servers.items()}
     setup = {}
     for name, c in clients.items():
         plain = c.beta.assistants.create(model="gpt-4o", instructions="Be brief.")
         quiz = c.beta.assistants.create(
-            model="gpt-4o", tools=[{"type": "function", "function": QUIZ}]
+            model="gpt-4o", tools=[{"type": "function", "function": DISPLAY_QUIZ}]
         )
         setup[name] = (plain.id, quiz.id)
 
@@ -219,28 +145,23 @@ def runs(servers: dict[str, Server], rounds: int) -> None:
         return go
 
     print(f"\n2. plain run, create to completed, polling ({rounds} rounds)")
-    local, chat = time_it(rounds, plain_run("local")), time_it(rounds, plain_run("chat"))
-    print(f"   {'local model (baseline)':36s} {stats(local)}")
-    print(f"   {'chat provider -> upstream':36s} {stats(chat)}   {ratio(chat, local)}")
+    side_by_side(time_it(rounds, plain_run("local")), time_it(rounds, plain_run("chat")))
 
     print(f"\n3. streamed run ({rounds} rounds)")
     for name in ("local", "chat"):
         streamed(name)
         pairs = [streamed(name) for _ in range(rounds)]
         label = "local model" if name == "local" else "chat provider"
-        print(f"   {label + ': first text delta':36s} {stats([p[0] for p in pairs])}")
-        print(f"   {label + ': whole run':36s} {stats([p[1] for p in pairs])}")
+        row(f"{label}: first text delta", stats([p[0] for p in pairs]), width=WIDTH)
+        row(f"{label}: whole run", stats([p[1] for p in pairs]), width=WIDTH)
 
     print(f"\n4. display_quiz round trip ({rounds} rounds)")
-    local, chat = (
-        time_it(rounds, quiz_round_trip("local")),
-        time_it(rounds, quiz_round_trip("chat")),
+    side_by_side(
+        time_it(rounds, quiz_round_trip("local")), time_it(rounds, quiz_round_trip("chat"))
     )
-    print(f"   {'local model (baseline)':36s} {stats(local)}")
-    print(f"   {'chat provider -> upstream':36s} {stats(chat)}   {ratio(chat, local)}")
 
 
-def concurrent(servers: dict[str, Server], n: int) -> None:
+def concurrent(servers: dict[str, ServerProcess], n: int) -> None:
     print(f"\n5. {n} runs at once")
     for name in ("local", "chat"):
         c = servers[name].client()
@@ -268,25 +189,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--concurrent", type=int, default=20)
     args = parser.parse_args()
-    upstream = Server(key=UPSTREAM_KEY)
-    servers = {
-        "local": Server(),
-        "chat": Server(
-            "--model-provider",
-            "chat",
-            "--upstream-base-url",
-            upstream.base_url,
-            "--upstream-api-key",
-            UPSTREAM_KEY,
-        ),
-    }
-    try:
+    with contextlib.ExitStack() as stack:
+        upstream = stack.enter_context(server(key=UPSTREAM_KEY))
+        servers = {
+            "local": stack.enter_context(server()),
+            "chat": stack.enter_context(
+                server(
+                    "--model-provider",
+                    "chat",
+                    "--upstream-base-url",
+                    upstream.base_url,
+                    "--upstream-api-key",
+                    UPSTREAM_KEY,
+                )
+            ),
+        }
         provider_in_process(upstream, args.rounds)
         runs(servers, args.rounds)
         concurrent(servers, args.concurrent)
-    finally:
-        for s in (upstream, *servers.values()):
-            s.stop()
 
 
 if __name__ == "__main__":

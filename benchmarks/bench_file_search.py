@@ -18,19 +18,13 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import socket
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import httpx
-import openai
+from _common import row, server, stats, time_each
 
 from orchestrator.server import indexing
 from orchestrator.server.store import Store
@@ -38,26 +32,8 @@ from orchestrator.server.tools.chunking import count_tokens
 from orchestrator.server.tools.file_search import search
 from orchestrator.server.tools.search_terms import query_terms
 
-ROOT = Path(__file__).resolve().parents[1]
-KEY = "sk-bench"
 HANGUL = [chr(c) for c in range(0xAC00, 0xD7A4, 37)]
 PARTICLES = ["은", "는", "이", "가", "을", "를", "에", "의", "로", ""]
-
-
-def stats(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    return f"median {statistics.median(ms):8.3f} ms   p95 {p95:8.3f} ms"
-
-
-def time_each(items: list[Any], fn: Callable[[Any], Any]) -> list[float]:
-    fn(items[0])  # warm up
-    out = []
-    for item in items:
-        start = time.perf_counter()
-        fn(item)
-        out.append(time.perf_counter() - start)
-    return out
 
 
 class Corpus:
@@ -98,33 +74,6 @@ class Corpus:
         return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(db: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator", "serve", "--port", str(port), "--db", str(db),
-         "--api-key", KEY],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("server did not start")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--chunks", type=int, default=10000, help="approximate chunks to index")
@@ -150,10 +99,8 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-fs-"))
     db = tmp / "db.sqlite3"
-    proc, base = start_server(db)
-    try:
-        http = httpx.Client(timeout=600)
-        client = openai.OpenAI(base_url=base, api_key=KEY, http_client=http, max_retries=0)
+    with server(db_path=db) as srv:
+        client = srv.client(timeout=600)
         t0 = time.perf_counter()
         ids = [
             client.files.create(file=(f"doc-{i:03d}.txt", t.encode()), purpose="assistants").id
@@ -186,21 +133,20 @@ def main() -> None:
 
         print(f"\nquery latency over HTTP (openai SDK, max_num_results=10, {len(queries)} queries)")
         baseline = time_each(queries, lambda _q: client.vector_stores.retrieve(vs.id))
-        print(f"  {'GET vector store (baseline)':32s} {stats(baseline)}")
+        row("GET vector store (baseline)", stats(baseline, 3), indent=2)
         hits: list[int] = []
 
         def http_search(q: str) -> None:
             hits.append(len(client.vector_stores.search(vs.id, query=q, max_num_results=10).data))
 
         over_http = time_each(queries, http_search)
-        print(
-            f"  {'POST search':32s} {stats(over_http)}   "
+        row(
+            "POST search",
+            stats(over_http, 3),
             f"({statistics.median(over_http) / statistics.median(baseline):.1f}x baseline; "
-            f"{statistics.median(hits):.0f} hits median)"
+            f"{statistics.median(hits):.0f} hits median)",
+            indent=2,
         )
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
     store = Store(db)
     try:
@@ -209,8 +155,8 @@ def main() -> None:
         ko = [q for i, q in enumerate(queries) if i % 4 == 3]
         core_en = time_each(en, lambda q: search(store, [vs.id], q, max_num_results=10))
         core_ko = time_each(ko, lambda q: search(store, [vs.id], q, max_num_results=10))
-        print(f"  {'search() English':32s} {stats(core_en)}")
-        print(f"  {'search() Korean':32s} {stats(core_ko)}")
+        row("search() English", stats(core_en, 3), indent=2)
+        row("search() Korean", stats(core_ko, 3), indent=2)
         rows = sqlite3.connect(db).execute("SELECT text FROM fs_chunks").fetchall()
         lowered = [r[0].casefold() for r in rows]
 
@@ -222,10 +168,12 @@ def main() -> None:
         few = queries[:20]
         scan = time_each(few, brute)
         core_few = time_each(few, lambda q: search(store, [vs.id], q, max_num_results=10))
-        print(
-            f"  {'brute-force scan (baseline)':32s} {stats(scan)}   "
+        row(
+            "brute-force scan (baseline)",
+            stats(scan, 3),
             f"(search() is {statistics.median(scan) / statistics.median(core_few):.0f}x faster "
-            "on the same 20 queries)"
+            "on the same 20 queries)",
+            indent=2,
         )
     finally:
         indexing.stop(store)

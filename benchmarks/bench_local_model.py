@@ -13,28 +13,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import socket
-import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
+from _common import DISPLAY_QUIZ, ratio, row, server, stats, time_it
 
 from orchestrator.server.models.base import ChatMessage, ModelRequest, ToolCall, ToolDef
 from orchestrator.server.models.local import LocalModel
 from orchestrator.server.models.script import ScriptQueue, ScriptStep
 from orchestrator.server.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
-QUIZ = json.loads((ROOT / "assistants/functions/display_quiz.json").read_text())
+WIDTH = 37
 TOOLS = [
-    ToolDef("function", QUIZ["name"], QUIZ.get("description", ""), QUIZ["parameters"]),
+    ToolDef(
+        "function",
+        DISPLAY_QUIZ["name"],
+        DISPLAY_QUIZ.get("description", ""),
+        DISPLAY_QUIZ["parameters"],
+    ),
     ToolDef("code_interpreter", "code_interpreter"),
     ToolDef("file_search", "file_search"),
 ]
@@ -44,22 +43,6 @@ SEARCH_OUTPUT = "\n".join(
     + "\n"
     for n in range(5)
 )
-
-
-def stats(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    return f"median {statistics.median(ms):7.3f} ms   p95 {p95:7.3f} ms"
-
-
-def time_it(rounds: int, fn: Callable[[], Any]) -> list[float]:
-    fn()  # warm up
-    out = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def in_process(rounds: int) -> None:
@@ -103,50 +86,20 @@ def in_process(rounds: int) -> None:
     ]
     print(f"LocalModel.stream in process ({rounds} rounds each)")
     for name, fn in cases:
-        print(f"  rule {name:32s} {stats(time_it(rounds, fn))}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        row(f"rule {name}", stats(time_it(rounds, fn), 3), width=WIDTH, indent=2)
 
 
 def over_http(rounds: int) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestrator",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            ":memory:",
-            "--api-key",
-            "bench",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+    with server() as srv:
+        # One connection for the SDK and the baseline, so both pay the same HTTP cost.
         http = httpx.Client(timeout=30)
         client = openai.OpenAI(
-            base_url=f"{base}/v1", api_key="bench", http_client=http, max_retries=0
+            base_url=srv.base_url, api_key=srv.api_key, http_client=http, max_retries=0
         )
         messages = [
             {"role": "user", "content": "Explain photosynthesis in a few words, please. " * 5}
         ]
-        tools = [{"type": "function", "function": QUIZ}]
+        tools = [{"type": "function", "function": DISPLAY_QUIZ}]
 
         def first_and_total() -> tuple[float, float]:
             start = time.perf_counter()
@@ -159,27 +112,22 @@ def over_http(rounds: int) -> None:
             return first, time.perf_counter() - start
 
         print(f"\nPOST /v1/chat/completions over HTTP, SDK client ({rounds} rounds each)")
-        health = time_it(rounds, lambda: http.get(f"{base}/health"))
-        print(f"  {'GET /health (baseline)':34s} {stats(health)}")
+        health = time_it(rounds, lambda: http.get(f"{srv.root_url}/health"))
+        row("GET /health (baseline)", stats(health, 3), width=WIDTH, indent=2)
         plain = time_it(
             rounds, lambda: client.chat.completions.create(model="gpt-4o", messages=messages)
         )
-        print(
-            f"  {'non-stream reply':34s} {stats(plain)}   ({statistics.median(plain) / statistics.median(health):.1f}x baseline)"
-        )
+        row("non-stream reply", stats(plain, 3), ratio(plain, health), width=WIDTH, indent=2)
         quiz = [{"role": "user", "content": "display_quiz about photosynthesis"}]
         called = time_it(
             rounds,
             lambda: client.chat.completions.create(model="gpt-4o", messages=quiz, tools=tools),
         )
-        print(f"  {'non-stream display_quiz call':34s} {stats(called)}")
+        row("non-stream display_quiz call", stats(called, 3), width=WIDTH, indent=2)
         first_and_total()
         pairs = [first_and_total() for _ in range(rounds)]
-        print(f"  {'stream: first content chunk':34s} {stats([p[0] for p in pairs])}")
-        print(f"  {'stream: whole reply':34s} {stats([p[1] for p in pairs])}")
-    finally:
-        proc.terminate()
-        proc.wait(15)
+        row("stream: first content chunk", stats([p[0] for p in pairs], 3), width=WIDTH, indent=2)
+        row("stream: whole reply", stats([p[1] for p in pairs], 3), width=WIDTH, indent=2)
 
 
 def main() -> None:

@@ -25,19 +25,15 @@ import asyncio
 import contextlib
 import json
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
+from _common import DISPLAY_QUIZ, machine, median_ms, p95_ms, server, table
 
 from orchestrator.backend import EmbeddedServer, make_client
 from orchestrator.scenarios import handlers as handler_registry
@@ -53,10 +49,6 @@ from orchestrator.spec.models import (
     TurnSpec,
 )
 
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-
-ROOT = Path(__file__).resolve().parents[1]
-QUIZ = json.loads((ROOT / "assistants/functions/display_quiz.json").read_text(encoding="utf-8"))
 NS = "bench"
 PLAIN = "방정식 '3x + 11 = 14'를 풀어줘"
 FUNCTION = "Use display_quiz to make a two-question quiz about right triangles."
@@ -67,13 +59,16 @@ def _display_quiz(title: str, questions: list[dict[str, Any]]) -> list[str]:
     return ["I don't know." for _ in questions]
 
 
-def _median_ms(values: list[float]) -> float:
-    return statistics.median(values) * 1000
-
-
-def _p95_ms(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000
+def _answers(calls: list[Any]) -> list[dict[str, str]]:
+    """Tool outputs for the function calls, by the handler above (the seeds' loop and
+    the bare SDK call answer as the runner does)."""
+    return [
+        {
+            "tool_call_id": c.id,
+            "output": json.dumps(_display_quiz(**json.loads(c.function.arguments))),
+        }
+        for c in calls
+    ]
 
 
 def _spec(name: str, users: list[str], tmp: Path) -> ScenarioSpec:
@@ -98,14 +93,7 @@ def seeds_turn(client: openai.OpenAI, assistant_id: str, user: str) -> float:
         time.sleep(0.5)
         run = client.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id)
     if run.status == "requires_action":  # the seed's display_quiz flow
-        calls = run.required_action.submit_tool_outputs.tool_calls
-        outputs = [
-            {
-                "tool_call_id": c.id,
-                "output": json.dumps(_display_quiz(**json.loads(c.function.arguments))),
-            }
-            for c in calls
-        ]
+        outputs = _answers(run.required_action.submit_tool_outputs.tool_calls)
         run = client.beta.threads.runs.submit_tool_outputs(
             thread_id=thread.id, run_id=run.id, tool_outputs=outputs
         )
@@ -139,14 +127,7 @@ async def bare_turn(client: openai.AsyncOpenAI, assistant_id: str, user: str) ->
             ):
                 run = event.data
     while run is not None and run.status == "requires_action":
-        calls = run.required_action.submit_tool_outputs.tool_calls
-        outputs = [
-            {
-                "tool_call_id": c.id,
-                "output": json.dumps(_display_quiz(**json.loads(c.function.arguments))),
-            }
-            for c in calls
-        ]
+        outputs = _answers(run.required_action.submit_tool_outputs.tool_calls)
         async with await runs.submit_tool_outputs(
             run.id, thread_id=thread.id, tool_outputs=outputs, stream=True
         ) as events:
@@ -201,14 +182,12 @@ async def measure(
         rows.append((label, seeds, bare, streamed, polled))
 
     print("\n1. Per-turn latency (median / p95, ms)")
-    print(
-        f"{'':22}{'seeds loop':>18}{'bare SDK stream':>18}{'runner stream':>18}{'runner --poll':>18}"
-    )
-    for label, seeds, bare, streamed, polled in rows:
-        cells = [
-            f"{_median_ms(v):8.1f} / {_p95_ms(v):6.1f}" for v in (seeds, bare, streamed, polled)
-        ]
-        print(f"{label:22}" + "".join(f"{c:>18}" for c in cells))
+    header = ["", "seeds loop", "bare SDK stream", "runner stream", "runner --poll"]
+    cells = [
+        [label, *(f"{median_ms(v):8.1f} / {p95_ms(v):6.1f}" for v in samples)]
+        for label, *samples in rows
+    ]
+    table([header, *cells], first=22, cell=18)
     print()
     for label, seeds, bare, streamed, _polled in rows:
         speedup = statistics.median(seeds) / statistics.median(streamed)
@@ -227,7 +206,7 @@ async def measure(
         turns, wall = await runner_turns(client, specs, jobs)
         print(
             f"{jobs:>6}{wall:>10.2f}{args.scenarios / wall:>14.1f}{len(turns) / wall:>10.1f}"
-            f"{_median_ms(turns):>16.1f}"
+            f"{median_ms(turns):>16.1f}"
         )
     await client.close()
 
@@ -238,40 +217,11 @@ def _server(kind: str, key: str) -> Iterator[str]:
     `orchestrator serve` process (no GIL shared with the runner)."""
     if kind == "embedded":
         config = ServerConfig(db_path=None, host="127.0.0.1", port=0, api_key=key)
-        with EmbeddedServer(config) as server:
-            yield server.base_url
-        return
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestrator",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            ":memory:",
-            "--api-key",
-            key,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(15)
+        with EmbeddedServer(config) as embedded:
+            yield embedded.base_url
+    else:
+        with server(key=key) as process:
+            yield process.base_url
 
 
 def main() -> None:
@@ -306,7 +256,7 @@ def main() -> None:
             "quiz": sync.beta.assistants.create(
                 model="gpt-4o",
                 name="Quiz Generator",
-                tools=[{"type": "function", "function": QUIZ}],
+                tools=[{"type": "function", "function": DISPLAY_QUIZ}],
                 metadata={**meta, KEY_KEY: "quiz"},
             ).id,
         }
@@ -314,7 +264,7 @@ def main() -> None:
             "in this process" if args.server == "embedded" else "an `orchestrator serve` process"
         )
         print(f"server {base_url} ({where}, in-memory state, local model)")
-        print(f"python {sys.version.split()[0]}, openai {openai.__version__}")
+        print(machine())
         asyncio.run(measure(base_url, key, ids, args, Path(tmp)))
 
 

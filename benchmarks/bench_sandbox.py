@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import machine, stats
+
 from orchestrator.server.config import SandboxLimits
 from orchestrator.server.tools.code_interpreter import (
     ISOLATION_ENV,
@@ -31,14 +33,6 @@ from orchestrator.server.tools.code_interpreter import (
 
 LIMITS = SandboxLimits(timeout_seconds=30)
 WRITE_FILE = "open('out.bin', 'wb').write(bytes(100_000))\nNone"
-
-
-def median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-def p95_ms(samples: list[float]) -> float:
-    return sorted(samples)[max(0, int(len(samples) * 0.95) - 1)] * 1000
 
 
 def time_bare(rounds: int) -> list[float]:
@@ -86,12 +80,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 
-    print(f"cpus: {os.cpu_count()}  python: {sys.version.split()[0]}  rounds: {args.rounds}")
+    print(f"{machine()}   rounds: {args.rounds}")
     bare = time_bare(args.rounds)
-    print(
-        f"{'baseline: python -I -c pass':<44} median {median_ms(bare):7.1f} ms"
-        f"   p95 {p95_ms(bare):7.1f} ms"
-    )
+    print(f"{'baseline: python -I -c pass':<44} {stats(bare, 1)}")
     modes = ["auto", "audit-hook"]
     for forced in modes:
         os.environ[ISOLATION_ENV] = forced
@@ -103,8 +94,7 @@ def main() -> None:
             for label, code in (("pass", "pass"), ("write 100 kB file", WRITE_FILE)):
                 samples = time_run_code(code, args.rounds, root / "wd")
                 print(
-                    f"{f'run_code [{isolation.mode}] {label}':<44} median "
-                    f"{median_ms(samples):7.1f} ms   p95 {p95_ms(samples):7.1f} ms"
+                    f"{f'run_code [{isolation.mode}] {label}':<44} {stats(samples, 1)}"
                     f"   x{statistics.median(samples) / statistics.median(bare):.1f} baseline"
                 )
             batch = time_concurrent(args.concurrency, root)

@@ -20,103 +20,25 @@ local model), then measures through the real ``openai`` SDK over HTTP:
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import warnings
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import openai
+from _common import machine, rate, row, rss_mb, server, stats
 
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-
-ROOT = Path(__file__).resolve().parents[1]
-KEY = "sk-bench"
+from orchestrator.testing import ServerProcess
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "orchestrator",
-                "serve",
-                "--port",
-                str(self.port),
-                "--db",
-                str(data_dir / "server.sqlite3"),
-                "--api-key",
-                KEY,
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.root}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    @property
-    def root(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def client(self) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.root}/v1", api_key=KEY, max_retries=0)
-
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(15)
-
-
-def rate(n: int, fn: Callable[[int], object]) -> float:
-    start = time.perf_counter()
-    for i in range(n):
-        fn(i)
-    return n / (time.perf_counter() - start)
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def ms(values: list[float]) -> str:
-    return f"median {statistics.median(values) * 1000:7.1f} ms   p95 {pct(values, 0.95) * 1000:7.1f} ms"
-
-
-def requests_per_second(srv: Server, n: int) -> None:
+def requests_per_second(srv: ServerProcess, n: int) -> None:
     c = srv.client()
     http = httpx.Client()
     print(f"\n1. requests per second (one client, sequential, n={n})")
-    health = rate(n, lambda i: http.get(f"{srv.root}/health"))
-    print(f"   {'GET /health (HTTP floor)':32s} {health:8.0f} req/s")
+    health = rate(n, lambda i: http.get(f"{srv.root_url}/health"))
+    row("GET /health (HTTP floor)", f"{health:8.0f} req/s")
     ids: list[str] = []
     figures = [
         ("assistants.create", lambda i: ids.append(c.beta.assistants.create(model="gpt-4o").id)),
@@ -144,13 +66,13 @@ def requests_per_second(srv: Server, n: int) -> None:
     ]
     for name, fn in figures:
         r = rate(n, fn)
-        print(f"   {name:32s} {r:8.0f} req/s   ({r / health:4.2f} x health)")
+        row(name, f"{r:8.0f} req/s", f"({r / health:4.2f} x health)")
 
 
-def run_latency(srv: Server, n: int) -> None:
+def run_latency(srv: ServerProcess, n: int) -> None:
     c = srv.client()
     assistant = c.beta.assistants.create(model="gpt-4o", name="bench")
-    http = httpx.Client(headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
+    http = httpx.Client(headers={"Authorization": f"Bearer {srv.api_key}"}, timeout=30)
 
     def fresh() -> str:
         return c.beta.threads.create(messages=[{"role": "user", "content": "3x + 11 = 14"}]).id
@@ -158,7 +80,7 @@ def run_latency(srv: Server, n: int) -> None:
     health, polling, streaming, raw = [], [], [], []
     for _ in range(n):
         t = time.perf_counter()
-        http.get(f"{srv.root}/health")
+        http.get(f"{srv.root_url}/health")
         health.append(time.perf_counter() - t)
 
         thread = fresh()
@@ -177,35 +99,35 @@ def run_latency(srv: Server, n: int) -> None:
         t = time.perf_counter()
         with http.stream(
             "POST",
-            f"{srv.root}/v1/threads/{thread}/runs",
+            f"{srv.root_url}/v1/threads/{thread}/runs",
             json={"assistant_id": assistant.id, "stream": True},
         ) as r:
             body = r.read()
         raw.append(time.perf_counter() - t)
         assert body.endswith(b"data: [DONE]\n\n")
     print(f"\n2. local-model run, create to completed (n={n})")
-    print(f"   {'GET /health (baseline)':32s} {ms(health)}")
-    print(f"   {'create_and_poll':32s} {ms(polling)}")
-    print(f"   {'runs.stream (SDK handler)':32s} {ms(streaming)}")
-    print(f"   {'stream=True, raw SSE (httpx)':32s} {ms(raw)}")
+    row("GET /health (baseline)", stats(health, 1))
+    row("create_and_poll", stats(polling, 1))
+    row("runs.stream (SDK handler)", stats(streaming, 1))
+    row("stream=True, raw SSE (httpx)", stats(raw, 1))
     print(
         f"   streaming / polling: {statistics.median(streaming) / statistics.median(polling):.2f}"
     )
 
 
-def concurrent_runs(srv: Server, n: int) -> None:
+def concurrent_runs(srv: ServerProcess, n: int) -> None:
     c = srv.client()
     assistant = c.beta.assistants.create(model="gpt-4o", name="bench-concurrent")
     threads = [
         c.beta.threads.create(messages=[{"role": "user", "content": f"question {i}"}]).id
         for i in range(n)
     ]
-    peak = [srv.rss_mb()]
+    peak = [rss_mb(srv.pid)]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            peak.append(srv.rss_mb())
+            peak.append(rss_mb(srv.pid))
             time.sleep(0.01)
 
     sampler = threading.Thread(target=sample)
@@ -237,18 +159,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--concurrent", type=int, default=50)
     args = parser.parse_args()
-    print(f"cpus: {os.cpu_count()}   load average: {os.getloadavg()[0]:.2f}")
-    with tempfile.TemporaryDirectory() as d:
-        srv = Server(Path(d))
-        try:
-            time.sleep(0.5)
-            print(f"server RSS idle (just started): {srv.rss_mb():.1f} MB")
-            requests_per_second(srv, args.requests)
-            run_latency(srv, args.runs)
-            print(f"\nserver RSS idle (after 1.-2.): {srv.rss_mb():.1f} MB")
-            concurrent_runs(srv, args.concurrent)
-        finally:
-            srv.stop()
+    print(machine())
+    with tempfile.TemporaryDirectory() as d, server(db_path=Path(d) / "server.sqlite3") as srv:
+        time.sleep(0.5)
+        print(f"server RSS idle (just started): {rss_mb(srv.pid):.1f} MB")
+        requests_per_second(srv, args.requests)
+        run_latency(srv, args.runs)
+        print(f"\nserver RSS idle (after 1.-2.): {rss_mb(srv.pid):.1f} MB")
+        concurrent_runs(srv, args.concurrent)
 
 
 if __name__ == "__main__":
