@@ -31,8 +31,14 @@ def spec() -> dict[str, Any]:
 def _known_deviations(doc: dict[str, Any]) -> dict[str, Any]:
     """Where OpenAI's API answered differently from its own spec, clients were written
     against the API: an empty list page has ``first_id``/``last_id`` null (the SDK's
-    cursor pages type them optional)."""
-    for name, schema in doc["components"]["schemas"].items():
+    cursor pages type them optional). A file uploaded with any purpose the upload
+    schema allows (e.g. ``evals``) is returned with that purpose."""
+    schemas = doc["components"]["schemas"]
+    file_purpose = schemas.get("OpenAIFile", {}).get("properties", {}).get("purpose", {})
+    upload_purpose = schemas.get("CreateFileRequest", {}).get("properties", {}).get("purpose", {})
+    if "enum" in file_purpose and "enum" in upload_purpose:
+        file_purpose["enum"] = sorted(set(file_purpose["enum"]) | set(upload_purpose["enum"]))
+    for name, schema in schemas.items():
         if name.startswith("List") and name.endswith("Response"):
             for key in ("first_id", "last_id"):
                 prop = schema.get("properties", {}).get(key)

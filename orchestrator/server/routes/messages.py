@@ -44,6 +44,12 @@ def prepare_message(c: ServerContext, body: dict[str, Any], param: str = "") -> 
                 f"A message can have at most {MAX_ATTACHMENTS} attachments.",
                 param=f"{prefix}attachments",
             )
+        if not att.get("file_id"):
+            # The spec leaves file_id optional; an attachment without one means nothing.
+            raise invalid(
+                f"Missing required parameter: '{prefix}attachments[{i}].file_id'.",
+                param=f"{prefix}attachments[{i}].file_id",
+            )
         if get_file(c.store, att["file_id"]) is None:
             raise invalid(
                 f"No file found with id '{att['file_id']}'. Upload it with POST /v1/files first.",
