@@ -18,53 +18,8 @@ import pytest
 
 from orchestrator.server import wire
 from tests.conftest import API_KEY, ServerProcess
+from tests.tool_defs import QUIZ_TOOL, WEATHER_TOOL
 
-WEATHER: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "location": {"type": "string"},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["location", "unit"],
-            "additionalProperties": False,
-        },
-        "strict": True,
-    },
-}
-QUIZ: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "display_quiz",
-        "description": "Displays a quiz to the student and returns the responses.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "title": {"type": "string"},
-                "questions": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "question_text": {"type": "string"},
-                            "question_type": {
-                                "type": "string",
-                                "enum": ["MULTIPLE_CHOICE", "FREE_RESPONSE"],
-                            },
-                            "choices": {"type": "array", "items": {"type": "string"}},
-                        },
-                        "required": ["question_text"],
-                    },
-                },
-            },
-            "required": ["title", "questions"],
-        },
-    },
-}
 LONG = (
     "Tell me, in as much detail as you can manage, how the water cycle moves water "
     "between oceans, clouds, rivers and the ground over the course of a year."
@@ -110,7 +65,7 @@ def test_content_parts_and_developer_messages(client: openai.OpenAI) -> None:
 
 def test_function_call_and_round_trip(client: openai.OpenAI) -> None:
     messages = user("Use get_weather for Seoul in celsius")
-    r = client.chat.completions.create(model="gpt-4o", messages=messages, tools=[WEATHER])
+    r = client.chat.completions.create(model="gpt-4o", messages=messages, tools=[WEATHER_TOOL])
     choice = r.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.message.content is None
     (call,) = choice.message.tool_calls or []
@@ -122,30 +77,37 @@ def test_function_call_and_round_trip(client: openai.OpenAI) -> None:
         choice.message.model_dump(exclude_none=True),
         {"role": "tool", "tool_call_id": call.id, "content": '{"temp": 21}'},
     ]
-    final = client.chat.completions.create(model="gpt-4o", messages=messages, tools=[WEATHER])
+    final = client.chat.completions.create(model="gpt-4o", messages=messages, tools=[WEATHER_TOOL])
     assert final.choices[0].finish_reason == "stop"
     assert final.choices[0].message.content == 'get_weather returned: {"temp": 21}'
 
 
 def test_display_quiz_arguments_are_schema_valid(client: openai.OpenAI) -> None:
     r = client.chat.completions.create(
-        model="gpt-4o", messages=user("display_quiz about volcanoes, please"), tools=[QUIZ, WEATHER]
+        model="gpt-4o",
+        messages=user("display_quiz about volcanoes, please"),
+        tools=[QUIZ_TOOL, WEATHER_TOOL],
     )
     (call,) = r.choices[0].message.tool_calls or []
     value = json.loads(call.function.arguments)
-    jsonschema.validate(value, QUIZ["function"]["parameters"])
+    jsonschema.validate(value, QUIZ_TOOL["function"]["parameters"])
     assert value["title"] == "Volcanoes"
     assert {q["question_type"] for q in value["questions"]} == {"MULTIPLE_CHOICE", "FREE_RESPONSE"}
 
 
 def test_parallel_calls_and_parallel_tool_calls_false(client: openai.OpenAI) -> None:
     text = "get_weather for Oslo, then display_quiz"
-    r = client.chat.completions.create(model="gpt-4o", messages=user(text), tools=[QUIZ, WEATHER])
+    r = client.chat.completions.create(
+        model="gpt-4o", messages=user(text), tools=[QUIZ_TOOL, WEATHER_TOOL]
+    )
     calls = r.choices[0].message.tool_calls or []
     assert [c.function.name for c in calls] == ["get_weather", "display_quiz"]
     assert len({c.id for c in calls}) == 2
     one = client.chat.completions.create(
-        model="gpt-4o", messages=user(text), tools=[QUIZ, WEATHER], parallel_tool_calls=False
+        model="gpt-4o",
+        messages=user(text),
+        tools=[QUIZ_TOOL, WEATHER_TOOL],
+        parallel_tool_calls=False,
     )
     assert [c.function.name for c in one.choices[0].message.tool_calls or []] == ["get_weather"]
 
@@ -153,7 +115,7 @@ def test_parallel_calls_and_parallel_tool_calls_false(client: openai.OpenAI) -> 
 def test_tool_choice_forced_required_none_and_allowed_tools(client: openai.OpenAI) -> None:
     def names(**kw: Any) -> list[str]:
         r = client.chat.completions.create(
-            model="gpt-4o", messages=user("hello there"), tools=[QUIZ, WEATHER], **kw
+            model="gpt-4o", messages=user("hello there"), tools=[QUIZ_TOOL, WEATHER_TOOL], **kw
         )
         return [c.function.name for c in r.choices[0].message.tool_calls or []]
 
@@ -171,7 +133,7 @@ def test_tool_choice_forced_required_none_and_allowed_tools(client: openai.OpenA
     }
     assert names(tool_choice=allowed) == ["get_weather"]
     r = client.chat.completions.create(
-        model="gpt-4o", messages=user("display_quiz now"), tools=[QUIZ], tool_choice="none"
+        model="gpt-4o", messages=user("display_quiz now"), tools=[QUIZ_TOOL], tool_choice="none"
     )
     assert r.choices[0].message.content == "[local model] You said: display_quiz now"
 
@@ -227,7 +189,7 @@ def test_stop_n_and_max_tokens(client: openai.OpenAI) -> None:
 def test_same_request_same_answer(client: openai.OpenAI) -> None:
     def ask() -> Any:
         return client.chat.completions.create(
-            model="gpt-4o", messages=user("display_quiz on rivers"), tools=[QUIZ]
+            model="gpt-4o", messages=user("display_quiz on rivers"), tools=[QUIZ_TOOL]
         )
 
     a, b = ask(), ask()
@@ -241,7 +203,10 @@ def test_same_request_same_answer(client: openai.OpenAI) -> None:
     ("kwargs", "param", "words"),
     [
         (
-            {"tool_choice": {"type": "function", "function": {"name": "nope"}}, "tools": [WEATHER]},
+            {
+                "tool_choice": {"type": "function", "function": {"name": "nope"}},
+                "tools": [WEATHER_TOOL],
+            },
             "tool_choice",
             "'nope'",
         ),
@@ -356,7 +321,7 @@ def test_stream_tool_calls(server: ServerProcess) -> None:
         {
             "model": "gpt-4o",
             "messages": user("display_quiz and get_weather in Rome"),
-            "tools": [QUIZ, WEATHER],
+            "tools": [QUIZ_TOOL, WEATHER_TOOL],
         },
     )
     first = chunks[0]["choices"][0]["delta"]
@@ -371,7 +336,7 @@ def test_stream_tool_calls(server: ServerProcess) -> None:
             slot["arguments"] += piece["function"].get("arguments", "")
     assert [calls[i]["name"] for i in sorted(calls)] == ["display_quiz", "get_weather"]
     assert json.loads(calls[1]["arguments"]) == {"location": "Rome", "unit": "celsius"}
-    jsonschema.validate(json.loads(calls[0]["arguments"]), QUIZ["function"]["parameters"])
+    jsonschema.validate(json.loads(calls[0]["arguments"]), QUIZ_TOOL["function"]["parameters"])
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
 
 
@@ -391,7 +356,7 @@ def test_stream_errors_before_streaming_are_json(server: ServerProcess) -> None:
             "model": "m",
             "messages": user("hi"),
             "stream": True,
-            "tools": [WEATHER],
+            "tools": [WEATHER_TOOL],
             "tool_choice": {"type": "function", "function": {"name": "x"}},
         },
         headers={"authorization": f"Bearer {API_KEY}"},
@@ -417,7 +382,7 @@ def test_sdk_stream_helper_text_and_tools(client: openai.OpenAI) -> None:
     assert final.choices[0].message.content == f"[local model] You said: {LONG}"
 
     with client.chat.completions.stream(
-        model="gpt-4o", messages=user("get_weather in Lima"), tools=[WEATHER]
+        model="gpt-4o", messages=user("get_weather in Lima"), tools=[WEATHER_TOOL]
     ) as stream:
         done = [e for e in stream if e.type == "tool_calls.function.arguments.done"]
         final = stream.get_final_completion()

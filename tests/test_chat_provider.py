@@ -39,11 +39,11 @@ from orchestrator.server.models.base import (
     ToolDef,
 )
 from orchestrator.server.models.chat import ChatModel
-from tests.conftest import ROOT, ServerProcess
+from tests.conftest import ServerProcess
 from tests.spec_check import SpecChecker
+from tests.tool_defs import DISPLAY_QUIZ, QUIZ_TOOL
 
 UPSTREAM_KEY = "sk-upstream-" + secrets.token_hex(16)
-QUIZ = json.loads((ROOT / "assistants/functions/display_quiz.json").read_text())
 
 
 # --- the fault-injecting proxy (test double; outside the product) -------------------
@@ -311,7 +311,7 @@ def test_display_quiz_round_trip_keeps_the_upstreams_call_ids(api, proxy: FaultP
         "Make a two-question quiz about quadratic equations and show it with display_quiz.",
         name="Quiz Generator",
         instructions="Make quizzes and give feedback.",
-        tools=[{"type": "function", "function": QUIZ}],
+        tools=[QUIZ_TOOL],
     )
     assert run.status == "requires_action", run.last_error
     [first] = proxy.since(mark)
@@ -321,8 +321,8 @@ def test_display_quiz_round_trip_keeps_the_upstreams_call_ids(api, proxy: FaultP
             "type": "function",
             "function": {
                 "name": "display_quiz",
-                "description": QUIZ["description"],
-                "parameters": QUIZ["parameters"],
+                "description": DISPLAY_QUIZ["description"],
+                "parameters": DISPLAY_QUIZ["parameters"],
             },
         }
     ]
@@ -469,9 +469,7 @@ def test_streamed_reply_arrives_in_many_deltas(api, proxy: FaultProxy) -> None:
 
 
 def test_streamed_function_call_and_submit(api, proxy: FaultProxy) -> None:
-    asst = api.beta.assistants.create(
-        model="gpt-4o", tools=[{"type": "function", "function": QUIZ}]
-    )
+    asst = api.beta.assistants.create(model="gpt-4o", tools=[QUIZ_TOOL])
     thread = api.beta.threads.create()
     api.beta.threads.messages.create(thread.id, role="user", content="Quiz me with display_quiz.")
     mark = proxy.mark()
@@ -498,9 +496,7 @@ def test_other_id_styles_are_kept_as_the_upstream_sent_them(api, proxy: FaultPro
     # and sent back verbatim with the outputs (some upstreams check them).
     proxy.rewrites.append([(b'"id":"call_', b'"id":"chatcmpl-tool-')])
     mark = proxy.mark()
-    thread, run = run_once(
-        api, "Show a quiz with display_quiz.", tools=[{"type": "function", "function": QUIZ}]
-    )
+    thread, run = run_once(api, "Show a quiz with display_quiz.", tools=[QUIZ_TOOL])
     assert run.status == "requires_action", run.last_error
     [upstream_call] = proxy.since(mark)[0].tool_calls()
     assert upstream_call["id"].startswith("chatcmpl-tool-")

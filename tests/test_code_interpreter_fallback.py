@@ -7,8 +7,6 @@ level network guard still hold; the weaker guarantees are stated, not hidden.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import json
 import logging
 import sys
@@ -18,33 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.server.config import SandboxLimits
 from orchestrator.server.tools.code_interpreter import (
     ISOLATION_ENV,
     CodeFile,
-    CodeResult,
     Isolation,
     probe_isolation,
-    run_code,
 )
-from tests.test_code_interpreter import Listener, host_processes_with, wait_until
+from tests.test_code_interpreter import Listener, host_processes_with, run, wait_until
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
-
-LIMITS = SandboxLimits(
-    timeout_seconds=5, memory_mb=256, max_output_bytes=4096, max_file_bytes=1_000_000
-)
-
-
-def run(code: str, workdir: Path, inputs: list[CodeFile] | None = None, **limits) -> CodeResult:
-    return asyncio.run(
-        run_code(
-            code,
-            workdir=workdir,
-            inputs=inputs or [],
-            limits=dataclasses.replace(LIMITS, **limits),
-        )
-    )
 
 
 @pytest.fixture

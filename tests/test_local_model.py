@@ -41,42 +41,22 @@ from orchestrator.server.models.script import (
 from orchestrator.server.models.tokens import count_tokens
 from orchestrator.server.store import Store
 from orchestrator.server.tools.citations import format_results
+from tests.tool_defs import DISPLAY_QUIZ, GET_WEATHER
 
-DISPLAY_QUIZ = {
-    "type": "object",
-    "properties": {
-        "title": {"type": "string"},
-        "questions": {
-            "type": "array",
-            "description": "An array of questions, each with a title and potentially options.",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "question_text": {"type": "string"},
-                    "question_type": {
-                        "type": "string",
-                        "enum": ["MULTIPLE_CHOICE", "FREE_RESPONSE"],
-                    },
-                    "choices": {"type": "array", "items": {"type": "string"}},
-                },
-                "required": ["question_text"],
-            },
-        },
-    },
-    "required": ["title", "questions"],
-}
-WEATHER = {
-    "type": "object",
-    "properties": {
-        "location": {"type": "string", "description": "City and country"},
-        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-    },
-    "required": ["location", "unit"],
-    "additionalProperties": False,
-}
 
-QUIZ = ToolDef("function", "display_quiz", "Show a quiz", DISPLAY_QUIZ)
-WEATHER_TOOL = ToolDef("function", "get_weather", "Weather for a city", WEATHER, strict=True)
+def function_tool(function: dict[str, Any]) -> ToolDef:
+    """A function definition as the engine hands it to the model."""
+    return ToolDef(
+        "function",
+        function["name"],
+        function.get("description", ""),
+        function["parameters"],
+        strict=function.get("strict", False),
+    )
+
+
+QUIZ = function_tool(DISPLAY_QUIZ)  # the seed's display_quiz
+WEATHER_TOOL = function_tool(GET_WEATHER)  # strict
 CODE = ToolDef("code_interpreter", "code_interpreter")
 SEARCH = ToolDef("file_search", "file_search")
 
@@ -187,7 +167,7 @@ def test_named_function_is_called_with_schema_valid_arguments() -> None:
     assert (call.type, call.name) == ("function", "display_quiz")
     assert call.id.startswith("call_")
     value = args(call)
-    jsonschema.validate(value, DISPLAY_QUIZ)
+    jsonschema.validate(value, QUIZ.parameters)
     assert "Photosynthesis" in value["title"]
     types = [q["question_type"] for q in value["questions"]]
     assert types == ["MULTIPLE_CHOICE", "FREE_RESPONSE"]
@@ -242,7 +222,7 @@ def test_tool_choice_forces_a_function_the_message_does_not_name() -> None:
         request("Is it warm in Lisbon?", tools=[QUIZ, WEATHER_TOOL], tool_choice=choice)
     ).tool_calls
     assert call.name == "get_weather"
-    jsonschema.validate(args(call), WEATHER)
+    jsonschema.validate(args(call), WEATHER_TOOL.parameters)
 
 
 def test_tool_choice_required_picks_the_first_function() -> None:

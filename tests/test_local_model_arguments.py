@@ -18,6 +18,7 @@ from orchestrator.server.models.argument_gen import (
     MessageWords,
     generate_arguments,
 )
+from tests.tool_defs import DISPLAY_QUIZ
 
 S = dict[str, Any]
 
@@ -49,29 +50,7 @@ STRICT_QUIZ: S = {
 }
 
 SCHEMAS: dict[str, S] = {
-    "display_quiz (seed)": {
-        "type": "object",
-        "properties": {
-            "title": {"type": "string"},
-            "questions": {
-                "type": "array",
-                "description": "제목과 옵션(객관식인 경우)이 있는 질문의 배열입니다.",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "question_text": {"type": "string"},
-                        "question_type": {
-                            "type": "string",
-                            "enum": ["MULTIPLE_CHOICE", "FREE_RESPONSE"],
-                        },
-                        "choices": {"type": "array", "items": {"type": "string"}},
-                    },
-                    "required": ["question_text"],
-                },
-            },
-        },
-        "required": ["title", "questions"],
-    },
+    "display_quiz (seed)": DISPLAY_QUIZ["parameters"],
     "display_quiz strict": STRICT_QUIZ,
     "get_weather (OpenAI docs)": {
         "type": "object",

@@ -22,9 +22,9 @@ from orchestrator.backend import STATE_DIR, EmbeddedServer, make_client
 from orchestrator.server.config import ServerConfig
 from orchestrator.spec.schema_check import load_schema
 from tests.test_scenarios_support import (
-    FakeUpstream,
     apply_assistants,
     apply_embedded,
+    chat_server_on_fake_upstream,
     make_project,
     new_namespace,
     run_test_command,
@@ -40,12 +40,8 @@ CASSETTES = [
 
 @pytest.fixture(scope="module")
 def chat_server(server_factory):
-    upstream = FakeUpstream()
-    srv = server_factory(
-        "--model-provider", "chat", "--upstream-base-url", upstream.base_url, persistent=False
-    )
-    yield srv
-    upstream.close()
+    with chat_server_on_fake_upstream(server_factory) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -29,10 +29,14 @@ from orchestrator.spec.models import (
     ScenarioSpec,
     TurnSpec,
 )
-from tests.conftest import ROOT
-from tests.test_scenarios_support import CuttingProxy, FakeUpstream, new_namespace
+from orchestrator.testing import free_port
+from tests.test_scenarios_support import (
+    CuttingProxy,
+    chat_server_on_fake_upstream,
+    new_namespace,
+)
+from tests.tool_defs import QUIZ_TOOL
 
-QUIZ = json.loads((ROOT / "assistants/functions/display_quiz.json").read_text(encoding="utf-8"))
 LOOKUP = {
     "name": "lookup",
     "description": "Look a word up.",
@@ -62,7 +66,7 @@ def ns(server) -> str:
         client,
         namespace,
         "quiz",
-        [{"type": "function", "function": QUIZ}, {"type": "function", "function": LOOKUP}],
+        [QUIZ_TOOL, {"type": "function", "function": LOOKUP}],
     )
     create_assistant(client, namespace, "plain", [])
     return namespace
@@ -302,11 +306,7 @@ def test_assistant_never_applied_is_an_error(server, ns: str, tmp_path: Path) ->
 
 
 def test_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
     spec = scenario(tmp_path, [("hi", {})])
     report = run_scenarios([spec], client, RunnerOptions(), target=f"http://127.0.0.1:{port}/v1")
@@ -317,19 +317,13 @@ def test_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def chat_server(server_factory):
-    upstream = FakeUpstream()
-    srv = server_factory(
-        "--model-provider", "chat", "--upstream-base-url", upstream.base_url, persistent=False
-    )
-    yield srv
-    upstream.close()
+    with chat_server_on_fake_upstream(server_factory) as srv:
+        yield srv
 
 
 def test_invalid_arguments_fail_with_the_schema_problems(chat_server, tmp_path: Path) -> None:
     namespace = new_namespace()
-    create_assistant(
-        chat_server.client(), namespace, "quiz", [{"type": "function", "function": QUIZ}]
-    )
+    create_assistant(chat_server.client(), namespace, "quiz", [QUIZ_TOOL])
     spec = scenario(
         tmp_path,
         [("BADARGS please", {})],

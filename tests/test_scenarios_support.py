@@ -17,6 +17,7 @@ import shutil
 import textwrap
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,6 +39,7 @@ from orchestrator.spec.models import (
     AssistantSpec,
     Project,
 )
+from orchestrator.testing import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -289,6 +291,21 @@ class FakeUpstream:
         if "file_search" in tools:
             return self._call("file_search", {"query": "hypotenuse Pythagorean theorem"})
         return self._text(f"Upstream model here, answering: {user}")
+
+
+@contextlib.contextmanager
+def chat_server_on_fake_upstream(
+    server_factory: Callable[..., ServerProcess],
+) -> Iterator[ServerProcess]:
+    """A ``--model-provider chat`` server (in-memory) whose upstream is a
+    :class:`FakeUpstream`, for a module-scoped ``chat_server`` fixture."""
+    upstream = FakeUpstream()
+    try:
+        yield server_factory(
+            "--model-provider", "chat", "--upstream-base-url", upstream.base_url, persistent=False
+        )
+    finally:
+        upstream.close()
 
 
 class CuttingProxy:

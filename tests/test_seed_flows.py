@@ -19,37 +19,9 @@ import pytest
 from openai import AssistantEventHandler
 
 from tests.test_server_runs import script
+from tests.tool_defs import QUIZ_TOOL
 
 MATH_INSTRUCTIONS = "너는 개인 수학 교사야. 질문에 한 문장 이하로 짧게 답해줘"
-
-FUNCTION_JSON = {
-    "name": "display_quiz",
-    "description": "학생에게 퀴즈를 표시하고 학생의 응답을 반환합니다. 하나의 퀴즈에 여러 개의 "
-    "질문이 포함될 수 있습니다.",
-    "parameters": {
-        "type": "object",
-        "properties": {
-            "title": {"type": "string"},
-            "questions": {
-                "type": "array",
-                "description": "제목과 옵션(객관식인 경우)이 있는 질문의 배열입니다.",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "question_text": {"type": "string"},
-                        "question_type": {
-                            "type": "string",
-                            "enum": ["MULTIPLE_CHOICE", "FREE_RESPONSE"],
-                        },
-                        "choices": {"type": "array", "items": {"type": "string"}},
-                    },
-                    "required": ["question_text"],
-                },
-            },
-        },
-        "required": ["title", "questions"],
-    },
-}
 
 
 def tiny_pdf(lines: list[str]) -> bytes:
@@ -307,7 +279,8 @@ def test_display_quiz_function_round_trip(
     t = math_tutor
     client.beta.assistants.update(
         t.assistant_id,
-        tools=[{"type": "code_interpreter"}, {"type": "function", "function": FUNCTION_JSON}],
+        # The tutorial's function_json (the example project keeps it, in English).
+        tools=[{"type": "code_interpreter"}, QUIZ_TOOL],
     )
     thread = client.beta.threads.create()
     # The tutorial's GPT-4o answered with two display_quiz calls at once.

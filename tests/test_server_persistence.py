@@ -8,14 +8,14 @@ import time
 import openai
 import pytest
 
-from tests.test_server_runs import QUIZ
 from tests.test_server_runs_control import wait_for
+from tests.tool_defs import QUIZ_TOOL
 
 
 def test_everything_survives_a_restart(server_factory, spec_checker) -> None:
     srv = server_factory()
     client = srv.client(spec_checker)
-    assistant = client.beta.assistants.create(model="gpt-4o", name="Quiz", tools=[QUIZ])
+    assistant = client.beta.assistants.create(model="gpt-4o", name="Quiz", tools=[QUIZ_TOOL])
     done_thread = client.beta.threads.create(
         messages=[{"role": "user", "content": "remember me"}], metadata={"k": "v"}
     )
@@ -68,7 +68,7 @@ def test_everything_survives_a_restart(server_factory, spec_checker) -> None:
 def test_waiting_runs_expire_on_time_and_across_restarts(server_factory, spec_checker) -> None:
     srv = server_factory("--run-expiry-seconds", "2")
     client = srv.client(spec_checker)
-    assistant = client.beta.assistants.create(model="gpt-4o", tools=[QUIZ])
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[QUIZ_TOOL])
 
     def waiting_run():  # type: ignore[no-untyped-def]
         thread = client.beta.threads.create(messages=[{"role": "user", "content": "display_quiz"}])

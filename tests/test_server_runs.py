@@ -15,47 +15,7 @@ import openai
 import pytest
 
 from tests.conftest import API_KEY
-
-QUIZ = {
-    "type": "function",
-    "function": {
-        "name": "display_quiz",
-        "description": "Displays a quiz to the student and returns the student's responses.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "title": {"type": "string"},
-                "questions": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "question_text": {"type": "string"},
-                            "question_type": {
-                                "type": "string",
-                                "enum": ["MULTIPLE_CHOICE", "FREE_RESPONSE"],
-                            },
-                            "choices": {"type": "array", "items": {"type": "string"}},
-                        },
-                        "required": ["question_text"],
-                    },
-                },
-            },
-            "required": ["title", "questions"],
-        },
-    },
-}
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
+from tests.tool_defs import QUIZ_TOOL, WEATHER_TOOL
 
 
 def script(server, thread_id: str, steps: list[dict]) -> None:
@@ -191,7 +151,7 @@ def test_token_limits_end_incomplete(client: openai.OpenAI, tutor: str) -> None:
 
 
 def test_function_call_round_trip_and_active_run_rules(client: openai.OpenAI) -> None:
-    assistant = client.beta.assistants.create(model="gpt-4o", tools=[QUIZ, WEATHER])
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[QUIZ_TOOL, WEATHER_TOOL])
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": "Use display_quiz to make a quiz."}]
     )
@@ -251,7 +211,7 @@ def test_function_call_round_trip_and_active_run_rules(client: openai.OpenAI) ->
 
 
 def test_parallel_calls_and_tool_choice(client: openai.OpenAI) -> None:
-    assistant = client.beta.assistants.create(model="gpt-4o", tools=[QUIZ, WEATHER])
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[QUIZ_TOOL, WEATHER_TOOL])
     text = "Call get_weather for Seoul, then display_quiz."
     thread = client.beta.threads.create(messages=[{"role": "user", "content": text}])
     run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
@@ -307,7 +267,7 @@ def test_parallel_calls_and_tool_choice(client: openai.OpenAI) -> None:
 
 
 def test_cancel_a_run_waiting_for_outputs(client: openai.OpenAI) -> None:
-    assistant = client.beta.assistants.create(model="gpt-4o", tools=[WEATHER])
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": "get_weather in Busan"}]
     )

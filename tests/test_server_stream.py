@@ -12,7 +12,8 @@ from openai import AssistantEventHandler
 
 from tests.conftest import API_KEY
 from tests.spec_check import SpecChecker
-from tests.test_server_runs import QUIZ, script
+from tests.test_server_runs import script
+from tests.tool_defs import QUIZ_TOOL
 
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -76,7 +77,7 @@ def test_stream_true_is_framed_per_spec(server, client: openai.OpenAI, spec_chec
 def test_stream_stops_at_requires_action_and_submit_continues(
     server, client: openai.OpenAI, spec_checker
 ) -> None:
-    assistant = client.beta.assistants.create(model="gpt-4o", tools=[QUIZ])
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[QUIZ_TOOL])
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": "display_quiz with two questions"}]
     )
@@ -217,7 +218,7 @@ def test_event_handler_sees_code_and_text(client: openai.OpenAI) -> None:
 
 
 def test_sdk_submit_tool_outputs_stream(client: openai.OpenAI) -> None:
-    assistant = client.beta.assistants.create(model="gpt-4o", tools=[QUIZ])
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[QUIZ_TOOL])
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": "Make a quiz with display_quiz"}]
     )
