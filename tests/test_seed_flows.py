@@ -18,7 +18,7 @@ import openai
 import pytest
 from openai import AssistantEventHandler
 
-from tests.test_server_runs import script
+from tests.run_helpers import script
 from tests.tool_defs import QUIZ_TOOL
 
 MATH_INSTRUCTIONS = "너는 개인 수학 교사야. 질문에 한 문장 이하로 짧게 답해줘"

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import openai
 import pytest
 
 from tests.test_server_runs_control import wait_for
 from tests.tool_defs import QUIZ_TOOL
+
+
+def run_as_seen(client: openai.OpenAI, thread_id: str, run_id: str) -> dict[str, Any]:
+    """A run, its steps and its thread's messages, as a client reads them."""
+    return {
+        "messages": client.beta.threads.messages.list(thread_id=thread_id).to_dict(),
+        "steps": client.beta.threads.runs.steps.list(run_id=run_id, thread_id=thread_id).to_dict(),
+        "run": client.beta.threads.runs.retrieve(run_id, thread_id=thread_id).to_dict(),
+    }
 
 
 def test_everything_survives_a_restart(server_factory, spec_checker) -> None:
@@ -30,26 +40,13 @@ def test_everything_survives_a_restart(server_factory, spec_checker) -> None:
         thread_id=waiting_thread.id, assistant_id=assistant.id
     )
     assert waiting.status == "requires_action"
-    before = {
-        "messages": client.beta.threads.messages.list(thread_id=done_thread.id).to_dict(),
-        "steps": client.beta.threads.runs.steps.list(
-            run_id=done.id, thread_id=done_thread.id
-        ).to_dict(),
-        "run": client.beta.threads.runs.retrieve(done.id, thread_id=done_thread.id).to_dict(),
-    }
+    before = run_as_seen(client, done_thread.id, done.id)
 
     srv.restart()
     client = srv.client(spec_checker)
     assert client.beta.assistants.retrieve(assistant.id).name == "Quiz"
     assert client.beta.threads.retrieve(done_thread.id).metadata == {"k": "v"}
-    after = {
-        "messages": client.beta.threads.messages.list(thread_id=done_thread.id).to_dict(),
-        "steps": client.beta.threads.runs.steps.list(
-            run_id=done.id, thread_id=done_thread.id
-        ).to_dict(),
-        "run": client.beta.threads.runs.retrieve(done.id, thread_id=done_thread.id).to_dict(),
-    }
-    assert after == before
+    assert run_as_seen(client, done_thread.id, done.id) == before
 
     # A run waiting for outputs is still waiting, and takes them.
     waiting = client.beta.threads.runs.retrieve(waiting.id, thread_id=waiting_thread.id)

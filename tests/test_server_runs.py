@@ -15,16 +15,8 @@ import openai
 import pytest
 
 from tests.conftest import API_KEY
+from tests.run_helpers import file_search_assistant, script
 from tests.tool_defs import QUIZ_TOOL, WEATHER_TOOL
-
-
-def script(server, thread_id: str, steps: list[dict]) -> None:
-    r = httpx.post(
-        f"{server.base_url}/x-orchestrator/threads/{thread_id}/script",
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        json={"steps": steps},
-    )
-    assert r.status_code == 200, r.text
 
 
 @pytest.fixture(scope="module")
@@ -298,12 +290,7 @@ def test_model_errors_fail_the_run(server, client: openai.OpenAI, tutor: str) ->
 
 
 def test_tool_rounds_are_capped(server, client: openai.OpenAI) -> None:
-    store = client.vector_stores.create(name="empty")
-    assistant = client.beta.assistants.create(
-        model="gpt-4o",
-        tools=[{"type": "file_search"}],
-        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
-    )
+    assistant = file_search_assistant(client, {}, store_name="empty")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "search"}])
     script(
         server,
@@ -320,19 +307,15 @@ def test_tool_rounds_are_capped(server, client: openai.OpenAI) -> None:
 
 
 def test_file_search_steps_results_and_include(client: openai.OpenAI) -> None:
-    store = client.vector_stores.create(name="geometry")
-    client.vector_stores.files.upload_and_poll(
-        vector_store_id=store.id,
-        file=(
-            "pythagoras.md",
-            b"# Pythagoras\nIn a right triangle the square of the hypotenuse equals the sum "
-            b"of the squares of the other two sides.\n",
-        ),
+    pythagoras = (
+        b"# Pythagoras\nIn a right triangle the square of the hypotenuse equals the sum "
+        b"of the squares of the other two sides.\n"
     )
-    assistant = client.beta.assistants.create(
-        model="gpt-4o",
-        tools=[{"type": "file_search", "file_search": {"max_num_results": 5}}],
-        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    assistant = file_search_assistant(
+        client,
+        {"pythagoras.md": pythagoras},
+        store_name="geometry",
+        file_search={"max_num_results": 5},
     )
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": "What does the hypotenuse square equal?"}]

@@ -11,8 +11,8 @@ import pytest
 from openai import AssistantEventHandler
 
 from tests.conftest import API_KEY
+from tests.run_helpers import file_search_assistant, script
 from tests.spec_check import SpecChecker
-from tests.test_server_runs import script
 from tests.tool_defs import QUIZ_TOOL
 
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
@@ -254,15 +254,10 @@ def test_sdk_create_and_run_stream(client: openai.OpenAI) -> None:
 def test_stream_citations_and_include(
     server, client: openai.OpenAI, spec_checker: SpecChecker
 ) -> None:
-    store = client.vector_stores.create(name="stream-docs")
-    client.vector_stores.files.upload_and_poll(
-        vector_store_id=store.id,
-        file=("guide.md", b"# Guide\nThe capital of France is Paris. It is on the Seine.\n"),
-    )
-    assistant = client.beta.assistants.create(
-        model="gpt-4o",
-        tools=[{"type": "file_search"}],
-        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    assistant = file_search_assistant(
+        client,
+        {"guide.md": b"# Guide\nThe capital of France is Paris. It is on the Seine.\n"},
+        store_name="stream-docs",
     )
     body = {"assistant_id": assistant.id, "stream": True}
 
@@ -301,15 +296,10 @@ def test_stream_citations_and_include(
 
 
 def test_sdk_stream_snapshot_has_citations(client: openai.OpenAI) -> None:
-    store = client.vector_stores.create(name="snap")
-    client.vector_stores.files.upload_and_poll(
-        vector_store_id=store.id,
-        file=("facts.txt", b"Water boils at 100 degrees Celsius at sea level.\n"),
-    )
-    assistant = client.beta.assistants.create(
-        model="gpt-4o",
-        tools=[{"type": "file_search"}],
-        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    assistant = file_search_assistant(
+        client,
+        {"facts.txt": b"Water boils at 100 degrees Celsius at sea level.\n"},
+        store_name="snap",
     )
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": "At what temperature does water boil?"}]
