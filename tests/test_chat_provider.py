@@ -704,7 +704,7 @@ def test_a_down_upstream_fails_the_run_and_the_server_carries_on(
     assert "unreachable" in run.last_error.message
     assert proxy.base_url.removesuffix("/v1") in run.last_error.message
     assert "gave up after 3 attempts" in run.last_error.message
-    assert httpx.get(f"http://127.0.0.1:{chat_server.port}/health").status_code == 200
+    assert httpx.get(f"{chat_server.root_url}/health").status_code == 200
     # The thread is usable again, and the next run goes through.
     api.beta.threads.messages.create(thread.id, role="user", content="Back now?")
     run = api.beta.threads.runs.create_and_poll(

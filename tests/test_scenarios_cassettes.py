@@ -18,13 +18,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.backend import STATE_DIR, EmbeddedServer, make_client
-from orchestrator.server.config import ServerConfig
 from orchestrator.spec.schema_check import load_schema
 from tests.test_scenarios_support import (
     apply_assistants,
     apply_embedded,
     chat_server_on_fake_upstream,
+    embedded_client,
     make_project,
     new_namespace,
     run_test_command,
@@ -145,11 +144,7 @@ def copy(recorded, tmp_path: Path) -> Path:
 def test_cassette_calling_a_function_the_assistant_lost(copy: Path) -> None:
     # The server's assistant lost display_quiz (e.g. applied from another branch): the
     # local model refuses the recorded call and the runner says the cassette is stale.
-    config = ServerConfig(
-        db_path=copy / STATE_DIR / "server.sqlite3", host="127.0.0.1", port=0, api_key="k"
-    )
-    with EmbeddedServer(config) as srv:
-        client = make_client(srv.base_url, "k")
+    with embedded_client(copy) as client:
         (quiz,) = [a for a in client.beta.assistants.list() if a.name == "Quiz Generator"]
         client.beta.assistants.update(quiz.id, tools=[{"type": "file_search"}])
     res = run_test_command(copy, "-k", "quiz", base_url=None)

@@ -135,13 +135,21 @@ def _create_assistant(client: openai.OpenAI, a: AssistantSpec, namespace: str) -
     return client.beta.assistants.create(**params).id
 
 
-def apply_embedded(root: Path, keys: list[str] | None = None) -> dict[str, str]:
-    """Create the project's assistants in its embedded server's state (.orchestrator/)."""
+@contextlib.contextmanager
+def embedded_client(root: Path) -> Iterator[openai.OpenAI]:
+    """A client on the project's embedded server state (.orchestrator/), as the CLI's
+    default target would start it."""
     config = ServerConfig(
         db_path=root / STATE_DIR / "server.sqlite3", host="127.0.0.1", port=0, api_key="k"
     )
     with EmbeddedServer(config) as srv:
-        return apply_assistants(make_client(srv.base_url, "k", max_retries=0), root, keys)
+        yield make_client(srv.base_url, "k", max_retries=0)
+
+
+def apply_embedded(root: Path, keys: list[str] | None = None) -> dict[str, str]:
+    """Create the project's assistants in its embedded server's state (.orchestrator/)."""
+    with embedded_client(root) as client:
+        return apply_assistants(client, root, keys)
 
 
 def apply_assistants(
