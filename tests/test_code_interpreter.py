@@ -148,20 +148,23 @@ def test_a_runaway_loop_is_killed_at_the_timeout(wd: Path) -> None:
     assert result.logs == "started\n"  # what it printed before is kept
 
 
-def test_the_timeout_kills_everything_the_code_started(wd: Path) -> None:
-    token = f"{uuid.uuid4().int % 10**6 + 10**6}.5"
-    code = f"""
+def leave_the_process_group(token: str) -> str:
+    """Code that starts ``sleep <token>`` twice out of its process group: a child in its
+    own session, and a daemonised grandchild."""
+    return f"""
 import os, subprocess
-# a child in its own session (out of the process group), and a daemonised grandchild
 subprocess.Popen(["sleep", "{token}"], start_new_session=True)
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
         os.execvp("sleep", ["sleep", "{token}"])
     os._exit(0)
-while True:
-    pass
 """
+
+
+def test_the_timeout_kills_everything_the_code_started(wd: Path) -> None:
+    token = f"{uuid.uuid4().int % 10**6 + 10**6}.5"
+    code = leave_the_process_group(token) + "while True:\n    pass\n"
     result = run(code, wd, timeout_seconds=1.5)
     assert result.error == "Timed out after 1.5 s"
     assert wait_until(lambda: not host_processes_with(f"sleep\x00{token}"), timeout=5)

@@ -22,7 +22,13 @@ from orchestrator.server.tools.code_interpreter import (
     Isolation,
     probe_isolation,
 )
-from tests.test_code_interpreter import Listener, host_processes_with, run, wait_until
+from tests.test_code_interpreter import (
+    Listener,
+    host_processes_with,
+    leave_the_process_group,
+    run,
+    wait_until,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 
@@ -109,15 +115,7 @@ def test_processes_that_leave_the_group_are_still_killed(
 ) -> None:
     """Without a pid namespace the bootstrap is a child subreaper and kills orphans."""
     token = f"{uuid.uuid4().int % 10**6 + 10**6}.125"
-    code = f"""
-import os, subprocess
-subprocess.Popen(["sleep", "{token}"], start_new_session=True)
-if os.fork() == 0:
-    os.setsid()
-    if os.fork() == 0:
-        os.execvp("sleep", ["sleep", "{token}"])
-    os._exit(0)
-"""
+    code = leave_the_process_group(token)
     assert run(code, tmp_path / "wd").ok
     assert wait_until(lambda: not host_processes_with(f"sleep\x00{token}"), timeout=5)
     timed_out = run(code + "\nwhile True:\n    pass", tmp_path / "wd", timeout_seconds=1)
