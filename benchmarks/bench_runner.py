@@ -84,22 +84,26 @@ def _spec(name: str, users: list[str], tmp: Path) -> ScenarioSpec:
 # --- the seeds' loop ------------------------------------------------------------------
 
 
+def wait_on_run(client: openai.OpenAI, run: Any, thread_id: str) -> Any:
+    """The seeds' own ``wait_on_run``: retrieve every 0.5 s while queued or in progress."""
+    while run.status in ("queued", "in_progress"):
+        time.sleep(0.5)
+        run = client.beta.threads.runs.retrieve(thread_id=thread_id, run_id=run.id)
+    return run
+
+
 def seeds_turn(client: openai.OpenAI, assistant_id: str, user: str) -> float:
     thread = client.beta.threads.create()
     started = time.perf_counter()
     client.beta.threads.messages.create(thread_id=thread.id, role="user", content=user)
     run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant_id)
-    while run.status in ("queued", "in_progress"):
-        time.sleep(0.5)
-        run = client.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id)
+    run = wait_on_run(client, run, thread.id)
     if run.status == "requires_action":  # the seed's display_quiz flow
         outputs = _answers(run.required_action.submit_tool_outputs.tool_calls)
         run = client.beta.threads.runs.submit_tool_outputs(
             thread_id=thread.id, run_id=run.id, tool_outputs=outputs
         )
-        while run.status in ("queued", "in_progress"):
-            time.sleep(0.5)
-            run = client.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id)
+        run = wait_on_run(client, run, thread.id)
     client.beta.threads.messages.list(thread_id=thread.id, order="asc")
     elapsed = time.perf_counter() - started
     assert run.status == "completed", run.status
@@ -110,32 +114,38 @@ def seeds_turn(client: openai.OpenAI, assistant_id: str, user: str) -> float:
 # --- a bare SDK streaming call --------------------------------------------------------
 
 
-async def bare_turn(client: openai.AsyncOpenAI, assistant_id: str, user: str) -> float:
-    thread = await client.beta.threads.create()
-    runs = client.beta.threads.runs
-    started = time.perf_counter()
+async def _last_run(stream: Any) -> Any:
+    """Read a run's event stream to the end; the run as its last ``thread.run.*`` event
+    left it (None if there was none)."""
     run = None
-    async with await runs.create(
-        thread.id,
-        assistant_id=assistant_id,
-        additional_messages=[{"role": "user", "content": user}],
-        stream=True,
-    ) as events:
+    async with stream as events:
         async for event in events:
             if event.event.startswith("thread.run.") and not event.event.startswith(
                 "thread.run.step"
             ):
                 run = event.data
+    return run
+
+
+async def bare_turn(client: openai.AsyncOpenAI, assistant_id: str, user: str) -> float:
+    thread = await client.beta.threads.create()
+    runs = client.beta.threads.runs
+    started = time.perf_counter()
+    run = await _last_run(
+        await runs.create(
+            thread.id,
+            assistant_id=assistant_id,
+            additional_messages=[{"role": "user", "content": user}],
+            stream=True,
+        )
+    )
     while run is not None and run.status == "requires_action":
         outputs = _answers(run.required_action.submit_tool_outputs.tool_calls)
-        async with await runs.submit_tool_outputs(
-            run.id, thread_id=thread.id, tool_outputs=outputs, stream=True
-        ) as events:
-            async for event in events:
-                if event.event.startswith("thread.run.") and not event.event.startswith(
-                    "thread.run.step"
-                ):
-                    run = event.data
+        run = await _last_run(
+            await runs.submit_tool_outputs(
+                run.id, thread_id=thread.id, tool_outputs=outputs, stream=True
+            )
+        )
     elapsed = time.perf_counter() - started
     assert run is not None and run.status == "completed", run
     await client.beta.threads.delete(thread.id)
