@@ -32,6 +32,18 @@ def post_stream(server, path: str, body: dict[str, Any], checker: SpecChecker) -
     return events[:-1]
 
 
+def stream_run(
+    server, thread_id: str, assistant_id: str, checker: SpecChecker, query: str = ""
+) -> list[dict]:
+    """``POST /threads/{id}/runs`` with ``stream: true``: its events, checked."""
+    return post_stream(
+        server,
+        f"/threads/{thread_id}/runs{query}",
+        {"assistant_id": assistant_id, "stream": True},
+        checker,
+    )
+
+
 def names(events: list[dict]) -> list[str]:
     return [e["event"] for e in events]
 
@@ -41,12 +53,7 @@ def test_stream_true_is_framed_per_spec(server, client: openai.OpenAI, spec_chec
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": "한 줄로 말해줘: 스트리밍이 잘 되나요?"}]
     )
-    events = post_stream(
-        server,
-        f"/threads/{thread.id}/runs",
-        {"assistant_id": assistant.id, "stream": True},
-        spec_checker,
-    )
+    events = stream_run(server, thread.id, assistant.id, spec_checker)
     deltas = [e for e in events if e["event"] == "thread.message.delta"]
     assert len(deltas) > 1  # streamed word by word, not in one piece
     flow = [n for n in names(events) if n != "thread.message.delta"]
@@ -81,12 +88,7 @@ def test_stream_stops_at_requires_action_and_submit_continues(
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": "display_quiz with two questions"}]
     )
-    events = post_stream(
-        server,
-        f"/threads/{thread.id}/runs",
-        {"assistant_id": assistant.id, "stream": True},
-        spec_checker,
-    )
+    events = stream_run(server, thread.id, assistant.id, spec_checker)
     assert names(events)[-1] == "thread.run.requires_action"
     run = events[-1]["data"]
     call = run["required_action"]["submit_tool_outputs"]["tool_calls"][0]
@@ -139,12 +141,7 @@ def test_failed_run_stream_ends_with_the_failure(
     assistant = client.beta.assistants.create(model="gpt-4o")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "go"}])
     script(server, thread.id, [{"tool_calls": [{"name": "missing_fn", "arguments": {}}]}])
-    events = post_stream(
-        server,
-        f"/threads/{thread.id}/runs",
-        {"assistant_id": assistant.id, "stream": True},
-        spec_checker,
-    )
+    events = stream_run(server, thread.id, assistant.id, spec_checker)
     assert names(events)[-1] == "thread.run.failed"
     assert events[-1]["data"]["last_error"]["code"] == "invalid_prompt"
 
@@ -259,13 +256,11 @@ def test_stream_citations_and_include(
         {"guide.md": b"# Guide\nThe capital of France is Paris. It is on the Seine.\n"},
         store_name="stream-docs",
     )
-    body = {"assistant_id": assistant.id, "stream": True}
 
-    def run_on_new_thread(query: str) -> list[dict]:
-        thread = client.beta.threads.create(messages=[{"role": "user", "content": query}])
-        return post_stream(server, f"/threads/{thread.id}/runs{query_suffix}", body, spec_checker)
+    def run_on_new_thread(question: str, query: str = "") -> list[dict]:
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": question}])
+        return stream_run(server, thread.id, assistant.id, spec_checker, query)
 
-    query_suffix = ""
     events = run_on_new_thread("What is the capital of France?")
     done_steps = [e["data"] for e in events if e["event"] == "thread.run.step.completed"]
     results = done_steps[0]["step_details"]["tool_calls"][0]["file_search"]["results"]
@@ -288,8 +283,10 @@ def test_stream_citations_and_include(
     for a in text["annotations"]:
         assert text["value"][a["start_index"] : a["end_index"]] == a["text"]
 
-    query_suffix = "?include[]=step_details.tool_calls[*].file_search.results[*].content"
-    events = run_on_new_thread("Which river is Paris on?")
+    events = run_on_new_thread(
+        "Which river is Paris on?",
+        "?include[]=step_details.tool_calls[*].file_search.results[*].content",
+    )
     done_steps = [e["data"] for e in events if e["event"] == "thread.run.step.completed"]
     results = done_steps[0]["step_details"]["tool_calls"][0]["file_search"]["results"]
     assert "Seine" in results[0]["content"][0]["text"]
