@@ -11,8 +11,9 @@ the real ``orchestrator serve`` process and its response comes back unchanged. F
 - ``drop_before``: the connection is closed before forwarding;
 - ``slow_after``: forwarded, then answered late (past a client's timeout).
 
-``hang_after_writes=N`` blocks every write after the N-th (the test then kills the
-client process, simulating an apply killed half-way).
+``hang_after_writes=N`` blocks every write after the N-th, and ``hang_when(method, path,
+body)`` every request it returns true for (the test then kills the client process,
+simulating an apply killed half-way, or at a chosen point).
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Request bodies of the reconciler's lock objects and journal pages.
+_BOOKKEEPING = (b"orchestrator-lock", b"orchestrator-journal")
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "upgrade"}
 
 
@@ -69,6 +73,7 @@ class _State:
     rng: random.Random = field(default_factory=random.Random)
     log: list[Recorded] = field(default_factory=list)
     hang_after_writes: int | None = None
+    hang_when: Callable[[str, str, bytes], bool] | None = None
     writes_seen: int = 0
     faults_done: int = 0
     # Per-request scripted faults: (method, path prefix) -> list of kinds to use in order.
@@ -134,11 +139,17 @@ class FaultProxy:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def configure(self, faults: Faults | None = None, hang_after_writes: int | None = None) -> None:
+    def configure(
+        self,
+        faults: Faults | None = None,
+        hang_after_writes: int | None = None,
+        hang_when: Callable[[str, str, bytes], bool] | None = None,
+    ) -> None:
         with self.state.lock:
             self.state.faults = faults or Faults()
             self.state.rng = random.Random(self.state.faults.seed)
             self.state.hang_after_writes = hang_after_writes
+            self.state.hang_when = hang_when
             self.state.writes_seen = 0
             self.state.faults_done = 0
         self.hung.clear()
@@ -175,21 +186,26 @@ class FaultProxy:
         return [r for r in self.log if r.fault]
 
     def object_writes(self) -> list[tuple[str, str]]:
-        """Writes as (method, path), leaving out the namespace lock's create/renew/delete."""
+        """Writes as (method, path), leaving out the reconciler's bookkeeping: the namespace
+        lock's create/renew/delete and the apply's journal pages (see bookkeeping_writes)."""
+        return self._writes(bookkeeping=False)
+
+    def bookkeeping_writes(self) -> list[tuple[str, str]]:
+        """Writes of lock objects and journal pages, as (method, path)."""
+        return self._writes(bookkeeping=True)
+
+    def _writes(self, *, bookkeeping: bool) -> list[tuple[str, str]]:
         log = self.log
-        lock_ids = {
-            r.response_id
-            for r in log
-            if r.method == "POST" and b"orchestrator-lock" in r.body and r.response_id
-        }
+        marked = lambda r: any(m in r.body for m in _BOOKKEEPING)  # noqa: E731
+        ids = {r.response_id for r in log if r.method == "POST" and marked(r) and r.response_id}
         out = []
         for r in log:
-            if not r.is_write or b"orchestrator-lock" in r.body:
+            if not r.is_write:
                 continue
             path = r.path.split("?", 1)[0]
-            if path.rsplit("/", 1)[-1] in lock_ids:
-                continue
-            out.append((r.method, path))
+            is_bookkeeping = marked(r) or path.rsplit("/", 1)[-1] in ids
+            if is_bookkeeping == bookkeeping:
+                out.append((r.method, path))
         return out
 
     # -- the proxy ------------------------------------------------------------------------------
@@ -235,6 +251,7 @@ class FaultProxy:
         method = h.command
         path = h.path
         body = h._body()  # type: ignore[attr-defined]
+        hang = False
         if method in WRITE_METHODS:
             with self.state.lock:
                 self.state.writes_seen += 1
@@ -242,12 +259,13 @@ class FaultProxy:
                     self.state.hang_after_writes is not None
                     and self.state.writes_seen > self.state.hang_after_writes
                 )
-            if hang:
-                self._record(method, path, None, "hang", body)
-                self.hung.set()
-                self._release.wait()
-                self._drop(h)
-                return
+        when = self.state.hang_when
+        if hang or (when is not None and when(method, path.split("?", 1)[0], body)):
+            self._record(method, path, None, "hang", body)
+            self.hung.set()
+            self._release.wait()
+            self._drop(h)
+            return
         if method in WRITE_METHODS and self.state.faults.write_delay:
             time.sleep(self.state.faults.write_delay)
         fault = self._pick_fault(method, path.split("?", 1)[0].removeprefix(self.prefix))

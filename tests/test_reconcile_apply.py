@@ -42,7 +42,9 @@ def test_apply_creates_everything_and_a_second_apply_writes_nothing(proj: Proj, 
     assert {f.status for f in attached} == {"completed"}
     assert all(len(f.attributes["orchestrator-sha256"]) == 64 for f in attached)
     assert len(m.files) == 3
-    csv = next(f for f in m.files if f.filename.endswith("--scores.csv"))
+    # Uploaded under their own names.
+    assert sorted(f.filename for f in m.files) == ["algebra.md", "geometry.md", "scores.csv"]
+    csv = m.file("scores.csv")
     assert tutor.tool_resources.code_interpreter.file_ids == [csv.id]
 
     lock = proj.lockfile()
@@ -97,7 +99,7 @@ def test_changed_file_uploads_one_file_and_removes_the_old_one(proj: Proj, direc
     proj.ok("apply", "--yes")
     before = managed(direct, proj.ns)
     store = before.store("quiz")
-    old = next(f for f in before.files if f.filename.endswith("--geometry.md"))
+    old = before.file("geometry.md")
 
     proj.write("assistants/docs/geometry.md", "# Geometry\nA square has four sides.\n")
     r = proj.ok("plan")
@@ -114,7 +116,7 @@ def test_changed_file_uploads_one_file_and_removes_the_old_one(proj: Proj, direc
 
     after = managed(direct, proj.ns)
     assert old.id not in {f.id for f in after.files}
-    new = next(f for f in after.files if f.filename.endswith("--geometry.md"))
+    new = after.file("geometry.md")
     attached = {f.id for f in store_files(direct, store.id)}
     assert new.id in attached and old.id not in attached
     assert direct.files.content(new.id).content == b"# Geometry\nA square has four sides.\n"
@@ -153,6 +155,11 @@ def test_prune_deletes_exactly_what_left_the_yaml(proj: Proj, direct) -> None:
         [("DELETE", f"/v1/assistants/{quiz.id}"), ("DELETE", f"/v1/vector_stores/{store.id}")]
         + [("DELETE", f"/v1/files/{fid}") for fid in docs]
     )
+    # Around the file deletions: the journal (one page written before, removed after) and
+    # the lock.
+    journal = [w for w in proj.proxy.bookkeeping_writes() if w[0] == "POST"]
+    assert len(journal) == 2 and len(proj.proxy.bookkeeping_writes()) == 4
+    assert support.bookkeeping(direct, proj.ns) == []
     after = managed(direct, proj.ns)
     assert [a.metadata["orchestrator-key"] for a in after.assistants] == ["tutor"]
     assert after.assistant("tutor").to_dict() == before.assistant("tutor").to_dict()
@@ -163,7 +170,7 @@ def test_prune_deletes_exactly_what_left_the_yaml(proj: Proj, direct) -> None:
 def test_plan_json_is_versioned_and_complete(proj: Proj) -> None:
     proj.basic()
     plan = proj.plan_json()
-    assert plan["format_version"] == 1
+    assert plan["format_version"] == 2
     assert plan["namespace"] == proj.ns
     assert plan["summary"]["text"] == "Plan: 6 to add, 0 to change, 0 to destroy."
     assert plan["has_changes"] is True
@@ -176,6 +183,12 @@ def test_plan_json_is_versioned_and_complete(proj: Proj) -> None:
         ("assistant", "create"),
         ("assistant", "create"),
     ]
+    uploads = {c["label"]: c["file"]["upload_name"] for c in plan["changes"] if c["kind"] == "file"}
+    assert uploads == {
+        "assistants/data/scores.csv": "scores.csv",
+        "assistants/docs/algebra.md": "algebra.md",
+        "assistants/docs/geometry.md": "geometry.md",
+    }
     tutor = next(c for c in plan["changes"] if c["key"] == "tutor")
     assert tutor["assistant"]["fields"]["temperature"] == 0.3
     assert tutor["assistant"]["metadata"]["orchestrator-namespace"] == proj.ns

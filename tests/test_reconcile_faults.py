@@ -56,15 +56,19 @@ def lock_client(proxy) -> Api:
     return Api(openai.OpenAI(base_url=proxy.base_url, api_key=API_KEY, max_retries=0))
 
 
-def test_apply_converges_through_a_failing_server(proj: Proj, direct) -> None:
+def test_apply_converges_through_a_failing_server(proj: Proj, direct, sentinels) -> None:
+    started = int(time.time())
     proj.basic()
     more_assistants(proj, 6)
     # Deterministic nasty cases first: the server did the work but the client never
     # heard (a create that must not be repeated blindly), then random faults everywhere.
     proj.proxy.script("POST", "/assistants", "500_after", "drop_after")
     proj.proxy.script("POST", "/files", "drop_after", "500_after")
-    # POSTs under /vector_stores come in order: the lock, the store, its file batch.
-    proj.proxy.script("POST", "/vector_stores", "500_after", "drop_after", "500_after")
+    # POSTs under /vector_stores come in order: the lock, the journal, the store, its file
+    # batch.
+    proj.proxy.script(
+        "POST", "/vector_stores", "500_after", "drop_after", "500_after", "drop_after"
+    )
     proj.proxy.configure(Faults(rate=0.2, seed=11, retry_after="0"))
     first = proj.cli("apply", "--yes")
     if first.exit_code != 0:
@@ -78,7 +82,7 @@ def test_apply_converges_through_a_failing_server(proj: Proj, direct) -> None:
     vs_faults = [
         f.path for f in faults if f.method == "POST" and f.path.startswith("/v1/vector_stores")
     ]
-    assert vs_faults[:2] == ["/v1/vector_stores", "/v1/vector_stores"]
+    assert vs_faults[:3] == ["/v1/vector_stores"] * 3
     assert any(p.endswith("/file_batches") for p in vs_faults)
 
     proj.proxy.configure()
@@ -86,9 +90,10 @@ def test_apply_converges_through_a_failing_server(proj: Proj, direct) -> None:
     assert r.exit_code == 0, r.output
     m = managed(direct, proj.ns)  # asserts one object per key / file
     assert len(m.assistants) == 8 and len(m.vector_stores) == 1 and len(m.files) == 3
-    # No lock left behind, and nothing unmanaged was created on the way.
-    locks = [v for v in direct.vector_stores.list(limit=100) if LOCK_KEY in (v.metadata or {})]
-    assert [v for v in locks if v.metadata.get(NAMESPACE_KEY) == proj.ns] == []
+    # No lock or journal left behind, and no stray upload (a lost response's duplicate).
+    assert support.bookkeeping(direct, proj.ns) == []
+    names = {"scores.csv", "algebra.md", "geometry.md"}
+    assert support.orphans(direct, started, names, sentinels.ids.values()) == []
 
 
 def test_retry_after_is_honoured(proj: Proj) -> None:

@@ -26,7 +26,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from orchestrator.cli import cli
-from orchestrator.reconcile.identity import is_managed, upload_filename
+from orchestrator.reconcile.identity import (
+    JOURNAL_KEY,
+    LOCK_KEY,
+    file_tag,
+    is_managed,
+    legacy_namespace_tag,
+    read_file_entries,
+)
 from orchestrator.spec.models import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
 from tests.conftest import API_KEY, ROOT, ServerProcess
 from tests.proxy import FaultProxy, Faults
@@ -46,11 +53,17 @@ def all_pages(fetch: Any) -> list[Any]:
     return list(fetch())
 
 
+SCORES_CSV = b"student,score\nana,9\nbo,7\n"
+
+
 @dataclass
 class Managed:
     assistants: list[Any]
     vector_stores: list[Any]
+    # Files the namespace's objects use (the Files API's objects).
     files: list[Any]
+    # file id -> content sha256 (or its 12-hex prefix) as our objects record it
+    content: dict[str, str]
 
     def assistant(self, key: str) -> Any:
         found = [a for a in self.assistants if a.metadata.get(KEY_KEY) == key]
@@ -62,9 +75,18 @@ class Managed:
         assert len(found) == 1, f"{len(found)} managed vector stores with key {key!r}"
         return found[0]
 
+    def file(self, name: str) -> Any:
+        found = [f for f in self.files if f.filename == name]
+        assert len(found) == 1, f"{len(found)} managed files named {name!r}"
+        return found[0]
+
 
 def managed(client: openai.OpenAI, namespace: str) -> Managed:
-    """What the namespace holds, read directly (not through the proxy); checks no duplicates."""
+    """What the namespace holds, read directly (not through the proxy); checks no duplicates.
+
+    Files are the namespace's when its stores or assistants use them; their content is
+    what the store attributes / file entries record, and must agree with them.
+    """
     assistants = [
         a
         for a in client.beta.assistants.list(limit=100, order="asc")
@@ -75,15 +97,62 @@ def managed(client: openai.OpenAI, namespace: str) -> Managed:
         for v in client.vector_stores.list(limit=100, order="asc")
         if is_managed(v.metadata, namespace)
     ]
-    tag = upload_filename(namespace, "0" * 64, "x").split("--")[0][17:]
-    files = [f for f in client.files.list(purpose="assistants") if f"-{tag}--" in f.filename]
+    content: dict[str, str] = {}
+    for v in stores:
+        entries = read_file_entries(v.metadata)
+        for f in store_files(client, v.id):
+            sha = (f.attributes or {}).get("orchestrator-sha256")
+            assert isinstance(sha, str) and len(sha) == 64, f"{f.id} has no content hash"
+            assert entries.get(file_tag(f.id)) == sha[:12], f"{f.id} is not in the store's entries"
+            content[f.id] = sha
+    for a in assistants:
+        entries = read_file_entries(a.metadata)
+        ci = a.tool_resources.code_interpreter if a.tool_resources else None
+        ids = ci.file_ids if ci else []
+        assert len(entries) == len(ids), f"{a.id}: file entries do not match its files"
+        for fid in ids:
+            prefix = entries[file_tag(fid)]
+            assert content.get(fid, prefix).startswith(prefix)
+            content.setdefault(fid, prefix)
+    listed = {f.id: f for f in client.files.list(purpose="assistants")}
+    files = [listed[fid] for fid in sorted(content)]
+    assert len(files) == len(content), "a managed object uses a file that does not exist"
     keys = Counter(a.metadata[KEY_KEY] for a in assistants)
     assert all(n == 1 for n in keys.values()), f"duplicate assistants: {keys}"
     vkeys = Counter(v.metadata[KEY_KEY] for v in stores)
     assert all(n == 1 for n in vkeys.values()), f"duplicate vector stores: {vkeys}"
-    names = Counter(f.filename for f in files)
-    assert all(n == 1 for n in names.values()), f"duplicate files: {names}"
-    return Managed(assistants, stores, files)
+    same = Counter((f.filename, content[f.id][:12]) for f in files)
+    assert all(n == 1 for n in same.values()), f"duplicate files: {same}"
+    return Managed(assistants, stores, files, content)
+
+
+def orphans(client: openai.OpenAI, since: int, names: set[str], ignore: Any = ()) -> list[Any]:
+    """Files with these names created since ``since`` that no assistant or store uses
+    (``ignore``: ids that are meant to be unused, e.g. the sentinels)."""
+    used: set[str] = set()
+    for a in client.beta.assistants.list(limit=100):
+        ci = a.tool_resources.code_interpreter if a.tool_resources else None
+        used.update(ci.file_ids if ci else [])
+    for v in client.vector_stores.list(limit=100):
+        used.update(f.id for f in store_files(client, v.id))
+    return [
+        f
+        for f in client.files.list(purpose="assistants")
+        if f.created_at >= since
+        and f.filename in names
+        and f.id not in used
+        and f.id not in set(ignore)
+    ]
+
+
+def bookkeeping(client: openai.OpenAI, namespace: str) -> list[Any]:
+    """Lock objects and journal pages of the namespace."""
+    return [
+        v
+        for v in client.vector_stores.list(limit=100)
+        if (v.metadata or {}).get(NAMESPACE_KEY) == namespace
+        and ({LOCK_KEY, JOURNAL_KEY} & set(v.metadata or {}))
+    ]
 
 
 def store_files(client: openai.OpenAI, vs_id: str) -> list[Any]:
@@ -119,7 +188,7 @@ class Proj:
     def basic(self) -> None:
         """Two assistants: `tutor` (code interpreter + a CSV) and `quiz` (function + docs)."""
         self.write("assistants/functions/lookup_grade.json", json.dumps(FUNCTION, indent=2))
-        self.write("assistants/data/scores.csv", b"student,score\nana,9\nbo,7\n")
+        self.write("assistants/data/scores.csv", SCORES_CSV)
         self.write("assistants/docs/algebra.md", "# Algebra\nA variable stands for a number.\n")
         self.write("assistants/docs/geometry.md", "# Geometry\nA triangle has three sides.\n")
         self.write(
@@ -239,6 +308,7 @@ def _snapshot(client: openai.OpenAI, ids: dict[str, str]) -> dict[str, Any]:
         "store_files": sorted(f.id for f in store_files(client, ids["store"])),
         "file": client.files.retrieve(ids["file"]).to_dict(),
         "lookalike": client.files.retrieve(ids["lookalike"]).to_dict(),
+        "twin": client.files.retrieve(ids["twin"]).to_dict(),
         "other_store": client.vector_stores.retrieve(ids["other_store"]).metadata,
     }
 
@@ -249,11 +319,13 @@ def sentinels(direct: openai.OpenAI) -> Sentinels:
     f = direct.files.create(
         file=("sentinel-notes.md", b"# Sentinel\nnot ours\n"), purpose="assistants"
     )
-    # A file named like ours, but for another namespace.
+    # A file named as an earlier version named ours, but for another namespace.
     lookalike = direct.files.create(
-        file=(upload_filename(f"other-{tag}", "a" * 64, "notes.md"), b"lookalike"),
+        file=(f"{'a' * 16}-{legacy_namespace_tag(f'other-{tag}')}--notes.md", b"lookalike"),
         purpose="assistants",
     )
+    # Someone's own copy of a file the tests manage: same name, same bytes, used by nothing.
+    twin = direct.files.create(file=("scores.csv", SCORES_CSV), purpose="assistants")
     vs = direct.vector_stores.create(name=f"sentinel {tag}", file_ids=[f.id])
     asst = direct.beta.assistants.create(
         model="gpt-4o",
@@ -275,6 +347,7 @@ def sentinels(direct: openai.OpenAI) -> Sentinels:
         "store": vs.id,
         "file": f.id,
         "lookalike": lookalike.id,
+        "twin": twin.id,
         "other_store": other_vs.id,
     }
     return Sentinels(ids=ids, snapshot=_snapshot(direct, ids))
@@ -298,11 +371,14 @@ def proj(tmp_path: Path, proxy: FaultProxy, untouched: None) -> Proj:
 
 __all__ = [
     "FUNCTION",
+    "SCORES_CSV",
     "Faults",
     "Managed",
     "Proj",
+    "bookkeeping",
     "direct",
     "managed",
+    "orphans",
     "proj",
     "proxy",
     "sentinels",

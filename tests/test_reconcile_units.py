@@ -12,10 +12,14 @@ from orchestrator.reconcile.errors import DesiredStateError
 from orchestrator.reconcile.fielddiff import text_diff, tools_diff
 from orchestrator.reconcile.identity import (
     check_namespace,
-    original_filename,
-    parse_upload_filename,
-    upload_filename,
+    display_filename,
+    file_tag,
+    files_metadata,
+    legacy_namespace_tag,
+    parse_legacy_filename,
+    read_file_entries,
 )
+from orchestrator.reconcile.journal import JournalPage, PendingUpload, page_metadata
 from orchestrator.reconcile.lockfile import env_var_name, lockfile_path, update_env_file
 from orchestrator.reconcile.plan import (
     AssistantOp,
@@ -35,16 +39,62 @@ from orchestrator.spec.models import (
 )
 
 
-def test_uploaded_names_carry_hash_and_namespace() -> None:
+def test_file_entries_bind_content_to_file_ids() -> None:
+    pairs = [(f"file-{i:03d}", hashlib.sha256(str(i).encode()).hexdigest()) for i in range(20)]
+    meta = files_metadata(pairs)
+    # 20 code-interpreter files fit in one metadata value (the API's limit is 512).
+    assert list(meta) == ["orchestrator-files"] and len(meta["orchestrator-files"]) <= 512
+    entries = read_file_entries(meta)
+    assert entries == {file_tag(fid): sha[:12] for fid, sha in pairs}
+    # Bound to ids, not positions: reordering or dropping files keeps the others right.
+    assert read_file_entries(files_metadata(reversed(pairs[5:]))) == {
+        file_tag(fid): sha[:12] for fid, sha in pairs[5:]
+    }
+    assert files_metadata([]) == {}
+    # A store's entries take several keys; what does not fit in 12 is left out.
+    many = [(f"file-{i}", hashlib.sha256(str(i).encode()).hexdigest()) for i in range(300)]
+    store = files_metadata(many, 12)
+    assert len(store) == 12 and all(len(v) <= 512 for v in store.values())
+    assert store.keys() >= {"orchestrator-files", "orchestrator-files-11"}
+    assert len(read_file_entries(store)) == 288
+    # Garbage in the values (a hand edit) is ignored, not misread.
+    assert read_file_entries({"orchestrator-files": "xyz " + "0" * 19, "team": "a"}) == {}
+
+
+def test_names_of_earlier_versions_are_recognised() -> None:
     sha = hashlib.sha256(b"x").hexdigest()
-    name = upload_filename("prod", sha, "report 2024.pdf")
-    assert name.endswith("--report 2024.pdf") and name.startswith(sha[:16])
-    assert parse_upload_filename(name, "prod") == (sha[:16], "report 2024.pdf")
-    assert parse_upload_filename(name, "dev") is None  # another namespace's file
-    assert parse_upload_filename("report.pdf", "prod") is None
-    assert original_filename(name) == "report 2024.pdf"
+    name = f"{sha[:16]}-{legacy_namespace_tag('prod')}--report 2024.pdf"
+    assert parse_legacy_filename(name, "prod") == (sha[:16], "report 2024.pdf")
+    assert parse_legacy_filename(name, "dev") is None  # another namespace's file
+    assert parse_legacy_filename("report.pdf", "prod") is None
+    assert display_filename(name) == "report 2024.pdf"
+    assert display_filename("report.pdf") == "report.pdf"
     assert check_namespace("pr-123.preview") is None
     assert "not valid" in (check_namespace("a b") or "")
+
+
+def test_journal_pages_round_trip_and_split() -> None:
+    uploads = [
+        PendingUpload.of(hashlib.sha256(str(i).encode()).hexdigest(), 1000 + i, f"notes-{i}.md")
+        for i in range(400)
+    ]
+    deletes = [f"file-{i:024d}" for i in range(100)]
+    pages = page_metadata("dev", "t0ken", uploads, deletes)
+    assert len(pages) > 1
+    for meta in pages:
+        assert len(meta) <= 16 and all(len(k) <= 64 and len(v) <= 512 for k, v in meta.items())
+    read = [
+        JournalPage.from_raw({"id": f"vs_{n}", "created_at": 5, "metadata": meta})
+        for n, meta in enumerate(pages)
+    ]
+    assert {p.token for p in read} == {"t0ken"}
+    assert [u for p in read for u in p.uploads] == uploads
+    assert [d for p in read for d in p.deletes] == deletes
+    assert page_metadata("dev", "t0ken", [], []) == []
+    u = uploads[0]
+    assert u.may_be({"bytes": 1000, "filename": "notes-0.md"})
+    assert not u.may_be({"bytes": 1000, "filename": "notes-1.md"})
+    assert not u.may_be({"bytes": 999, "filename": "notes-0.md"})
 
 
 def test_tools_compare_equal_whatever_defaults_a_server_fills_in() -> None:
@@ -95,7 +145,7 @@ def test_plan_json_round_trips() -> None:
                 action="create",
                 key="a" * 64,
                 label="docs/a.md",
-                file=FileOp(sha256="a" * 64, size=3, upload_name="x--a.md", paths=["docs/a.md"]),
+                file=FileOp(sha256="a" * 64, size=3, upload_name="a.md", paths=["docs/a.md"]),
             ),
             Change(
                 kind="assistant",
@@ -121,8 +171,8 @@ def test_plan_json_round_trips() -> None:
     assert again.to_json() == data
     assert again.digest() == plan.digest()
     assert data["summary"]["text"] == "Plan: 1 to add, 1 to change, 0 to destroy."
-    with pytest.raises(ValueError, match="format_version 2 is not supported"):
-        Plan.from_json({**data, "format_version": 2})
+    with pytest.raises(ValueError, match="format_version 1 is not supported"):
+        Plan.from_json({**data, "format_version": 1})
 
 
 def test_env_lines_and_lock_file_names(tmp_path: Path) -> None:

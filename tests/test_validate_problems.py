@@ -383,12 +383,31 @@ def test_api_limits(tmp_path: Path, yaml_line: str, expected: str) -> None:
 
 
 def test_metadata_leaves_room_for_the_reserved_keys(tmp_path: Path) -> None:
-    entries = "".join(f"  k{i}: v\n" for i in range(13))
+    entries = "".join(f"  k{i}: v\n" for i in range(12))
     p = load(
         tmp_path, {"assistants/a.yaml": f"kind: Assistant\nmodel: gpt-4o\nmetadata:\n{entries}"}
     )
-    d = find(p, "assistants/a.yaml", 3, "metadata has 13 keys; at most 12 are allowed")
-    assert "orchestrator reserves" in d.message
+    d = find(p, "assistants/a.yaml", 3, "metadata has 12 keys; at most 11 are allowed")
+    assert "orchestrator reserves" in d.message and "orchestrator-files" in d.message
+    p = load(
+        tmp_path,
+        {
+            "assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\nmetadata: {orchestrator-files: x}\n"
+        },
+    )
+    find(p, "assistants/a.yaml", 3, "metadata key 'orchestrator-files' is reserved")
+
+
+@pytest.mark.parametrize("kind", ["Assistant", "Project"])
+def test_schema_metadata_limits_follow_the_reserved_keys(kind: str) -> None:
+    # The schemas are static JSON; they must agree with the keys the reconciler writes.
+    from orchestrator.spec.models import MAX_METADATA_KEYS, RESERVED_METADATA_KEYS
+    from orchestrator.spec.schema_check import load_schema
+
+    defs = load_schema(kind)["$defs"]
+    meta = defs["metadata"]
+    assert meta["maxProperties"] == MAX_METADATA_KEYS - len(RESERVED_METADATA_KEYS)
+    assert meta["propertyNames"]["not"]["enum"] == list(RESERVED_METADATA_KEYS)
 
 
 def test_project_default_metadata_counts_towards_the_limit(tmp_path: Path) -> None:
@@ -400,7 +419,7 @@ def test_project_default_metadata_counts_towards_the_limit(tmp_path: Path) -> No
             "assistants/a.yaml": f"kind: Assistant\nmodel: gpt-4o\nmetadata:\n{mine}",
         },
     )
-    find(p, "assistants/a.yaml", 3, "metadata has 13 keys; at most 12")
+    find(p, "assistants/a.yaml", 3, "metadata has 13 keys; at most 11")
 
 
 def test_too_many_code_interpreter_files(tmp_path: Path) -> None:

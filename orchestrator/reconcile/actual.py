@@ -2,13 +2,18 @@
 
 Assistants, vector stores and files are each read with paginated lists (no per-object
 GETs: a list returns the whole object), then the files of each managed vector store.
-Only objects with our managed-by marker in our namespace count as ours; files are ours
-by their name (see :mod:`identity`). Unmanaged assistants are kept aside: a desired
-assistant with the same name is reported for adoption instead of being duplicated.
+Only objects with our managed-by marker in our namespace count as ours. Files keep their
+real names, so they are ours by what our objects say about them (see :mod:`identity`):
+the ``orchestrator-sha256`` attribute of a managed store's file, the file entries of a
+managed store or assistant, and, for an apply that was interrupted, its journal
+(:mod:`journal`; only then are files downloaded, to check their content). Unmanaged
+assistants are kept aside: a desired assistant with the same name is reported for
+adoption instead of being duplicated.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,22 +24,52 @@ from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.desired import sha256_json
 from orchestrator.reconcile.identity import (
     FILE_SHA_ATTRIBUTE,
+    display_filename,
+    file_tag,
+    is_journal,
     is_lock,
     is_managed,
     is_marked,
-    parse_upload_filename,
+    parse_legacy_filename,
+    read_file_entries,
+    valid_sha256,
 )
+from orchestrator.reconcile.journal import JournalPage
+from orchestrator.reconcile.lock import live_lock_tokens
 from orchestrator.spec.models import KEY_KEY, SHA_KEY
 
 
 @dataclass
 class ActualFile:
+    """A file of ours, as the Files API lists it, with what we know of its content."""
+
     id: str
     filename: str
     bytes: int
     created_at: int
-    sha16: str  # the content hash prefix from the file name
-    name: str  # the original file name
+    # The full content sha256, when known (vector-store file attributes, or a download).
+    sha256: str | None = None
+    # Otherwise a prefix of it (a file entry: 12 hex; a legacy name: 16 hex).
+    sha_prefix: str | None = None
+    # Referenced by a managed vector store or a managed assistant of the namespace.
+    referenced: bool = False
+    # Uploaded by an earlier version under a hash-tagged name: replaced by a real-name upload.
+    legacy: bool = False
+    # Why it is ours: "store", "assistant", "entry" (a file entry of an object that no
+    # longer references it), "journal" (an interrupted apply's), "legacy".
+    origin: str = ""
+
+    @property
+    def name(self) -> str:
+        return display_filename(self.filename)
+
+    def holds(self, sha256: str, size: int) -> bool:
+        """Whether this file has that content (by what is known of its hash, and its size)."""
+        if self.bytes != size:
+            return False
+        if self.sha256:
+            return self.sha256 == sha256
+        return bool(self.sha_prefix) and sha256.startswith(self.sha_prefix)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -47,8 +82,7 @@ class ActualVectorStoreFile:
 
     @property
     def sha256(self) -> str | None:
-        value = self.attributes.get(FILE_SHA_ATTRIBUTE)
-        return value if isinstance(value, str) else None
+        return valid_sha256(self.attributes.get(FILE_SHA_ATTRIBUTE))
 
 
 @dataclass
@@ -67,6 +101,10 @@ class ActualVectorStore:
     @property
     def sha256(self) -> str | None:
         return self.metadata.get(SHA_KEY)
+
+    @property
+    def file_entries(self) -> dict[str, str]:
+        return read_file_entries(self.metadata)
 
 
 @dataclass
@@ -98,6 +136,10 @@ class ActualAssistant:
         return self.metadata.get(SHA_KEY)
 
     @property
+    def file_entries(self) -> dict[str, str]:
+        return read_file_entries(self.metadata)
+
+    @property
     def code_interpreter_file_ids(self) -> list[str]:
         res = self.raw.get("tool_resources") or {}
         return list((res.get("code_interpreter") or {}).get("file_ids") or [])
@@ -115,9 +157,14 @@ class ActualState:
     # Assistants without our marker in any namespace: adoption and export candidates.
     unmanaged_assistants: list[ActualAssistant] = field(default_factory=list)
     vector_stores: list[ActualVectorStore] = field(default_factory=list)
+    # Files of ours (see the module docstring).
     files: list[ActualFile] = field(default_factory=list)
+    # Files a managed object references that the Files API no longer has (deleted by hand).
+    missing_files: set[str] = field(default_factory=set)
     # Lock objects of the namespace (raw vector stores); never part of the plan.
     locks: list[dict[str, Any]] = field(default_factory=list)
+    # Journal pages of applies that are over (interrupted or failed): to resolve and delete.
+    journals: list[JournalPage] = field(default_factory=list)
 
     def files_by_id(self) -> dict[str, ActualFile]:
         return {f.id: f for f in self.files}
@@ -161,9 +208,22 @@ class ActualState:
                     key=lambda d: d["id"],
                 ),
                 "files": sorted(
-                    ({"id": f.id, "filename": f.filename, "bytes": f.bytes} for f in self.files),
+                    (
+                        {
+                            "id": f.id,
+                            "filename": f.filename,
+                            "bytes": f.bytes,
+                            "sha256": f.sha256,
+                            "sha_prefix": f.sha_prefix,
+                            "referenced": f.referenced,
+                            "origin": f.origin,
+                        }
+                        for f in self.files
+                    ),
                     key=lambda d: d["id"],
                 ),
+                "missing_files": sorted(self.missing_files),
+                "journals": sorted(p.id for p in self.journals),
             }
         )
 
@@ -186,20 +246,28 @@ def _vs_file(raw: dict[str, Any]) -> ActualVectorStoreFile:
 def fetch_actual(api: Api, namespace: str, *, parallelism: int = 8) -> ActualState:
     """List the server and keep what concerns ``namespace``."""
     state = ActualState(namespace=namespace)
+    pages: list[JournalPage] = []
+    # Files that any assistant (of any owner) or a managed store of ours references.
+    referenced: set[str] = set()
+    other_stores: list[str] = []
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         f_asst = pool.submit(api.list_assistants)
         f_vs = pool.submit(api.list_vector_stores)
         f_files = pool.submit(api.list_files)
         for raw in f_asst.result():
             meta = raw.get("metadata") or {}
+            asst = ActualAssistant(raw)
+            referenced.update(asst.code_interpreter_file_ids)
             if is_managed(meta, namespace):
-                state.assistants.append(ActualAssistant(raw))
+                state.assistants.append(asst)
             elif not is_marked(meta):
-                state.unmanaged_assistants.append(ActualAssistant(raw))
+                state.unmanaged_assistants.append(asst)
         for raw in f_vs.result():
             meta = raw.get("metadata") or {}
             if is_lock(meta, namespace):
                 state.locks.append(raw)
+            elif is_journal(meta, namespace):
+                pages.append(JournalPage.from_raw(raw))
             elif is_managed(meta, namespace):
                 state.vector_stores.append(
                     ActualVectorStore(
@@ -210,20 +278,9 @@ def fetch_actual(api: Api, namespace: str, *, parallelism: int = 8) -> ActualSta
                         status=raw.get("status") or "completed",
                     )
                 )
-        for raw in f_files.result():
-            parsed = parse_upload_filename(raw.get("filename") or "", namespace)
-            if parsed is None:
-                continue
-            state.files.append(
-                ActualFile(
-                    id=raw["id"],
-                    filename=raw["filename"],
-                    bytes=int(raw.get("bytes") or 0),
-                    created_at=int(raw.get("created_at") or 0),
-                    sha16=parsed[0],
-                    name=parsed[1],
-                )
-            )
+            else:
+                other_stores.append(raw["id"])
+        listed = {raw["id"]: raw for raw in f_files.result()}
         listings = {
             vs.id: pool.submit(api.list_vector_store_files, vs.id) for vs in state.vector_stores
         }
@@ -233,5 +290,88 @@ def fetch_actual(api: Api, namespace: str, *, parallelism: int = 8) -> ActualSta
                 vs.files = [_vs_file(raw) for raw in listings[vs.id].result()]
             except openai.NotFoundError:
                 gone.add(vs.id)  # deleted while we were listing
+            referenced.update(f.file_id for f in vs.files)
         state.vector_stores = [v for v in state.vector_stores if v.id not in gone]
+    _index_files(state, listed, referenced)
+    # A journal page whose lock is gone or stale belongs to an apply that is over.
+    live = live_lock_tokens(state.locks)
+    state.journals = sorted(
+        (p for p in pages if p.token not in live), key=lambda p: (p.created_at, p.id)
+    )
+    if state.journals:
+        from orchestrator.reconcile.recover import recover_from_journals
+
+        recover_from_journals(api, state, listed, referenced, other_stores, parallelism=parallelism)
     return state
+
+
+def _index_files(
+    state: ActualState, listed: dict[str, dict[str, Any]], referenced: set[str]
+) -> None:
+    """Which listed files are ours, and what is known of their content, from our objects."""
+    files: dict[str, ActualFile] = {}
+
+    def ours(file_id: str, origin: str, is_referenced: bool) -> ActualFile | None:
+        raw = listed.get(file_id)
+        if raw is None:
+            if is_referenced:
+                state.missing_files.add(file_id)
+            return None
+        f = files.get(file_id)
+        if f is None:
+            f = files[file_id] = ActualFile(
+                id=file_id,
+                filename=raw.get("filename") or "",
+                bytes=int(raw.get("bytes") or 0),
+                created_at=int(raw.get("created_at") or 0),
+                origin=origin,
+            )
+        f.referenced = f.referenced or is_referenced
+        return f
+
+    def learn(f: ActualFile | None, sha256: str | None, prefix: str | None) -> None:
+        if f is None:
+            return
+        if sha256 and not f.sha256:
+            f.sha256, f.sha_prefix = sha256, None
+        elif prefix and not f.sha256 and not f.sha_prefix:
+            f.sha_prefix = prefix
+
+    # Entries of files their object no longer references (detached by hand).
+    unmatched: dict[str, str] = {}
+    for vs in state.vector_stores:
+        entries = vs.file_entries
+        for vf in vs.files:
+            sha = vf.sha256
+            prefix = entries.get(file_tag(vf.file_id))
+            if sha is None and prefix is None:
+                continue  # attached by hand: not ours
+            learn(ours(vf.file_id, "store", True), sha, prefix)
+        attached = {file_tag(vf.file_id) for vf in vs.files}
+        unmatched.update({t: p for t, p in entries.items() if t not in attached})
+    for asst in state.assistants:
+        entries = asst.file_entries
+        ids = asst.code_interpreter_file_ids
+        for fid in ids:
+            prefix = entries.get(file_tag(fid))
+            if prefix is not None:
+                learn(ours(fid, "assistant", True), None, prefix)
+        present = {file_tag(fid) for fid in ids}
+        unmatched.update({t: p for t, p in entries.items() if t not in present})
+    if unmatched:
+        by_tag: dict[str, list[str]] = defaultdict(list)
+        for fid in listed:
+            by_tag[file_tag(fid)].append(fid)
+        for tag, prefix in sorted(unmatched.items()):
+            found = by_tag.get(tag) or []
+            # Someone else using it now (their own store or assistant): leave it to them.
+            if len(found) == 1 and found[0] not in referenced:
+                learn(ours(found[0], "entry", False), None, prefix)
+    for fid, raw in listed.items():
+        parsed = parse_legacy_filename(raw.get("filename") or "", state.namespace)
+        if parsed is not None:
+            f = ours(fid, "legacy", False)
+            if f is not None:
+                f.legacy = True
+                learn(f, None, parsed[0])
+    state.files = sorted(files.values(), key=lambda f: (f.created_at, f.id))

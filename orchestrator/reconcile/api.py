@@ -228,6 +228,11 @@ class Api:
             if f.get("purpose") in (None, "assistants")
         ]
 
+    def download(self, file_id: str) -> bytes:
+        """A file's content (only for checking what an interrupted apply left behind)."""
+        files = self.client.files
+        return self.call(lambda: files.content(file_id).content, what=f"download {file_id}")
+
     # -- writes ----------------------------------------------------------------------------
 
     def delete(self, fn: Callable[[], Any], *, what: str) -> bool:

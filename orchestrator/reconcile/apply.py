@@ -4,14 +4,20 @@ Writes of one phase run in a bounded thread pool. Idempotent requests are retrie
 :class:`Api`; creates are not. When a create fails in a way that leaves its outcome
 unknown (5xx, timeout, dropped connection), the phase lists the server once for all
 such creates, adopts the objects that did get created (found by their reserved
-metadata, or a file by its name, which carries the content hash) and tries again only
-for the others. Deletions run only when every create and update succeeded, so an
-interrupted apply never removes something the next run still needs.
+metadata; a file by its name and size, confirmed by downloading it and comparing the
+content hash) and tries again only for the others. Deletions run only when every create
+and update succeeded, so an interrupted apply never removes something the next run
+still needs.
+
+Before its first upload or file deletion, the apply writes its write-ahead journal
+(:mod:`journal`); it removes it at the end when everything succeeded, so whatever a
+killed or failed apply left behind is found by the next one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +29,13 @@ import openai
 
 from orchestrator.reconcile.api import AmbiguousWriteError, Api, describe_error
 from orchestrator.reconcile.errors import ReconcileError
-from orchestrator.reconcile.identity import FILE_SHA_ATTRIBUTE, is_managed
+from orchestrator.reconcile.identity import (
+    FILE_SHA_ATTRIBUTE,
+    STORE_FILES_KEYS,
+    files_metadata,
+    is_managed,
+)
+from orchestrator.reconcile.journal import Journal, PendingUpload
 from orchestrator.reconcile.plan import Change, FileOp, Plan
 from orchestrator.spec.models import KEY_KEY
 
@@ -127,6 +139,7 @@ class Executor:
         options: ApplyOptions | None = None,
         reporter: Reporter | None = None,
         guard: Callable[[], None] | None = None,
+        journal_token: str | None = None,
     ) -> None:
         self.api = api
         self.plan = plan
@@ -147,6 +160,10 @@ class Executor:
         self._failed = False
         self._index_done = 0
         self._index_total = 0
+        # The journal is tied to the namespace lock the apply holds (see journal.py).
+        self.journal = Journal(api, plan.namespace, journal_token or secrets.token_hex(12))
+        # An upload's outcome was unknown at some point: duplicates are swept at the end.
+        self._ambiguous_uploads = False
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -174,27 +191,47 @@ class Executor:
         self.payloads = {
             c.key: self.content(c.file) for c in changes if c.kind == "file" and c.file
         }
+        uploads = by("file", "create")
+        file_deletes = by("file", "delete")
         with ThreadPoolExecutor(max_workers=max(1, self.opt.parallelism)) as pool:
             self.pool = pool
             self.guard()
-            self._creates(by("file", "create"), self._upload, self._find_files)
+            if uploads or file_deletes:
+                self.journal.write(
+                    [
+                        PendingUpload.of(c.key, c.file.size, c.file.upload_name)
+                        for c in uploads
+                        if c.file
+                    ],
+                    [c.id for c in file_deletes if c.id],
+                )
+            self._creates(uploads, self._upload, self._find_files)
             self.guard()
             self._each(by("vector_store", "create", "replace", "update"), self._vector_store)
             self.guard()
             self._creates(by("assistant", "create"), self._create_assistant, self._find_assistants)
             self._each(by("assistant", "update", "adopt"), self._update_assistant)
-            deletions = [c for c in changes if c.action == "delete"] + [
+            deletions = [c for c in changes if c.action == "delete" and c.kind != "journal"] + [
                 # A replaced store goes once the assistants point at its successor.
                 c
                 for c in changes
                 if c.action == "replace"
             ]
-            if deletions and self._failed:
-                self.result.deletions_skipped = True
+            if self._failed:
+                # The journal stays: the next apply finds what this one left behind.
+                self.result.deletions_skipped = bool(deletions)
                 return self.result
             self.guard()
             for kind in ("assistant", "vector_store", "file"):
                 self._each([c for c in deletions if c.kind == kind], self._delete)
+            if self._failed:
+                return self.result
+            # What the journals of interrupted applies recorded is resolved by now.
+            for c in by("journal", "delete"):
+                self._drop_journal(c)
+            if self._ambiguous_uploads:
+                self._sweep_duplicates()
+            self.journal.close()
         return self.result
 
     def _each(self, changes: list[Change], fn: Callable[[Change], None]) -> None:
@@ -237,6 +274,8 @@ class Executor:
                     self._fail(c, value, started[id(c)])
             if not ambiguous:
                 return
+            if any(c.kind == "file" for c in ambiguous):
+                self._ambiguous_uploads = True
             try:
                 found = find(ambiguous)
             except openai.APIError as e:
@@ -290,19 +329,70 @@ class Executor:
         return created.id
 
     def _find_files(self, changes: list[Change]) -> dict[int, str]:
+        """Uploads that got created although their response was lost.
+
+        A file has no metadata, so a candidate (same name and size, created since the
+        journal was written, not known to the plan) is downloaded and its content hash
+        compared: two files of one apply may share a name and a size.
+        """
         found: dict[int, str] = {}
-        listed = self.api.list_files()
+        since = self.journal.since or 0
+        taken = set(self.known_ids) | set(self.result.file_ids.values())
+        listed = sorted(self.api.list_files(), key=lambda f: (f.get("created_at") or 0, f["id"]))
         for c in changes:
             assert c.file is not None
-            for f in sorted(listed, key=lambda f: (f.get("created_at") or 0, f["id"])):
+            for f in listed:
                 if (
-                    f.get("filename") == c.file.upload_name
-                    and int(f.get("bytes") or -1) == c.file.size
-                    and f["id"] not in self.known_ids
+                    f["id"] in taken
+                    or f.get("filename") != c.file.upload_name
+                    or int(f.get("bytes") or -1) != c.file.size
+                    or int(f.get("created_at") or 0) < since
                 ):
+                    continue
+                try:
+                    data = self.api.download(f["id"])
+                except openai.NotFoundError:
+                    continue
+                if hashlib.sha256(data).hexdigest() == c.file.sha256:
                     found[id(c)] = f["id"]
+                    taken.add(f["id"])
                     break
         return found
+
+    def _sweep_duplicates(self) -> None:
+        """Delete second copies that uploads with lost responses may have made.
+
+        Only files created since this apply's journal, matching one of its uploads by
+        name, size and content, and not the copy the apply uses.
+        """
+        since = self.journal.since
+        if since is None:
+            return
+        pending = self.journal.uploads
+        used = set(self.known_ids) | set(self.result.file_ids.values())
+        for f in self.api.list_files():
+            if f["id"] in used or int(f.get("created_at") or 0) < since:
+                continue
+            if not any(u.may_be(f) for u in pending):
+                continue
+            try:
+                sha = hashlib.sha256(self.api.download(f["id"])).hexdigest()
+            except openai.NotFoundError:
+                continue
+            if any(sha.startswith(u.sha12) for u in pending if u.may_be(f)):
+                fid = f["id"]
+                self.api.delete(
+                    lambda fid=fid: self.api.client.files.delete(fid),
+                    what=f"delete duplicate upload {fid}",
+                )
+
+    def _drop_journal(self, c: Change) -> None:
+        assert c.id is not None
+        page_id = c.id
+        self.api.delete(
+            lambda: self.api.client.vector_stores.delete(page_id),
+            what=f"delete the journal of an interrupted apply ({page_id})",
+        )
 
     # -- vector stores --------------------------------------------------------------------------
 
@@ -318,12 +408,14 @@ class Executor:
         started = time.monotonic()
         stores = self.api.client.vector_stores
         recovered = False
+        attach_ids = {self._file_id(sha, c): sha for sha in op.attach}
+        # Which file holds what, kept on the store itself (see identity.py).
+        entries = files_metadata({**op.keep, **attach_ids}.items(), STORE_FILES_KEYS)
         if c.action in ("create", "replace"):
-            vs_id, recovered = self._create_store(c)
+            vs_id, recovered = self._create_store(c, entries)
         else:
             assert c.id is not None
             vs_id = c.id
-        attach_ids = {self._file_id(sha, c): sha for sha in op.attach}
         if attach_ids:
             self._attach(c, vs_id, attach_ids)
         for fid, sha in op.set_attributes.items():
@@ -339,9 +431,9 @@ class Executor:
                 lambda fid=fid: stores.files.delete(fid, vector_store_id=vs_id),
                 what=f"detach {fid} from {c.label}",
             )
-        if op.update_store:
+        if op.update_store and c.action == "update":
             self.api.call(
-                lambda: stores.update(vs_id, name=op.name, metadata=op.metadata),
+                lambda: stores.update(vs_id, name=op.name, metadata={**op.metadata, **entries}),
                 what=f"update vector store {c.label}",
                 kind="write",
             )
@@ -356,16 +448,17 @@ class Executor:
             ),
         )
 
-    def _create_store(self, c: Change) -> tuple[str, bool]:
+    def _create_store(self, c: Change, entries: dict[str, str]) -> tuple[str, bool]:
         assert c.vector_store is not None
         op = c.vector_store
+        metadata = {**op.metadata, **entries}
         stores = self.api.client.vector_stores
         for round_ in range(self.opt.recovery_rounds):
             if round_:
                 time.sleep(min(0.2 * 2**round_, 2.0))
             try:
                 created = self.api.call(
-                    lambda: stores.create(name=op.name, metadata=op.metadata),
+                    lambda: stores.create(name=op.name, metadata=metadata),
                     what=f"create vector store {c.label}",
                     kind="create",
                 )
@@ -477,14 +570,12 @@ class Executor:
 
     # -- assistants -------------------------------------------------------------------------------
 
-    def _tool_resources(self, c: Change) -> dict[str, Any]:
+    def _tool_resources(self, c: Change) -> tuple[dict[str, Any], dict[str, str]]:
+        """tool_resources to send, and the file entries of its code-interpreter files."""
         assert c.assistant is not None
         op = c.assistant
-        res: dict[str, Any] = {
-            "code_interpreter": {
-                "file_ids": [self._file_id(sha, c) for sha in op.code_interpreter_files]
-            },
-        }
+        file_ids = [self._file_id(sha, c) for sha in op.code_interpreter_files]
+        res: dict[str, Any] = {"code_interpreter": {"file_ids": file_ids}}
         if op.vector_store:
             vs_id = self.result.vector_store_ids.get(op.vector_store)
             if vs_id is None:
@@ -492,14 +583,19 @@ class Executor:
             res["file_search"] = {"vector_store_ids": [vs_id]}
         else:
             res["file_search"] = {"vector_store_ids": []}
-        return res
+        return res, files_metadata(zip(file_ids, op.code_interpreter_files, strict=True))
 
-    def _create_assistant(self, c: Change) -> str:
+    def _assistant_body(self, c: Change) -> dict[str, Any]:
         assert c.assistant is not None
         body: dict[str, Any] = dict(c.assistant.fields)
-        body["metadata"] = c.assistant.metadata
+        body["metadata"] = dict(c.assistant.metadata)
         if c.assistant.send_tool_resources:
-            body["tool_resources"] = self._tool_resources(c)
+            body["tool_resources"], entries = self._tool_resources(c)
+            body["metadata"].update(entries)
+        return body
+
+    def _create_assistant(self, c: Change) -> str:
+        body = self._assistant_body(c)
         assistants = self.api.client.beta.assistants
         created = self.api.call(
             lambda: assistants.create(**body), what=f"create assistant {c.label}", kind="create"
@@ -524,10 +620,7 @@ class Executor:
     def _update_assistant(self, c: Change) -> None:
         assert c.assistant is not None and c.id is not None
         started = time.monotonic()
-        body: dict[str, Any] = dict(c.assistant.fields)
-        body["metadata"] = c.assistant.metadata
-        if c.assistant.send_tool_resources:
-            body["tool_resources"] = self._tool_resources(c)
+        body = self._assistant_body(c)
         assistants = self.api.client.beta.assistants
         asst_id = c.id
         self.api.call(

@@ -40,11 +40,14 @@ def sha256_json(value: Any) -> str:
 class DesiredFile:
     sha256: str
     size: int
-    # The name it is uploaded under (the first path's file name, after our prefix).
+    # The name it is uploaded under: the file name of the first path the code
+    # interpreter uses (the sandbox shows files by name), else of the first path.
     name: str
     # Every project-relative path with these bytes, sorted.
     paths: list[str]
     content: bytes | None = field(default=None, repr=False)
+    # The paths code-interpreter assistants name it by, sorted.
+    ci_paths: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +76,8 @@ class DesiredAssistant:
     user_metadata: dict[str, str]
     code_interpreter_files: list[str]  # sha256s, in YAML order
     vector_store: str | None  # key
+    # The names the code interpreter shows them by (sha256 -> file name).
+    code_interpreter_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def display_name(self) -> str:
@@ -85,14 +90,18 @@ class DesiredAssistant:
         Vector store *contents* are not part of it, so a changed document updates the
         store, not every assistant that uses it.
         """
-        return sha256_json(
-            {
-                "fields": self.fields,
-                "metadata": self.user_metadata,
-                "code_interpreter_files": self.code_interpreter_files,
-                "vector_store": self.vector_store,
-            }
-        )
+        spec: dict[str, Any] = {
+            "fields": self.fields,
+            "metadata": self.user_metadata,
+            "code_interpreter_files": self.code_interpreter_files,
+            "vector_store": self.vector_store,
+        }
+        if self.code_interpreter_files:
+            # A file's name is what the sandbox shows: renaming one changes the assistant.
+            spec["code_interpreter_names"] = [
+                self.code_interpreter_names.get(s) for s in self.code_interpreter_files
+            ]
+        return sha256_json(spec)
 
 
 @dataclass
@@ -103,6 +112,8 @@ class DesiredState:
     assistants: dict[str, DesiredAssistant] = field(default_factory=dict)
     # Built from some of the project's files only: nothing may be pruned.
     partial: bool = False
+    # Things the plan should mention (not errors).
+    warnings: list[str] = field(default_factory=list)
 
 
 def assistant_fields(spec: AssistantSpec) -> dict[str, Any]:
@@ -133,7 +144,7 @@ def desired_state(project: Project, namespace: str, *, partial: bool = False) ->
         raise DesiredStateError([why])
     state = DesiredState(namespace=namespace, partial=partial)
 
-    def add_file(ref: FileRef) -> str:
+    def add_file(ref: FileRef, *, code_interpreter: bool = False) -> str:
         f = state.files.get(ref.sha256)
         if f is None:
             f = state.files[ref.sha256] = DesiredFile(
@@ -146,8 +157,11 @@ def desired_state(project: Project, namespace: str, *, partial: bool = False) ->
         if ref.rel not in f.paths:
             f.paths.append(ref.rel)
             f.paths.sort()
-            # The name follows the first path, so it does not depend on YAML order.
-            f.name = f.paths[0].rsplit("/", 1)[-1]
+        if code_interpreter and ref.rel not in f.ci_paths:
+            f.ci_paths.append(ref.rel)
+            f.ci_paths.sort()
+        # The name does not depend on YAML order.
+        f.name = (f.ci_paths or f.paths)[0].rsplit("/", 1)[-1]
         return ref.sha256
 
     vs_owner: dict[str, AssistantSpec] = {}
@@ -158,7 +172,11 @@ def desired_state(project: Project, namespace: str, *, partial: bool = False) ->
                 f"(also at {state.assistants[spec.key].source}); keys must be unique"
             )
             continue
-        ci = list(dict.fromkeys(add_file(ref) for ref in spec.code_interpreter_files))
+        ci = list(
+            dict.fromkeys(
+                add_file(ref, code_interpreter=True) for ref in spec.code_interpreter_files
+            )
+        )
         vs_key = None
         if spec.vector_store is not None:
             vs = spec.vector_store
@@ -191,6 +209,26 @@ def desired_state(project: Project, namespace: str, *, partial: bool = False) ->
             code_interpreter_files=ci,
             vector_store=vs_key,
         )
+    for a in state.assistants.values():
+        a.code_interpreter_names = {s: state.files[s].name for s in a.code_interpreter_files}
+        names: dict[str, list[str]] = {}
+        for s in a.code_interpreter_files:
+            names.setdefault(state.files[s].name, []).append(s)
+        for name, shas in sorted(names.items()):
+            if len(shas) > 1:
+                paths = ", ".join(state.files[s].ci_paths[0] for s in shas)
+                problems.append(
+                    f"{a.source}: files.code_interpreter has {len(shas)} different files named "
+                    f"{name!r} ({paths}); the code interpreter shows files by name, so one "
+                    "would hide the other: rename one of them"
+                )
+    for f in sorted(state.files.values(), key=lambda f: f.name):
+        others = sorted({p for p in f.ci_paths if p.rsplit("/", 1)[-1] != f.name})
+        if others:
+            state.warnings.append(
+                f"{', '.join(others)} has the same content as {f.ci_paths[0]}: it is uploaded "
+                f"once, and the code interpreter shows it as {f.name!r}"
+            )
     if problems:
         raise DesiredStateError(problems)
     return state

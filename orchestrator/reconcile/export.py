@@ -22,7 +22,7 @@ import yaml
 
 from orchestrator.reconcile.actual import ActualAssistant, fetch_actual
 from orchestrator.reconcile.api import Api, describe_error
-from orchestrator.reconcile.identity import is_managed, original_filename
+from orchestrator.reconcile.identity import display_filename, is_managed
 from orchestrator.reconcile.plan import DEFAULT_CHUNKING, normalise_tool
 from orchestrator.spec.models import KEY_KEY, RESERVED_METADATA_KEYS
 
@@ -173,7 +173,8 @@ class _Exporter:
         names: set[str] = set()
         for fid in file_ids:
             meta = files_by_id.get(fid)
-            name = original_filename(meta["filename"]) if meta else fid
+            # Real names; uploads of earlier versions carry a hash-tagged one.
+            name = display_filename(meta["filename"]) if meta else fid
             # No path separators, and no glob characters (the loader expands globs).
             name = re.sub(r"[/\\*?\[\]]", "_", name) or fid
             if name in names:

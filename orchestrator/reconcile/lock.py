@@ -105,6 +105,17 @@ class LockInfo:
         )
 
 
+def live_lock_tokens(raw_locks: list[dict[str, Any]], *, now: float | None = None) -> set[str]:
+    """Tokens of the locks (raw vector stores) whose holder may still be running."""
+    at = time.time() if now is None else now
+    hostname = socket.gethostname()
+    return {
+        lk.token
+        for lk in map(LockInfo.from_raw, raw_locks)
+        if lk.stale_reason(at, hostname) is None
+    }
+
+
 class ServerLock:
     """Hold with ``with ServerLock(api, ns, "apply"):``; :meth:`check` raises if it was lost."""
 

@@ -13,7 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from orchestrator.reconcile.actual import ActualAssistant, ActualState, ActualVectorStore
+from orchestrator.reconcile.actual import (
+    ActualAssistant,
+    ActualFile,
+    ActualState,
+    ActualVectorStore,
+)
 from orchestrator.reconcile.desired import (
     ASSISTANT_FIELDS,
     DesiredAssistant,
@@ -29,16 +34,25 @@ from orchestrator.reconcile.fielddiff import (
     text_diff,
     tools_diff,
 )
-from orchestrator.reconcile.identity import FILE_SHA_ATTRIBUTE, managed_metadata, upload_filename
+from orchestrator.reconcile.identity import (
+    FILE_SHA_ATTRIBUTE,
+    SHA_PREFIX_LEN,
+    STORE_FILES_KEYS,
+    files_metadata,
+    is_files_key,
+    managed_metadata,
+    without_file_entries,
+)
 from orchestrator.spec.models import SHA_KEY
 
-PLAN_FORMAT_VERSION = 1
+# 2: files under their real names, file entries, journal changes.
+PLAN_FORMAT_VERSION = 2
 
-Kind = Literal["file", "vector_store", "assistant"]
+Kind = Literal["file", "vector_store", "assistant", "journal"]
 Action = Literal["create", "update", "replace", "delete", "adopt", "noop", "orphan", "blocked"]
 # Actions that write to the server.
 WRITE_ACTIONS = ("create", "update", "replace", "delete", "adopt")
-KIND_ORDER: dict[str, int] = {"file": 0, "vector_store": 1, "assistant": 2}
+KIND_ORDER: dict[str, int] = {"file": 0, "vector_store": 1, "assistant": 2, "journal": 3}
 
 DEFAULT_CHUNKING = {
     "type": "static",
@@ -71,14 +85,18 @@ class VectorStoreOp:
     attach: list[str] = field(default_factory=list)
     detach: list[str] = field(default_factory=list)
     set_attributes: dict[str, str] = field(default_factory=dict)
-    update_store: bool = False  # name / metadata need writing
+    update_store: bool = False  # name / metadata (or its file entries) need writing
     file_shas: list[str] = field(default_factory=list)  # the final set
+    # Attached files that stay (file id -> sha256): with the attached ones, the store's
+    # file entries after the change.
+    keep: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class AssistantOp:
     # create: every set field; update/adopt: the fields that differ (None resets).
     fields: dict[str, Any]
+    # Without the file entries when tool_resources are sent (apply adds them, with the ids).
     metadata: dict[str, str]
     code_interpreter_files: list[str]  # sha256s
     vector_store: str | None  # key
@@ -156,12 +174,18 @@ class Counts:
     adopt: int = 0
     blocked: int = 0
     orphan: int = 0
+    # Journal pages of interrupted applies to remove (bookkeeping, not managed objects).
+    cleanup: int = 0
 
     def summary(self) -> str:
         parts = [f"{self.add} to add", f"{self.change} to change", f"{self.destroy} to destroy"]
         if self.adopt:
             parts.insert(0, f"{self.adopt} to adopt")
-        return "Plan: " + ", ".join(parts) + "."
+        text = "Plan: " + ", ".join(parts)
+        if self.cleanup:
+            pages = "page" if self.cleanup == 1 else "pages"
+            text += f"; {self.cleanup} journal {pages} of an interrupted apply to clear"
+        return text + "."
 
 
 @dataclass
@@ -195,7 +219,9 @@ class Plan:
     def counts(self) -> Counts:
         n = Counts()
         for c in self.changes:
-            if c.action == "create":
+            if c.kind == "journal":
+                n.cleanup += c.action == "delete"
+            elif c.action == "create":
                 n.add += 1
             elif c.action == "replace":
                 n.add += 1
@@ -234,6 +260,7 @@ class Plan:
                 "adopt": n.adopt,
                 "blocked": n.blocked,
                 "orphan": n.orphan,
+                "cleanup": n.cleanup,
                 "text": n.summary(),
             },
             "has_changes": self.has_changes,
@@ -356,10 +383,13 @@ class _Planner:
         self.a = actual
         self.opt = options
         self.changes: list[Change] = []
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(desired.warnings)
         self.ours = actual.files_by_id()
-        # (sha16, size) -> desired sha256
-        self.desired_by_prefix = {(s[:16], f.size): s for s, f in desired.files.items()}
+        # (12-hex prefix, size) -> desired sha256, to resolve file entries
+        self.desired_by_prefix = {(s[:SHA_PREFIX_LEN], f.size): s for s, f in desired.files.items()}
+        # Content the code interpreter uses: its file must carry the YAML's name, since
+        # the sandbox shows files by name.
+        self.ci_shas = {s for a in desired.assistants.values() for s in a.code_interpreter_files}
         # References from every managed object now, to prefer referenced duplicates.
         self.refcount: dict[str, int] = defaultdict(int)
         for vs in actual.vector_stores:
@@ -368,15 +398,24 @@ class _Planner:
         for asst in actual.assistants:
             for fid in asst.code_interpreter_file_ids:
                 self.refcount[fid] += 1
-        # desired sha256 -> the existing file that holds it
+        # desired sha256 -> the existing file that new references use
         self.file_for_sha: dict[str, str] = {}
-        by_sha: dict[str, list[Any]] = defaultdict(list)
+        # desired sha256 -> a file that holds it under another name (code interpreter)
+        self.misnamed: dict[str, ActualFile] = {}
+        by_sha: dict[str, list[ActualFile]] = defaultdict(list)
         for f in actual.files:
-            sha = self.desired_by_prefix.get((f.sha16, f.bytes))
+            sha = self.desired_sha_of(f)
             if sha is not None:
                 by_sha[sha].append(f)
         for sha, files in by_sha.items():
-            best = sorted(files, key=lambda f: (-self.refcount[f.id], f.created_at, f.id))[0]
+            name = desired.files[sha].name
+            best = sorted(
+                files,
+                key=lambda f: (f.filename != name, -self.refcount[f.id], f.created_at, f.id),
+            )[0]
+            if sha in self.ci_shas and best.filename != name:
+                self.misnamed[sha] = best
+                continue
             self.file_for_sha[sha] = best.id
         # File ids the state after this plan still references.
         self.keep_files: set[str] = set()
@@ -389,26 +428,71 @@ class _Planner:
         f = self.d.files.get(sha)
         return f.paths[0] if f else sha[:16]
 
-    def file_key_of(self, file_id: str, attributes: dict[str, Any] | None = None) -> str:
-        """A comparable identity of an attached file: its desired sha256, else a marker."""
+    def desired_sha_of(self, f: ActualFile) -> str | None:
+        """The desired content this file holds (None: legacy, or content no longer wanted)."""
+        if f.legacy:
+            return None
+        if f.sha256:
+            d = self.d.files.get(f.sha256)
+            return f.sha256 if d is not None and d.size == f.bytes else None
+        if f.sha_prefix:
+            sha = self.desired_by_prefix.get((f.sha_prefix[:SHA_PREFIX_LEN], f.bytes))
+            return sha if sha is not None and f.holds(sha, f.bytes) else None
+        return None
+
+    def file_key_of(self, file_id: str) -> str:
+        """A comparable identity of a referenced file: its desired sha256, else a marker."""
+        if file_id in self.a.missing_files:
+            return f"missing:{file_id}"
         ours = self.ours.get(file_id)
         if ours is None:
             return f"unmanaged:{file_id}"
-        sha = self.desired_by_prefix.get((ours.sha16, ours.bytes))
-        if sha is not None:
-            return sha
-        return f"{ours.sha16}:{file_id}"
+        if ours.legacy:
+            return f"legacy:{file_id}"
+        sha = self.desired_sha_of(ours)
+        return sha if sha is not None else f"old:{file_id}"
+
+    def ci_key_of(self, file_id: str) -> str:
+        """As :meth:`file_key_of`, and a file under another name than the YAML's differs."""
+        key = self.file_key_of(file_id)
+        if key in self.d.files and self.ours[file_id].filename != self.d.files[key].name:
+            return f"renamed:{file_id}"
+        return key
 
     def show_file(self, key: str) -> str:
         if key in self.d.files:
             return self.file_label(key)
-        if key.startswith("unmanaged:"):
-            return f"{key[len('unmanaged:') :]} (not managed)"
-        file_id = key.rsplit(":", 1)[-1]
+        kind, _, file_id = key.partition(":")
+        if kind == "unmanaged":
+            return f"{file_id} (not managed)"
+        if kind == "missing":
+            return f"{file_id} (deleted from the server)"
         ours = self.ours.get(file_id)
-        return f"{ours.name} ({file_id})" if ours else key
+        if ours is None:
+            return key
+        if kind == "legacy":
+            return f"{ours.name} ({file_id}, under the hash-tagged name {ours.filename})"
+        return f"{ours.name} ({file_id})"
 
     # -- files --------------------------------------------------------------------------
+
+    def _create_reason(self, sha: str) -> str:
+        f = self.d.files[sha]
+        if sha in self.misnamed:
+            other = self.misnamed[sha]
+            return (
+                f"the code interpreter shows files by name: uploaded as {f.name} "
+                f"(the same content is on the server as {other.filename}, {other.id})"
+            )
+        legacy = [
+            o for o in self.a.files if o.legacy and o.sha_prefix and sha.startswith(o.sha_prefix)
+        ]
+        if legacy:
+            return (
+                f"under its own name; replaces {legacy[0].filename} ({legacy[0].id}), uploaded "
+                "under a hash-tagged name by an earlier version"
+            )
+        return "new content" if len(f.paths) == 1 else f"also at {', '.join(f.paths[1:])}"
 
     def plan_file_creates(self) -> None:
         for sha, f in sorted(self.d.files.items(), key=lambda kv: kv[1].paths[0]):
@@ -429,13 +513,11 @@ class _Planner:
                     action="create",
                     key=sha,
                     label=f.paths[0],
-                    reason="new content"
-                    if len(f.paths) == 1
-                    else f"also at {', '.join(f.paths[1:])}",
+                    reason=self._create_reason(sha),
                     file=FileOp(
                         sha256=sha,
                         size=f.size,
-                        upload_name=upload_filename(self.d.namespace, sha, f.name),
+                        upload_name=f.name,
                         paths=list(f.paths),
                     ),
                 )
@@ -446,16 +528,42 @@ class _Planner:
         for f in sorted(self.a.files, key=lambda f: (f.created_at, f.id)):
             if f.id in keep:
                 continue
-            sha = self.desired_by_prefix.get((f.sha16, f.bytes))
-            reason = "duplicate upload" if sha is not None else "no longer used"
+            sha = self.desired_sha_of(f)
+            if f.legacy:
+                reason = "uploaded under a hash-tagged name by an earlier version"
+            elif f.origin == "journal":
+                reason = "left behind by an interrupted apply"
+            elif sha is not None:
+                reason = "duplicate upload"
+            else:
+                reason = "no longer used"
             self.changes.append(
                 Change(
                     kind="file",
                     action="delete",
-                    key=sha or f.sha16,
+                    key=sha or f.sha256 or f.sha_prefix or f.id,
                     label=f.name,
                     id=f.id,
                     reason=reason,
+                )
+            )
+
+    def plan_journals(self) -> None:
+        for page in self.a.journals:
+            what = []
+            if page.uploads:
+                what.append(f"{len(page.uploads)} upload{'s' if len(page.uploads) != 1 else ''}")
+            if page.deletes:
+                what.append(f"{len(page.deletes)} deletion{'s' if len(page.deletes) != 1 else ''}")
+            self.changes.append(
+                Change(
+                    kind="journal",
+                    action="delete",
+                    key=page.id,
+                    label="interrupted apply",
+                    id=page.id,
+                    reason=f"its record of {' and '.join(what) or 'nothing'} is resolved by "
+                    "this plan",
                 )
             )
 
@@ -544,8 +652,9 @@ class _Planner:
         detach: list[str] = []
         set_attrs: dict[str, str] = {}
         failed: list[str] = []
+        keep: dict[str, str] = {}
         for f in sorted(vs.files, key=lambda f: f.file_id):
-            k = self.file_key_of(f.file_id, f.attributes)
+            k = self.file_key_of(f.file_id)
             if k not in wanted or k in seen:
                 detach.append(f.file_id)
                 continue
@@ -556,12 +665,13 @@ class _Planner:
                 failed.append(f"{self.file_label(k)}: {err}")
                 continue
             seen.add(k)
+            keep[f.file_id] = k
             self.keep_files.add(f.file_id)
             if f.attributes.get(FILE_SHA_ATTRIBUTE) != k:
                 set_attrs[f.file_id] = k
         attach = sorted(wanted - seen, key=self.file_label)
         diffs: list[FieldDiff] = []
-        before = sorted(self.show_file(self.file_key_of(f.file_id, f.attributes)) for f in vs.files)
+        before = sorted(self.show_file(self.file_key_of(f.file_id)) for f in vs.files)
         after = sorted(self.file_label(s) for s in dvs.file_shas)
         if attach or detach:
             lines = [f"+ {self.file_label(s)}" for s in attach]
@@ -581,10 +691,31 @@ class _Planner:
         if (vs.name or None) != dvs.name:
             diffs.append(scalar_diff("name", vs.name, dvs.name))
             update_store = True
-        if vs.metadata != meta:
+        current = without_file_entries(vs.metadata)
+        if current != meta:
             update_store = True
-            if not diffs or _differs_beyond_hash(vs.metadata, meta):
-                diffs.append(structure_diff("metadata", vs.metadata, meta))
+            if not diffs or _differs_beyond_hash(current, meta):
+                diffs.append(structure_diff("metadata", current, meta))
+        # The file entries after this change: known now unless a file is still to upload.
+        final = dict(keep)
+        for sha in attach:
+            fid = self.file_for_sha.get(sha)
+            if fid is None:
+                final = None  # type: ignore[assignment]
+                break
+            final[fid] = sha
+        entries_now = {k: v for k, v in vs.metadata.items() if is_files_key(k)}
+        if final is None or files_metadata(final.items(), STORE_FILES_KEYS) != entries_now:
+            update_store = True
+            if final is not None and not diffs:
+                # Only our record of the store's files is out of date (edited by hand).
+                diffs.append(
+                    structure_diff(
+                        "metadata.orchestrator-files",
+                        entries_now,
+                        files_metadata(final.items(), STORE_FILES_KEYS),
+                    )
+                )
         op = VectorStoreOp(
             name=dvs.name,
             metadata=meta,
@@ -594,14 +725,18 @@ class _Planner:
             set_attributes=set_attrs,
             update_store=update_store,
             file_shas=list(dvs.file_shas),
+            keep=keep,
         )
         refs = {"file_ids": [f.file_id for f in vs.files]}
         if not diffs:
             return Change(
                 kind="vector_store", action="noop", key=dvs.key, label=dvs.key, id=vs.id, refs=refs
             )
-        drift = vs.sha256 == dvs.sha256 and bool(attach or detach or set_attrs)
+        legacy = [fid for fid in detach if self.file_key_of(fid).startswith("legacy:")]
+        drift = vs.sha256 == dvs.sha256 and bool(attach or detach or set_attrs) and not legacy
         reason = "indexing failed: " + "; ".join(failed) if failed else None
+        if legacy and not reason:
+            reason = "its files are uploaded again under their own names"
         return Change(
             kind="vector_store",
             action="update",
@@ -618,7 +753,7 @@ class _Planner:
     # -- assistants --------------------------------------------------------------------------
 
     def _comparable_refs(self, asst: ActualAssistant) -> tuple[list[str], list[str]]:
-        ci = [self.file_key_of(fid) for fid in asst.code_interpreter_file_ids]
+        ci = [self.ci_key_of(fid) for fid in asst.code_interpreter_file_ids]
         vs_keys = {vs.id: vs.key for vs in self.a.vector_stores}
         stores = []
         for vid in asst.vector_store_ids:
@@ -633,8 +768,9 @@ class _Planner:
 
     def _assistant_diffs(
         self, asst: ActualAssistant, da: DesiredAssistant, meta: dict[str, str]
-    ) -> tuple[list[FieldDiff], dict[str, Any], bool]:
-        """Field diffs, the fields to send, and whether tool_resources must be sent."""
+    ) -> tuple[list[FieldDiff], dict[str, Any], bool, dict[str, str]]:
+        """Field diffs, the fields to send, whether tool_resources must be sent, and the
+        metadata to send (with the file entries when the files stay as they are)."""
         have = normalise_fields(asst.raw)
         want = normalise_fields(da.fields)
         diffs: list[FieldDiff] = []
@@ -666,10 +802,20 @@ class _Planner:
         if stores != want_stores:
             diffs.append(structure_diff("file_search.vector_stores", stores, want_stores))
             send_resources = True
-        if asst.metadata != meta and (not diffs or _differs_beyond_hash(asst.metadata, meta)):
+        current = without_file_entries(asst.metadata)
+        if current != meta and (not diffs or _differs_beyond_hash(current, meta)):
             # The spec hash changes with every other change: shown only when alone.
-            diffs.append(structure_diff("metadata", asst.metadata, meta))
-        return diffs, send, send_resources
+            diffs.append(structure_diff("metadata", current, meta))
+        full = dict(meta)
+        if not send_resources:
+            # The files stay: their entries are written as they are now (sent with any update).
+            entries = files_metadata(zip(asst.code_interpreter_file_ids, ci, strict=True))
+            full.update(entries)
+            now = {k: v for k, v in asst.metadata.items() if is_files_key(k)}
+            if entries != now and not diffs:
+                # Only our record of which file holds what is out of date (edited by hand).
+                diffs.append(structure_diff("metadata.orchestrator-files", now, entries))
+        return diffs, send, send_resources, full
 
     def plan_assistants(self) -> None:
         groups: dict[str, list[ActualAssistant]] = defaultdict(list)
@@ -748,7 +894,7 @@ class _Planner:
             if same:
                 if len(same) == 1 and self.opt.adopt:
                     target = same[0]
-                    diffs, send, send_res = self._assistant_diffs(target, da, meta)
+                    diffs, send, send_res, full = self._assistant_diffs(target, da, meta)
                     return Change(
                         kind="assistant",
                         action="adopt",
@@ -760,7 +906,7 @@ class _Planner:
                         diffs=diffs,
                         assistant=AssistantOp(
                             fields=send,
-                            metadata=meta,
+                            metadata=full,
                             code_interpreter_files=list(da.code_interpreter_files),
                             vector_store=da.vector_store,
                             send_tool_resources=send_res,
@@ -802,7 +948,7 @@ class _Planner:
                     send_tool_resources=bool(da.code_interpreter_files or da.vector_store),
                 ),
             )
-        diffs, send, send_res = self._assistant_diffs(primary, da, meta)
+        diffs, send, send_res, full = self._assistant_diffs(primary, da, meta)
         refs = _asst_refs(primary)
         if not diffs:
             self.keep_files.update(primary.code_interpreter_file_ids)
@@ -832,7 +978,7 @@ class _Planner:
             diffs=diffs,
             assistant=AssistantOp(
                 fields=send,
-                metadata=meta,
+                metadata=full,
                 code_interpreter_files=list(da.code_interpreter_files),
                 vector_store=da.vector_store,
                 send_tool_resources=send_res,
@@ -853,8 +999,8 @@ def _tool_label(tool: dict[str, Any]) -> str:
 
 
 def _differs_beyond_hash(a: dict[str, str], b: dict[str, str]) -> bool:
-    return {k: v for k, v in a.items() if k != SHA_KEY} != {
-        k: v for k, v in b.items() if k != SHA_KEY
+    return {k: v for k, v in a.items() if k != SHA_KEY and not is_files_key(k)} != {
+        k: v for k, v in b.items() if k != SHA_KEY and not is_files_key(k)
     }
 
 
@@ -883,6 +1029,7 @@ def make_plan(
     p.plan_assistants()
     p.plan_file_creates()
     p.plan_file_deletes()
+    p.plan_journals()
     changes = sorted(p.changes, key=_order)
     names = sorted({n for a in desired.assistants.values() if (n := a.fields.get("name"))})
     plan = Plan(
@@ -919,7 +1066,10 @@ def make_plan(
 
 
 def _order(c: Change) -> tuple[int, int, str]:
-    # Creates and updates: files, stores, assistants; deletions after, in reverse.
+    # Creates and updates: files, stores, assistants; deletions after, in reverse; the
+    # journals of interrupted applies last (once what they recorded is resolved).
+    if c.kind == "journal":
+        return (2, 0, c.label)
     if c.action == "delete":
         return (1, -KIND_ORDER[c.kind], c.label)
     return (0, KIND_ORDER[c.kind], c.label)

@@ -60,7 +60,12 @@ def _diff_line(line: str) -> str:
 
 
 def _noun(c: Change) -> str:
-    return {"file": "file", "vector_store": "vector store", "assistant": "assistant"}[c.kind]
+    return {
+        "file": "file",
+        "vector_store": "vector store",
+        "assistant": "assistant",
+        "journal": "journal",
+    }[c.kind]
 
 
 def render_change(c: Change) -> list[str]:
@@ -68,6 +73,8 @@ def render_change(c: Change) -> list[str]:
     what = WHAT[c.action]
     if c.kind == "file" and c.action == "create":
         what = "will be uploaded"
+    elif c.kind == "journal":
+        what = "will be cleared"
     comment = f"  # {_noun(c)} {c.label!r} {what}"
     if c.drift:
         comment += ", it was changed on the server (drift)"
@@ -77,7 +84,7 @@ def render_change(c: Change) -> list[str]:
     ident = f" [{c.id}]" if c.id else ""
     head = f"  {symbol} {c.kind} {c.label!r}{ident}"
     if c.kind == "file" and c.file is not None:
-        head += f"  ({_size(c.file.size)}, sha256 {c.file.sha256[:16]})"
+        head += f"  (as {c.file.upload_name}, {_size(c.file.size)}, sha256 {c.file.sha256[:16]})"
     out.append(_style(head, color, bold=True))
     if c.action == "blocked" and c.reason:
         out.append(_style(f"      {c.reason}", "red"))

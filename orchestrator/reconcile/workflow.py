@@ -134,7 +134,15 @@ def apply(
             plan, replanned = fresh, True
             if not plan.has_changes:
                 return ApplyOutcome(plan=plan, result=None, notes=server_lock.notes, replanned=True)
-        result = Executor(api, plan, content, opts, reporter, guard=server_lock.check).run()
+        result = Executor(
+            api,
+            plan,
+            content,
+            opts,
+            reporter,
+            guard=server_lock.check,
+            journal_token=server_lock.token,
+        ).run()
     return ApplyOutcome(plan=plan, result=result, notes=server_lock.notes, replanned=replanned)
 
 

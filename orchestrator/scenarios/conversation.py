@@ -23,7 +23,7 @@ import openai
 from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.runs import RunStep
 
-from orchestrator.reconcile.identity import original_filename
+from orchestrator.reconcile.identity import display_filename
 from orchestrator.scenarios.handlers import HandlerContext, HandlerFailure, answer_call
 from orchestrator.scenarios.records import (
     StepRecord,
@@ -259,19 +259,19 @@ class Conversation:
             for c in record.tool_calls:
                 if c.type != "function":
                     progress.tool_call(c.name, c.code or "")
-        # File names as the user wrote them: `orchestrator apply` uploads files under a
-        # hash-tagged name (<sha>-<ns tag>--<name>) to recognise them again.
+        # File names as the user wrote them: `orchestrator apply` uploads files under their
+        # own names; earlier versions used a hash-tagged one (<sha>-<ns tag>--<name>).
         names: dict[str, str] = {}
         for c in record.tool_calls:
             for r in c.results:
                 if r.get("file_name"):
-                    r["file_name"] = original_filename(r["file_name"])
+                    r["file_name"] = display_filename(r["file_name"])
                     names[r["file_id"]] = r["file_name"]
         for cite in record.citations:
             name = names.get(cite.file_id)
             if name is None and self.filename_of is not None:
                 name = await self.filename_of(cite.file_id)
-            cite.filename = original_filename(name) if name else None
+            cite.filename = display_filename(name) if name else None
 
 
 @dataclass

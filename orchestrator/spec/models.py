@@ -20,7 +20,9 @@ MANAGED_BY_VALUE = "assistant-orchestrator"
 NAMESPACE_KEY = "orchestrator-namespace"
 KEY_KEY = "orchestrator-key"
 SHA_KEY = "orchestrator-spec-sha256"
-RESERVED_METADATA_KEYS = (MANAGED_BY_KEY, NAMESPACE_KEY, KEY_KEY, SHA_KEY)
+# Which code-interpreter file holds which content (the Files API has no metadata).
+FILES_KEY = "orchestrator-files"
+RESERVED_METADATA_KEYS = (MANAGED_BY_KEY, NAMESPACE_KEY, KEY_KEY, SHA_KEY, FILES_KEY)
 MAX_METADATA_KEYS = 16
 
 

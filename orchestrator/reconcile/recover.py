@@ -1,0 +1,110 @@
+"""What an interrupted apply left behind, found from its journal (see :mod:`journal`).
+
+Run by :func:`actual.fetch_actual` only when a journal page of an apply that is over
+exists. A file counts as that apply's when nothing uses it (no assistant, no vector
+store) and either a deletion entry names it, or it was created after the page, its size
+and name hash match an upload entry, and its content (downloaded here, the one place the
+reconciler downloads) has the recorded hash. Such files join the actual state as ours:
+the plan uses them when the YAML wants their content and deletes them otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import openai
+
+from orchestrator.reconcile.api import Api
+
+if TYPE_CHECKING:
+    from orchestrator.reconcile.actual import ActualState
+    from orchestrator.reconcile.journal import PendingUpload
+
+
+def recover_from_journals(
+    api: Api,
+    state: ActualState,
+    listed: dict[str, dict[str, Any]],
+    referenced: set[str],
+    other_stores: list[str],
+    *,
+    parallelism: int = 8,
+) -> None:
+    from orchestrator.reconcile.actual import ActualFile
+
+    ours = {f.id for f in state.files}
+
+    def adopt(raw: dict[str, Any], sha256: str | None) -> None:
+        state.files.append(
+            ActualFile(
+                id=raw["id"],
+                filename=raw.get("filename") or "",
+                bytes=int(raw.get("bytes") or 0),
+                created_at=int(raw.get("created_at") or 0),
+                sha256=sha256,
+                origin="journal",
+            )
+        )
+        ours.add(raw["id"])
+
+    # Candidates, before anything is downloaded: unused files that may be a recorded upload.
+    candidates: dict[str, list[PendingUpload]] = {}
+    for page in state.journals:
+        for raw in listed.values():
+            fid = raw["id"]
+            if (
+                fid in ours
+                or fid in referenced
+                or int(raw.get("created_at") or 0) < page.created_at
+            ):
+                continue
+            hits = [u for u in page.uploads if u.may_be(raw)]
+            if hits:
+                candidates.setdefault(fid, []).extend(hits)
+    deletions = [
+        fid
+        for page in state.journals
+        for fid in page.deletes
+        if fid in listed and fid not in ours and fid not in referenced
+    ]
+    if not candidates and not deletions:
+        return
+    # Not attached to anyone else's vector store either (checked only now: it takes a
+    # list request per store).
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        elsewhere: set[str] = set()
+        for listing in pool.map(_store_files(api), other_stores):
+            elsewhere.update(listing)
+        for fid in dict.fromkeys(deletions):
+            if fid not in elsewhere and fid not in ours:
+                adopt(listed[fid], None)
+        wanted = [fid for fid in sorted(candidates) if fid not in elsewhere and fid not in ours]
+        for fid, data in zip(wanted, pool.map(_download(api), wanted), strict=True):
+            if data is None:
+                continue
+            sha = hashlib.sha256(data).hexdigest()
+            if any(sha.startswith(u.sha12) for u in candidates[fid]):
+                adopt(listed[fid], sha)
+    state.files.sort(key=lambda f: (f.created_at, f.id))
+
+
+def _store_files(api: Api) -> Any:
+    def get(vs_id: str) -> list[str]:
+        try:
+            return [f["id"] for f in api.list_vector_store_files(vs_id)]
+        except openai.NotFoundError:
+            return []
+
+    return get
+
+
+def _download(api: Api) -> Any:
+    def get(file_id: str) -> bytes | None:
+        try:
+            return api.download(file_id)
+        except openai.NotFoundError:
+            return None  # deleted since it was listed
+
+    return get
