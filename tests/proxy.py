@@ -65,6 +65,8 @@ class Faults:
     write_delay: float = 0.0
     # "slow_after": the request is processed, then the answer comes this late.
     slow_seconds: float = 2.0
+    # Picks the fault of a request itself, from (method, full path, body): a kind, or None.
+    when: Callable[[str, str, bytes], str | None] | None = None
 
 
 @dataclass
@@ -268,7 +270,10 @@ class FaultProxy:
             return
         if method in WRITE_METHODS and self.state.faults.write_delay:
             time.sleep(self.state.faults.write_delay)
-        fault = self._pick_fault(method, path.split("?", 1)[0].removeprefix(self.prefix))
+        when = self.state.faults.when
+        fault = (when(method, path.split("?", 1)[0], body) if when else None) or self._pick_fault(
+            method, path.split("?", 1)[0].removeprefix(self.prefix)
+        )
         if fault == "drop_before":
             self._record(method, path, None, fault, body)
             self._drop(h)

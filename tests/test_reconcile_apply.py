@@ -59,6 +59,14 @@ def test_apply_creates_everything_and_a_second_apply_writes_nothing(proj: Proj, 
     r = proj.ok("apply", "--yes", "--env")
     assert proj.proxy.writes() == []
     assert set(proj.proxy.by_method()) == {"GET"}
+    # From list responses alone: no per-object GET, no download.
+    lists = {
+        "/v1/assistants",
+        "/v1/vector_stores",
+        "/v1/files",
+        f"/v1/vector_stores/{store.id}/files",
+    }
+    assert {r.path.split("?", 1)[0] for r in proj.proxy.log} == lists
     assert r.stdout.splitlines() == [
         f"QUIZ_ASSISTANT_ID={quiz.id}",
         f"TUTOR_ASSISTANT_ID={tutor.id}",

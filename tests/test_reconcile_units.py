@@ -217,3 +217,36 @@ def test_desired_state_dedupes_content_and_rejects_conflicting_shared_stores(
     b.vector_store = VectorStoreSpec(key="shared", files=[_ref(tmp_path, "c.md", b"other")])
     with pytest.raises(DesiredStateError, match="shared with assistant 'a'"):
         desired_state(project, "dev")
+
+
+def test_code_interpreter_files_are_named_as_the_code_interpreter_uses_them(
+    tmp_path: Path,
+) -> None:
+    loc = Location(tmp_path / "a.yaml")
+    doc = _ref(tmp_path, "docs/a-table.csv", b"x,y\n")
+    data = _ref(tmp_path, "data/table.csv", b"x,y\n")  # the same bytes under another name
+    a = AssistantSpec(
+        key="a",
+        source=loc,
+        model="m",
+        vector_store=VectorStoreSpec(key="a", files=[doc]),
+        code_interpreter_files=[data],
+    )
+    state = desired_state(Project(config=ProjectConfig(root=tmp_path), assistants=[a]), "dev")
+    (f,) = state.files.values()
+    assert f.name == "table.csv"  # the sandbox shows files by name; citations do not care
+    assert state.assistants["a"].code_interpreter_names == {data.sha256: "table.csv"}
+    assert state.warnings == []
+
+    other = _ref(tmp_path, "more/table.csv", b"other\n")
+    a.code_interpreter_files = [data, other]
+    with pytest.raises(DesiredStateError, match=r"2 different files named 'table\.csv'"):
+        desired_state(Project(config=ProjectConfig(root=tmp_path), assistants=[a]), "dev")
+
+    b = AssistantSpec(key="b", source=loc, model="m", code_interpreter_files=[doc])
+    a.code_interpreter_files = [data]
+    state = desired_state(Project(config=ProjectConfig(root=tmp_path), assistants=[a, b]), "dev")
+    assert state.warnings == [
+        "docs/a-table.csv has the same content as data/table.csv: it is uploaded once, and "
+        "the code interpreter shows it as 'table.csv'"
+    ]

@@ -964,8 +964,12 @@ class _Planner:
         if not send_res:
             # Its current files stay referenced.
             self.keep_files.update(primary.code_interpreter_file_ids)
-        # The server object differs although it carries this spec's hash: edited by hand.
-        drift = primary.sha256 == da.sha256
+        # The server object differs although it carries this spec's hash: edited by hand
+        # (files of an earlier version, under hash-tagged names, are no edit).
+        legacy = any(
+            self.file_key_of(fid).startswith("legacy:") for fid in primary.code_interpreter_file_ids
+        )
+        drift = primary.sha256 == da.sha256 and not legacy
         return Change(
             kind="assistant",
             action="update",
@@ -974,7 +978,9 @@ class _Planner:
             name=da.fields.get("name"),
             id=primary.id,
             drift=drift,
-            reason="changed on the server" if drift else None,
+            reason="changed on the server"
+            if drift
+            else ("its files are uploaded again under their own names" if legacy else None),
             diffs=diffs,
             assistant=AssistantOp(
                 fields=send,
