@@ -1,7 +1,9 @@
 """Reconciler figures: plan and apply of 500 assistants with 200 files in 20 vector stores.
 
     .venv/bin/python benchmarks/bench_reconcile.py [--assistants 500] [--files 200]
-        [--stores 20] [--parallelism 8] [--repeat 3] [--latency-ms 0]
+        [--stores 20] [--ci-files 0] [--parallelism 8] [--repeat 3] [--latency-ms 0]
+
+``--ci-files N`` gives the first N assistants a code-interpreter file each (its own CSV).
 
 Runs against ``orchestrator serve`` (the embedded server, as its own process on a fresh
 SQLite database per run, so client and server do not share one interpreter). Requests
@@ -9,8 +11,10 @@ are counted at the HTTP layer by an event hook on the client the reconciler uses
 
 Printed per phase: wall time (median over --repeat runs), requests by method, and
 requests per managed object. Phases: plan on an empty server, the full apply, a
-no-change plan, a no-change apply; then the baseline: the same writes done one by one
-with the SDK (upload each file, create each store, attach each file, wait for
+no-change plan, a no-change apply; plan and apply after an apply that was stopped
+between its uploads and the attach (the recovery path: the unattached files its
+journal names are downloaded and hashed); then the baseline: the same writes done one
+by one with the SDK (upload each file, create each store, attach each file, wait for
 indexing, create each assistant), on a fresh server, and the ratio between the two.
 
 On loopback both sides are CPU-bound (the client's SDK work and the server's), so
@@ -33,7 +37,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +53,11 @@ sys.path.insert(0, str(ROOT))
 
 from orchestrator.reconcile import workflow  # noqa: E402
 from orchestrator.reconcile.api import Api  # noqa: E402
-from orchestrator.reconcile.apply import ApplyOptions, content_from_memory  # noqa: E402
+from orchestrator.reconcile.apply import (  # noqa: E402
+    ApplyOptions,
+    Executor,
+    content_from_memory,
+)
 from orchestrator.reconcile.desired import DesiredState, desired_state  # noqa: E402
 from orchestrator.reconcile.identity import FILE_SHA_ATTRIBUTE  # noqa: E402
 from orchestrator.reconcile.plan import PlanOptions  # noqa: E402
@@ -167,7 +175,7 @@ def counted_client(base_url: str, pool: int = 32, latency: float = 0.0) -> Count
 # -- the project ------------------------------------------------------------------------------
 
 
-def make_project(n_assistants: int, n_files: int, n_stores: int) -> Project:
+def make_project(n_assistants: int, n_files: int, n_stores: int, n_ci: int = 0) -> Project:
     root = Path("/bench")
     files: list[FileRef] = []
     for i in range(n_files):
@@ -189,6 +197,17 @@ def make_project(n_assistants: int, n_files: int, n_stores: int) -> Project:
     )
     assistants = []
     for i in range(n_assistants):
+        tools = [ToolSpec(type="file_search"), ToolSpec(type="function", function=fn)]
+        ci: list[FileRef] = []
+        if i < n_ci:
+            data = f"student,score\nstudent-{i},{i % 10}\n".encode()
+            rel = f"data/scores-{i:04d}.csv"
+            ci.append(
+                FileRef(
+                    path=root / rel, rel=rel, sha256=hashlib.sha256(data).hexdigest(), content=data
+                )
+            )
+            tools.append(ToolSpec(type="code_interpreter"))
         assistants.append(
             AssistantSpec(
                 key=f"assistant-{i:04d}",
@@ -196,8 +215,9 @@ def make_project(n_assistants: int, n_files: int, n_stores: int) -> Project:
                 model="gpt-4o",
                 name=f"Assistant {i}",
                 instructions=f"You are assistant number {i}. Answer briefly.",
-                tools=[ToolSpec(type="file_search"), ToolSpec(type="function", function=fn)],
+                tools=tools,
                 vector_store=stores[i % n_stores],
+                code_interpreter_files=ci,
                 metadata={"team": f"team-{i % 7}"},
                 temperature=0.2,
             )
@@ -262,6 +282,59 @@ def reconciler_run(
         return len([c for c in again.changes if c.action == "noop"])
 
 
+class Killed(Exception):
+    pass
+
+
+def recovery_run(
+    desired: DesiredState, parallelism: int, figures: dict[str, Figure], latency: float
+) -> None:
+    """An apply stopped after its uploads (as if killed), then plan and apply again: the
+    recovery path, which downloads the unattached files its journal names."""
+    contents = {s: f.content or b"" for s, f in desired.files.items()}
+    with server() as url:
+        counted = counted_client(url, pool=parallelism * 2, latency=latency)
+        api = Api(counted.client)
+        calls = 0
+
+        def stop_after_uploads() -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 2:  # the guard runs before each phase: files, then stores
+                raise Killed
+
+        first = workflow.plan(api, desired, PlanOptions(), parallelism=parallelism)
+        with suppress(Killed):
+            Executor(
+                api,
+                first,
+                content_from_memory(contents),
+                ApplyOptions(parallelism=parallelism),
+                guard=stop_after_uploads,
+            ).run()
+
+        def plan() -> Any:
+            return workflow.plan(api, desired, PlanOptions(), parallelism=parallelism)
+
+        s, req, p = timed(plan, counted)
+        assert not any(c.kind == "file" and c.action == "create" for c in p.changes)
+        figures["plan (after a killed apply)"].add(s, req)
+
+        def apply() -> Any:
+            return workflow.apply(
+                api,
+                plan(),
+                content_from_memory(contents),
+                desired=desired,
+                strict=False,
+                options=ApplyOptions(parallelism=parallelism),
+            )
+
+        s, req, outcome = timed(apply, counted)
+        assert outcome.result is not None and not outcome.result.failures, outcome.result
+        figures["apply (after a killed apply)"].add(s, req)
+
+
 def baseline_run(desired: DesiredState, figures: dict[str, Figure], latency: float) -> None:
     """The same objects created one request at a time, as a simple script would."""
     with server() as url:
@@ -288,14 +361,15 @@ def baseline_run(desired: DesiredState, figures: dict[str, Figure], latency: flo
                     time.sleep(0.1)
             for a in desired.assistants.values():
                 body = {k: v for k, v in a.fields.items() if v is not None}
-                c.beta.assistants.create(
-                    **body,
-                    metadata={**a.user_metadata, "key": a.key},
-                    tool_resources={
-                        "file_search": {"vector_store_ids": [store_ids[a.vector_store]]}
+                resources: dict[str, Any] = {}
+                if a.vector_store:
+                    resources["file_search"] = {"vector_store_ids": [store_ids[a.vector_store]]}
+                if a.code_interpreter_files:
+                    resources["code_interpreter"] = {
+                        "file_ids": [file_ids[s] for s in a.code_interpreter_files]
                     }
-                    if a.vector_store
-                    else {},
+                c.beta.assistants.create(
+                    **body, metadata={**a.user_metadata, "key": a.key}, tool_resources=resources
                 )
 
         s, req, _ = timed(run, counted)
@@ -307,6 +381,7 @@ def main() -> None:
     ap.add_argument("--assistants", type=int, default=500)
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--stores", type=int, default=20)
+    ap.add_argument("--ci-files", type=int, default=0)
     ap.add_argument("--parallelism", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
@@ -317,13 +392,15 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    project = make_project(args.assistants, args.files, args.stores)
+    project = make_project(args.assistants, args.files, args.stores, args.ci_files)
     desired = desired_state(project, "bench")
     names = [
         "plan (empty server)",
         "apply (everything new)",
         "plan (no change)",
         "apply (no change)",
+        "plan (after a killed apply)",
+        "apply (after a killed apply)",
         "baseline: same writes one by one",
     ]
     figures = {n: Figure(n) for n in names}
@@ -332,11 +409,14 @@ def main() -> None:
         print(f"run {i + 1}/{args.repeat} ...", file=sys.stderr, flush=True)
         latency = args.latency_ms / 1000
         managed = reconciler_run(desired, args.parallelism, figures, latency)
+        recovery_run(desired, args.parallelism, figures, latency)
         baseline_run(desired, figures, latency)
 
     print(
         f"\nReconciler against orchestrator serve: {args.assistants} assistants, "
-        f"{args.files} files in {args.stores} vector stores = {managed} managed objects; "
+        f"{args.files} files in {args.stores} vector stores"
+        + (f", {args.ci_files} code-interpreter files" if args.ci_files else "")
+        + f" = {managed} managed objects; "
         f"parallelism {args.parallelism}; {args.latency_ms:g} ms added per request; "
         f"median of {args.repeat} run(s) on fresh servers.\n"
     )

@@ -15,6 +15,7 @@ Every request goes through :meth:`Api.call` with the kind of request it is:
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import logging
 import math
 import random
@@ -118,6 +119,8 @@ class Api:
         self.stats = CallStats()
         self._sleep = sleep
         self._files_page_limit = 10_000
+        self._content_sha: dict[str, str] = {}
+        self._sha_lock = threading.Lock()
 
     # -- the retry policy ------------------------------------------------------------
 
@@ -228,10 +231,24 @@ class Api:
             if f.get("purpose") in (None, "assistants")
         ]
 
-    def download(self, file_id: str) -> bytes:
-        """A file's content (only for checking what an interrupted apply left behind)."""
+    def content_sha256(self, file_id: str) -> str | None:
+        """The sha256 of a file's content (None if it is gone), downloaded once per file.
+
+        Only for checking files an interrupted apply may have left behind. A file's
+        content never changes, so plan and apply in one process download it once.
+        """
+        with self._sha_lock:
+            if file_id in self._content_sha:
+                return self._content_sha[file_id]
         files = self.client.files
-        return self.call(lambda: files.content(file_id).content, what=f"download {file_id}")
+        try:
+            data = self.call(lambda: files.content(file_id).content, what=f"download {file_id}")
+        except openai.NotFoundError:
+            return None
+        sha = hashlib.sha256(data).hexdigest()
+        with self._sha_lock:
+            self._content_sha[file_id] = sha
+        return sha
 
     # -- writes ----------------------------------------------------------------------------
 

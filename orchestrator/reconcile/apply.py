@@ -349,11 +349,7 @@ class Executor:
                     or int(f.get("created_at") or 0) < since
                 ):
                     continue
-                try:
-                    data = self.api.download(f["id"])
-                except openai.NotFoundError:
-                    continue
-                if hashlib.sha256(data).hexdigest() == c.file.sha256:
+                if self.api.content_sha256(f["id"]) == c.file.sha256:
                     found[id(c)] = f["id"]
                     taken.add(f["id"])
                     break
@@ -375,11 +371,8 @@ class Executor:
                 continue
             if not any(u.may_be(f) for u in pending):
                 continue
-            try:
-                sha = hashlib.sha256(self.api.download(f["id"])).hexdigest()
-            except openai.NotFoundError:
-                continue
-            if any(sha.startswith(u.sha12) for u in pending if u.may_be(f)):
+            sha = self.api.content_sha256(f["id"])
+            if sha is not None and any(sha.startswith(u.sha12) for u in pending if u.may_be(f)):
                 fid = f["id"]
                 self.api.delete(
                     lambda fid=fid: self.api.client.files.delete(fid),

@@ -10,7 +10,6 @@ the plan uses them when the YAML wants their content and deletes them otherwise.
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -81,11 +80,8 @@ def recover_from_journals(
             if fid not in elsewhere and fid not in ours:
                 adopt(listed[fid], None)
         wanted = [fid for fid in sorted(candidates) if fid not in elsewhere and fid not in ours]
-        for fid, data in zip(wanted, pool.map(_download(api), wanted), strict=True):
-            if data is None:
-                continue
-            sha = hashlib.sha256(data).hexdigest()
-            if any(sha.startswith(u.sha12) for u in candidates[fid]):
+        for fid, sha in zip(wanted, pool.map(api.content_sha256, wanted), strict=True):
+            if sha is not None and any(sha.startswith(u.sha12) for u in candidates[fid]):
                 adopt(listed[fid], sha)
     state.files.sort(key=lambda f: (f.created_at, f.id))
 
@@ -96,15 +92,5 @@ def _store_files(api: Api) -> Any:
             return [f["id"] for f in api.list_vector_store_files(vs_id)]
         except openai.NotFoundError:
             return []
-
-    return get
-
-
-def _download(api: Api) -> Any:
-    def get(file_id: str) -> bytes | None:
-        try:
-            return api.download(file_id)
-        except openai.NotFoundError:
-            return None  # deleted since it was listed
 
     return get
