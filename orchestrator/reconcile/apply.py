@@ -17,6 +17,7 @@ killed or failed apply left behind is found by the next one.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
 import time
@@ -40,6 +41,8 @@ from orchestrator.reconcile.plan import Change, FileOp, Plan
 from orchestrator.spec.models import KEY_KEY
 
 ContentSource = Callable[[FileOp], bytes]
+
+log = logging.getLogger("orchestrator.reconcile")
 
 
 class Reporter(Protocol):
@@ -230,7 +233,12 @@ class Executor:
             for c in by("journal", "delete"):
                 self._drop_journal(c)
             if self._ambiguous_uploads:
-                self._sweep_duplicates()
+                try:
+                    self._sweep_duplicates()
+                except openai.APIError as e:
+                    # The journal stays, so the next plan finds any second copy.
+                    log.warning("could not look for duplicate uploads: %s", describe_error(e))
+                    return self.result
             self.journal.close()
         return self.result
 
@@ -382,10 +390,13 @@ class Executor:
     def _drop_journal(self, c: Change) -> None:
         assert c.id is not None
         page_id = c.id
-        self.api.delete(
-            lambda: self.api.client.vector_stores.delete(page_id),
-            what=f"delete the journal of an interrupted apply ({page_id})",
-        )
+        try:
+            self.api.delete(
+                lambda: self.api.client.vector_stores.delete(page_id),
+                what=f"delete the journal of an interrupted apply ({page_id})",
+            )
+        except openai.APIError as e:  # harmless: the next plan resolves it again
+            log.warning("could not delete journal page %s: %s", page_id, describe_error(e))
 
     # -- vector stores --------------------------------------------------------------------------
 
