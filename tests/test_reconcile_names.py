@@ -114,7 +114,8 @@ def test_renaming_a_code_interpreter_file_uploads_it_under_the_new_name(proj: Pr
     text = (proj.root / "assistants/tutor.yaml").read_text()
     proj.write("assistants/tutor.yaml", text.replace("data/scores.csv", "data/grades.csv"))
     r = proj.ok("plan")
-    assert "the code interpreter shows files by name: uploaded as grades.csv" in r.stdout
+    assert "renamed: the code interpreter shows files by name" in r.stdout
+    assert "# file 'scores.csv' will be destroyed (renamed to grades.csv for the code" in r.stdout
     proj.proxy.reset()
     proj.ok("apply", "--yes")
     writes = proj.proxy.object_writes()

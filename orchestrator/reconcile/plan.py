@@ -481,8 +481,8 @@ class _Planner:
         if sha in self.misnamed:
             other = self.misnamed[sha]
             return (
-                f"the code interpreter shows files by name: uploaded as {f.name} "
-                f"(the same content is on the server as {other.filename}, {other.id})"
+                "renamed: the code interpreter shows files by name, and the server has this "
+                f"content as {other.filename} [{other.id}]"
             )
         legacy = [
             o for o in self.a.files if o.legacy and o.sha_prefix and sha.startswith(o.sha_prefix)
@@ -533,6 +533,8 @@ class _Planner:
                 reason = "uploaded under a hash-tagged name by an earlier version"
             elif f.origin == "journal":
                 reason = "left behind by an interrupted apply"
+            elif sha is not None and sha in self.misnamed and f.filename != self.d.files[sha].name:
+                reason = f"renamed to {self.d.files[sha].name} for the code interpreter"
             elif sha is not None:
                 reason = "duplicate upload"
             else:
