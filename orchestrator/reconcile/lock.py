@@ -11,6 +11,9 @@ The holder renews the lease in the background. A lock is stale when its lease ha
 expired, or when it was taken on this machine by a process that no longer exists (an
 apply killed with SIGKILL); stale locks are removed automatically, and
 ``--force-unlock`` removes any lock.
+
+An apply's write-ahead journal pages (:mod:`journal`) carry the token of the lock it
+held: a page whose lock is gone or stale belongs to an apply that is over.
 """
 
 from __future__ import annotations
