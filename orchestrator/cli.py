@@ -159,11 +159,15 @@ def validate(paths: tuple[Path, ...], project_dir: Path | None, as_json: bool) -
     project = load_project(root, list(paths) or None)
     cwd = Path.cwd()
     if as_json:
-        click.echo(json.dumps([d.to_dict(cwd) for d in project.diagnostics], indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps([d.to_dict(cwd) for d in project.diagnostics], indent=2, ensure_ascii=False)
+        )
     else:
         for d in project.diagnostics:
             loc = d.location
-            severity = click.style(d.severity, fg="red" if d.severity == "error" else "yellow", bold=True)
+            severity = click.style(
+                d.severity, fg="red" if d.severity == "error" else "yellow", bold=True
+            )
             click.echo(f"{d.display_path(cwd)}:{loc.line}:{loc.column}: {severity}: {d.message}")
         click.echo(click.style(summary(project), fg="green" if project.ok else "red"))
     sys.exit(0 if project.ok else 1)
@@ -318,7 +322,6 @@ def apply_command(
       orchestrator apply plan.json
       orchestrator apply --yes --env >> .env
     """
-    import json
 
     from orchestrator.reconcile import lockfile as lf
     from orchestrator.reconcile import workflow
@@ -344,16 +347,9 @@ def apply_command(
     lock = workflow.LockSettings(force=force_unlock)
     with reported_errors(target.describe()), connected(target) as api:
         if saved:
-            try:
-                plan = Plan.from_json(json.loads(args[0].read_text(encoding="utf-8")))
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                fail(f"{args[0]}: not a plan saved by `orchestrator plan -o` ({e})")
-            if namespace and namespace != plan.namespace:
-                fail(f"{args[0]} is a plan for namespace {plan.namespace!r}, not {namespace!r}")
-            if plan.target and plan.target != label:
-                fail(f"{args[0]} was made for {plan.target}, but this apply targets {label}")
             if prune or adopt:
                 fail("--prune and --adopt belong to `plan`; a saved plan already holds them")
+            plan = workflow.load_saved_plan(args[0], namespace=namespace, target=label)
             ns = plan.namespace
             _echo(obj, render_plan(plan, where=target.describe()), err=err)
             outcome = workflow.apply(
@@ -401,20 +397,16 @@ def apply_command(
     for note in outcome.notes:
         _echo(obj, note, err=err)
     result = outcome.result
+    locked = lf.build_lockfile(outcome.plan, result, label)
     if lockfile:
         path = lf.lockfile_path(project.config.root, ns)
-        if lf.write_lockfile(path, lf.build_lockfile(outcome.plan, result, label)):
+        if lf.write_lockfile(path, locked):
             _echo(obj, f"Wrote {path.name}.", err=err)
-    lines = lf.env_lines(lf.build_lockfile(outcome.plan, result, label))
+    lines = lf.env_lines(locked)
     if env_file is not None:
         lf.update_env_file(env_file, lines)
     if result is not None:
-        done = [c for c, r in result.results if r.ok]
-        added = sum(c.action in ("create", "replace") for c in done)
-        changed = sum(c.action in ("update", "adopt") for c in done)
-        destroyed = sum(c.action == "delete" for c in done) + sum(
-            c.action == "replace" for c in outcome.plan.changes
-        ) * (not result.deletions_skipped and not result.failures)
+        counts = outcome.counts()
         if result.failures:
             _echo(
                 obj,
@@ -434,7 +426,8 @@ def apply_command(
         _echo(
             obj,
             click.style("\nApply complete!", fg="green", bold=True)
-            + f" Resources: {added} added, {changed} changed, {destroyed} destroyed.",
+            + f" Resources: {counts.added} added, {counts.changed} changed,"
+            f" {counts.destroyed} destroyed.",
             err=err,
         )
     if print_env:

@@ -164,3 +164,21 @@ def test_user_mistakes_are_one_clear_line(proj: Proj, tmp_path) -> None:
     )
     assert r.exit_code == 1 and "refused the API key (HTTP 401)" in r.stderr
     assert "wrong" not in r.output  # keys are never printed
+
+
+def test_a_saved_plan_is_applied_only_where_it_was_made(proj: Proj) -> None:
+    proj.basic()
+    saved = proj.root / "plan.json"
+    proj.ok("plan", "-o", str(saved))
+    r = proj.cli("apply", str(saved), "-n", "prod")
+    assert r.exit_code == 1 and "is a plan for namespace" in r.stderr and "'prod'" in r.stderr
+    r = proj.runner.invoke(
+        support.cli,
+        ["apply", str(saved), "-C", str(proj.root), "--base-url", "http://127.0.0.1:9/v1"],
+        env={"OPENAI_BASE_URL": None, "OPENAI_API_KEY": "k"},
+    )
+    assert r.exit_code == 1 and "but this apply targets http://127.0.0.1:9/v1" in r.stderr
+    r = proj.cli("apply", str(saved), "--prune")
+    assert r.exit_code == 1 and "--prune and --adopt belong to `plan`" in r.stderr
+    r = proj.ok("apply", str(saved))
+    assert "Resources: 6 added, 0 changed, 0 destroyed." in r.stdout

@@ -10,9 +10,11 @@ lock instead, so CI converges even when another job just finished.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from orchestrator.reconcile.actual import ActualState, fetch_actual
 from orchestrator.reconcile.api import Api
@@ -24,7 +26,7 @@ from orchestrator.reconcile.apply import (
     Reporter,
 )
 from orchestrator.reconcile.desired import DesiredState
-from orchestrator.reconcile.errors import BlockedPlanError, StalePlanError
+from orchestrator.reconcile.errors import BlockedPlanError, ReconcileError, StalePlanError
 from orchestrator.reconcile.lock import ServerLock
 from orchestrator.reconcile.plan import Plan, PlanOptions, make_plan
 
@@ -48,6 +50,15 @@ class LockSettings:
     force: bool = False
 
 
+@dataclass(frozen=True)
+class ApplyCounts:
+    """The ``Resources: N added, N changed, N destroyed`` summary of an apply."""
+
+    added: int
+    changed: int
+    destroyed: int
+
+
 @dataclass
 class ApplyOutcome:
     # The plan that was executed (a fresh one when an auto-approved apply re-planned).
@@ -55,6 +66,34 @@ class ApplyOutcome:
     result: ApplyResult | None
     notes: list[str] = field(default_factory=list)
     replanned: bool = False
+
+    def counts(self) -> ApplyCounts:
+        """What went through; a replaced object counts as destroyed once its old copy is gone."""
+        if self.result is None:
+            return ApplyCounts(0, 0, 0)
+        done = [c for c, r in self.result.results if r.ok]
+        old_copies_gone = not self.result.deletions_skipped and not self.result.failures
+        replaced = sum(c.action == "replace" for c in self.plan.changes)
+        return ApplyCounts(
+            added=sum(c.action in ("create", "replace") for c in done),
+            changed=sum(c.action in ("update", "adopt") for c in done),
+            destroyed=sum(c.action == "delete" for c in done) + replaced * old_copies_gone,
+        )
+
+
+def load_saved_plan(path: Path, *, namespace: str | None = None, target: str = "") -> Plan:
+    """A plan saved by ``plan -o``, refused if it is for another namespace or target."""
+    try:
+        saved = Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ReconcileError(f"{path}: not a plan saved by `orchestrator plan -o` ({e})") from e
+    if namespace and namespace != saved.namespace:
+        raise ReconcileError(
+            f"{path} is a plan for namespace {saved.namespace!r}, not {namespace!r}"
+        )
+    if saved.target and target and saved.target != target:
+        raise ReconcileError(f"{path} was made for {saved.target}, but this apply targets {target}")
+    return saved
 
 
 def plan(
