@@ -45,10 +45,10 @@ class Target:
         # Never includes the key.
         if self.kind == "embedded":
             return f"embedded server (state in {self.state_dir})"
-        return _without_credentials(self.base_url or "?")
+        return redact_url(self.base_url or "?")
 
 
-def _without_credentials(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without user:password@ or a query string (either may hold a key)."""
     parts = urlsplit(url)
     host = parts.hostname or ""

@@ -10,7 +10,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import click
 import openai
@@ -77,10 +76,9 @@ def connected(target: Any, timeout: float = 60.0) -> Iterator[Api]:
 
 def target_label(target: Any) -> str:
     """How plans and lock files name a target (no key, no ephemeral port)."""
+    from orchestrator.backend import redact_url
+
     if target.kind == "embedded":
         return "embedded"
-    parts = urlsplit(str(target.base_url))
     # Never carry credentials written into the URL into plans or lock files.
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return redact_url(str(target.base_url))
