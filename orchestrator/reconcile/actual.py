@@ -85,14 +85,10 @@ class ActualVectorStoreFile:
         return valid_sha256(self.attributes.get(FILE_SHA_ATTRIBUTE))
 
 
-@dataclass
-class ActualVectorStore:
-    id: str
-    name: str | None
+class _Tagged:
+    """What our reserved metadata says about a managed assistant or vector store."""
+
     metadata: dict[str, str]
-    created_at: int
-    status: str
-    files: list[ActualVectorStoreFile] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -108,7 +104,17 @@ class ActualVectorStore:
 
 
 @dataclass
-class ActualAssistant:
+class ActualVectorStore(_Tagged):
+    id: str
+    name: str | None
+    metadata: dict[str, str]
+    created_at: int
+    status: str
+    files: list[ActualVectorStoreFile] = field(default_factory=list)
+
+
+@dataclass
+class ActualAssistant(_Tagged):
     raw: dict[str, Any]
 
     @property
@@ -123,21 +129,9 @@ class ActualAssistant:
     def name(self) -> str | None:
         return self.raw.get("name")
 
-    @property
+    @property  # type: ignore[override]
     def metadata(self) -> dict[str, str]:
         return self.raw.get("metadata") or {}
-
-    @property
-    def key(self) -> str:
-        return self.metadata.get(KEY_KEY, "")
-
-    @property
-    def sha256(self) -> str | None:
-        return self.metadata.get(SHA_KEY)
-
-    @property
-    def file_entries(self) -> dict[str, str]:
-        return read_file_entries(self.metadata)
 
     @property
     def code_interpreter_file_ids(self) -> list[str]:
