@@ -495,11 +495,15 @@ class RunExecutor:
 
     def _step_delta(self, state: _Round, call_delta: dict[str, Any]) -> None:
         assert state.tool_step is not None
+        self._emit_call_delta(state.tool_step["id"], call_delta)
+
+    def _emit_call_delta(self, step_id: str, call_delta: dict[str, Any]) -> None:
+        """A ``thread.run.step.delta`` carrying one tool call's change."""
         self.engine.emit(
             self.run_id,
             "thread.run.step.delta",
             {
-                "id": state.tool_step["id"],
+                "id": step_id,
                 "object": "thread.run.step.delta",
                 "delta": {"step_details": {"type": "tool_calls", "tool_calls": [call_delta]}},
             },
@@ -621,27 +625,13 @@ class RunExecutor:
         )
         if outputs:
             step = self.store.require("run_step", step_id)
-            self.engine.emit(
-                self.run_id,
-                "thread.run.step.delta",
+            self._emit_call_delta(
+                step_id,
                 {
-                    "id": step_id,
-                    "object": "thread.run.step.delta",
-                    "delta": {
-                        "step_details": {
-                            "type": "tool_calls",
-                            "tool_calls": [
-                                {
-                                    "index": _position(step, call.id),
-                                    "type": "code_interpreter",
-                                    "code_interpreter": {
-                                        "outputs": [
-                                            {"index": i, **o} for i, o in enumerate(outputs)
-                                        ]
-                                    },
-                                }
-                            ],
-                        }
+                    "index": _position(step, call.id),
+                    "type": "code_interpreter",
+                    "code_interpreter": {
+                        "outputs": [{"index": i, **o} for i, o in enumerate(outputs)]
                     },
                 },
             )
@@ -686,25 +676,13 @@ class RunExecutor:
             p["file_search_calls"] += 1
 
         e.update_private(self.run_id, remember)
-        e.emit(
-            self.run_id,
-            "thread.run.step.delta",
+        self._emit_call_delta(
+            step_id,
             {
-                "id": step_id,
-                "object": "thread.run.step.delta",
-                "delta": {
-                    "step_details": {
-                        "type": "tool_calls",
-                        "tool_calls": [
-                            {
-                                "index": _position(step, call.id),
-                                "type": "file_search",
-                                "id": call.id,
-                                "file_search": {"ranking_options": ranking, "results": results},
-                            }
-                        ],
-                    }
-                },
+                "index": _position(step, call.id),
+                "type": "file_search",
+                "id": call.id,
+                "file_search": {"ranking_options": ranking, "results": results},
             },
         )
 
