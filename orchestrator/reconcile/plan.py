@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -571,35 +572,56 @@ class _Planner:
 
     # -- vector stores ---------------------------------------------------------------------
 
-    def plan_vector_stores(self) -> None:
-        groups: dict[str, list[ActualVectorStore]] = defaultdict(list)
-        for vs in self.a.vector_stores:
-            groups[vs.key].append(vs)
-        for key in sorted(self.d.vector_stores):
-            dvs = self.d.vector_stores[key]
+    def _match_by_key(
+        self,
+        actual: list[Any],
+        desired: dict[str, Any],
+        delete: Callable[[Any, str], Change],
+    ) -> tuple[list[tuple[Any, Any]], list[Any]]:
+        """Pair each desired object with the server object its key resolves to (extra
+        copies with the same key, left by an interrupted run, are deleted), and return
+        the managed objects whose key left the YAML, oldest first."""
+        groups: dict[str, list[Any]] = defaultdict(list)
+        for obj in actual:
+            groups[obj.key].append(obj)
+        matched = []
+        for key in sorted(desired):
+            want = desired[key]
             cands = groups.pop(key, [])
-            primary = _pick(cands, dvs.sha256)
+            primary = _pick(cands, want.sha256)
             for dup in cands:
                 if dup is not primary:
-                    self.changes.append(self._vs_delete(dup, f"duplicate of {primary.id}"))
+                    self.changes.append(delete(dup, f"duplicate of {primary.id}"))
+            matched.append((want, primary))
+        gone = [
+            obj
+            for key in sorted(groups)
+            for obj in sorted(groups[key], key=lambda o: (o.created_at, o.id))
+        ]
+        return matched, gone
+
+    def plan_vector_stores(self) -> None:
+        matched, gone = self._match_by_key(
+            self.a.vector_stores, self.d.vector_stores, self._vs_delete
+        )
+        for dvs, primary in matched:
             self.changes.append(self._vs_change(dvs, primary))
-        for key in sorted(groups):
-            for vs in sorted(groups[key], key=lambda v: (v.created_at, v.id)):
-                if self.opt.prune:
-                    self.changes.append(self._vs_delete(vs, "no longer in the YAML"))
-                else:
-                    self.keep_files.update(f.file_id for f in vs.files)
-                    self.changes.append(
-                        Change(
-                            kind="vector_store",
-                            action="orphan",
-                            key=key,
-                            label=key,
-                            id=vs.id,
-                            reason="no longer in the YAML; --prune deletes it",
-                            refs={"file_ids": [f.file_id for f in vs.files]},
-                        )
+        for vs in gone:
+            if self.opt.prune:
+                self.changes.append(self._vs_delete(vs, "no longer in the YAML"))
+            else:
+                self.keep_files.update(f.file_id for f in vs.files)
+                self.changes.append(
+                    Change(
+                        kind="vector_store",
+                        action="orphan",
+                        key=vs.key,
+                        label=vs.key,
+                        id=vs.id,
+                        reason="no longer in the YAML; --prune deletes it",
+                        refs={"file_ids": [f.file_id for f in vs.files]},
                     )
+                )
 
     def _vs_delete(self, vs: ActualVectorStore, reason: str) -> Change:
         return Change(
@@ -820,39 +842,30 @@ class _Planner:
         return diffs, send, send_resources, full
 
     def plan_assistants(self) -> None:
-        groups: dict[str, list[ActualAssistant]] = defaultdict(list)
-        for a in self.a.assistants:
-            groups[a.key].append(a)
         unmanaged: dict[str, list[ActualAssistant]] = defaultdict(list)
         for a in self.a.unmanaged_assistants:
             if a.name:
                 unmanaged[a.name].append(a)
-        for key in sorted(self.d.assistants):
-            da = self.d.assistants[key]
-            cands = groups.pop(key, [])
-            primary = _pick(cands, da.sha256)
-            for dup in cands:
-                if dup is not primary:
-                    self.changes.append(self._asst_delete(dup, f"duplicate of {primary.id}"))
+        matched, gone = self._match_by_key(self.a.assistants, self.d.assistants, self._asst_delete)
+        for da, primary in matched:
             self.changes.append(self._asst_change(da, primary, unmanaged))
-        for key in sorted(groups):
-            for a in sorted(groups[key], key=lambda a: (a.created_at, a.id)):
-                if self.opt.prune:
-                    self.changes.append(self._asst_delete(a, "no longer in the YAML"))
-                else:
-                    self.keep_files.update(a.code_interpreter_file_ids)
-                    self.changes.append(
-                        Change(
-                            kind="assistant",
-                            action="orphan",
-                            key=key,
-                            label=key,
-                            id=a.id,
-                            name=a.name,
-                            reason="no longer in the YAML; --prune deletes it",
-                            refs=_asst_refs(a),
-                        )
+        for a in gone:
+            if self.opt.prune:
+                self.changes.append(self._asst_delete(a, "no longer in the YAML"))
+            else:
+                self.keep_files.update(a.code_interpreter_file_ids)
+                self.changes.append(
+                    Change(
+                        kind="assistant",
+                        action="orphan",
+                        key=a.key,
+                        label=a.key,
+                        id=a.id,
+                        name=a.name,
+                        reason="no longer in the YAML; --prune deletes it",
+                        refs=_asst_refs(a),
                     )
+                )
 
     def _create_diffs(self, da: DesiredAssistant) -> list[FieldDiff]:
         """What a new assistant will hold, field by field (as Terraform lists a create)."""
