@@ -252,42 +252,15 @@ def schema_problem(schema: Any, instance: Any, *, limit: int = 3) -> str | None:
     return "; ".join(problems[:limit]) + more
 
 
-def generate_arguments(
-    function: str, parameters: dict[str, Any], message: MessageWords, *, strict: bool = False
-) -> dict[str, Any]:
-    """Arguments for ``function`` valid against its ``parameters`` schema."""
-    if not parameters:
-        return {}
+def _generate(
+    schema: dict[str, Any], message: MessageWords, *, strict: bool
+) -> tuple[bool, Any, str]:
+    """(True, a value valid against ``schema``, "") — a full value first, then a minimal
+    one — or (False, None, the last problem found)."""
     problem = ""
     for minimal in (False, True):
         try:
-            value = _Generator(parameters, message, minimal=minimal, strict=strict).value(
-                parameters, None, 0, 0
-            )
-        except ArgumentGenerationError as exc:
-            problem = str(exc)
-            continue
-        problem = schema_problem(parameters, value) or ""
-        if not problem:
-            if not isinstance(value, dict):
-                raise ArgumentGenerationError(
-                    f"function {function!r}: its parameters schema must describe an object, "
-                    f"but it gave {type(value).__name__}"
-                )
-            return value
-    raise ArgumentGenerationError(
-        f"the local model could not make arguments for function {function!r} that satisfy "
-        f"its parameters schema ({problem}); simplify the schema or queue a script step "
-        "with explicit arguments"
-    )
-
-
-def generate_value(schema: dict[str, Any], message: MessageWords, *, label: str) -> Any:
-    """A value valid against ``schema`` (e.g. a ``json_schema`` response format)."""
-    problem = ""
-    for minimal in (False, True):
-        try:
-            value = _Generator(schema, message, minimal=minimal, strict=True).value(
+            value = _Generator(schema, message, minimal=minimal, strict=strict).value(
                 schema, None, 0, 0
             )
         except ArgumentGenerationError as exc:
@@ -295,10 +268,40 @@ def generate_value(schema: dict[str, Any], message: MessageWords, *, label: str)
             continue
         problem = schema_problem(schema, value) or ""
         if not problem:
-            return value
-    raise ArgumentGenerationError(
-        f"the local model could not make a value for {label} that satisfies its schema ({problem})"
-    )
+            return True, value, ""
+    return False, None, problem
+
+
+def generate_arguments(
+    function: str, parameters: dict[str, Any], message: MessageWords, *, strict: bool = False
+) -> dict[str, Any]:
+    """Arguments for ``function`` valid against its ``parameters`` schema."""
+    if not parameters:
+        return {}
+    ok, value, problem = _generate(parameters, message, strict=strict)
+    if not ok:
+        raise ArgumentGenerationError(
+            f"the local model could not make arguments for function {function!r} that satisfy "
+            f"its parameters schema ({problem}); simplify the schema or queue a script step "
+            "with explicit arguments"
+        )
+    if not isinstance(value, dict):
+        raise ArgumentGenerationError(
+            f"function {function!r}: its parameters schema must describe an object, "
+            f"but it gave {type(value).__name__}"
+        )
+    return value
+
+
+def generate_value(schema: dict[str, Any], message: MessageWords, *, label: str) -> Any:
+    """A value valid against ``schema`` (e.g. a ``json_schema`` response format)."""
+    ok, value, problem = _generate(schema, message, strict=True)
+    if not ok:
+        raise ArgumentGenerationError(
+            f"the local model could not make a value for {label} that satisfies its schema "
+            f"({problem})"
+        )
+    return value
 
 
 def _words_of_name(name: str | None) -> list[str]:
