@@ -31,7 +31,3 @@ def invalid(message: str, param: str | None = None, code: str | None = None) -> 
 def not_found(kind: str, object_id: str) -> APIError:
     # OpenAI's wording, which client code sometimes matches on.
     return APIError(404, f"No {kind} found with id '{object_id}'.", code=None)
-
-
-def conflict(message: str) -> APIError:
-    return APIError(400, message, code=None)
