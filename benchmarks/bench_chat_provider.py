@@ -31,9 +31,9 @@ import openai
 from _common import DISPLAY_QUIZ, ratio, row, server, stats, time_it
 
 from orchestrator.server.config import ServerConfig, UpstreamConfig
-from orchestrator.server.models.base import ChatMessage, ModelRequest
-from orchestrator.server.models.chat import ChatModel
-from orchestrator.server.models.chat_mapping import build_payload, wire_names
+from orchestrator.server.providers.base import ChatMessage, ModelRequest
+from orchestrator.server.providers.chat import ChatModel
+from orchestrator.server.providers.chat_mapping import build_payload, wire_names
 from orchestrator.testing import ServerProcess
 
 UPSTREAM_KEY = "sk-bench-upstream"

@@ -21,9 +21,9 @@ import httpx
 import openai
 from _common import DISPLAY_QUIZ, ratio, row, server, stats, time_it
 
-from orchestrator.server.models.base import ChatMessage, ModelRequest, ToolCall, ToolDef
-from orchestrator.server.models.local import LocalModel
-from orchestrator.server.models.script import ScriptQueue, ScriptStep
+from orchestrator.server.providers.base import ChatMessage, ModelRequest, ToolCall, ToolDef
+from orchestrator.server.providers.local import LocalModel
+from orchestrator.server.providers.script import ScriptQueue, ScriptStep
 from orchestrator.server.store import Store
 
 WIDTH = 37

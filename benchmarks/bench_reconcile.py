@@ -51,6 +51,16 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from orchestrator.project.specs import (  # noqa: E402
+    AssistantSpec,
+    FileRef,
+    FunctionSpec,
+    Location,
+    Project,
+    ProjectConfig,
+    ToolSpec,
+    VectorStoreSpec,
+)
 from orchestrator.reconcile import workflow  # noqa: E402
 from orchestrator.reconcile.api import Api  # noqa: E402
 from orchestrator.reconcile.apply import (  # noqa: E402
@@ -61,16 +71,6 @@ from orchestrator.reconcile.apply import (  # noqa: E402
 from orchestrator.reconcile.desired import DesiredState, desired_state  # noqa: E402
 from orchestrator.reconcile.identity import FILE_SHA_ATTRIBUTE  # noqa: E402
 from orchestrator.reconcile.plan import PlanOptions  # noqa: E402
-from orchestrator.spec.models import (  # noqa: E402
-    AssistantSpec,
-    FileRef,
-    FunctionSpec,
-    Location,
-    Project,
-    ProjectConfig,
-    ToolSpec,
-    VectorStoreSpec,
-)
 
 API_KEY = "bench-key"
 WORDS = [

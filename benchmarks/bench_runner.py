@@ -36,10 +36,7 @@ import openai
 from _common import DISPLAY_QUIZ, machine, median_ms, p95_ms, server, table
 
 from orchestrator.backend import EmbeddedServer, make_client
-from orchestrator.scenarios import handlers as handler_registry
-from orchestrator.scenarios.runner import RunnerOptions, ScenarioRunner
-from orchestrator.server.config import ServerConfig
-from orchestrator.spec.models import (
+from orchestrator.project.specs import (
     KEY_KEY,
     MANAGED_BY_KEY,
     MANAGED_BY_VALUE,
@@ -48,6 +45,9 @@ from orchestrator.spec.models import (
     ScenarioSpec,
     TurnSpec,
 )
+from orchestrator.scenarios import handlers as handler_registry
+from orchestrator.scenarios.runner import RunnerOptions, ScenarioRunner
+from orchestrator.server.config import ServerConfig
 
 NS = "bench"
 PLAIN = "방정식 '3x + 11 = 14'를 풀어줘"

@@ -9,18 +9,22 @@ the ``client`` receives is checked against OpenAI's pinned spec.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import openai
 import pytest
 
 from orchestrator.testing import ServerProcess
-from tests.spec_check import SpecChecker
+from tests.support import API_KEY, ROOT
+from tests.support.wire_check import SpecChecker
 
-__all__ = ["API_KEY", "ROOT", "ServerProcess"]
+# Tests that use these fixtures talk to a server process: they are the integration layer.
+SERVER_FIXTURES = frozenset({"server", "server_factory", "client"})
 
-API_KEY = "sk-test-orchestrator"
-ROOT = Path(__file__).resolve().parents[1]
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ What the CLI does, as a library::
 
     from orchestrator.backend import connect, resolve_target
     from orchestrator.reconcile import Api, content_from_memory, desired_state, workflow
-    from orchestrator.spec import load_project
+    from orchestrator.project import load_project
 
     project = load_project(root)
     desired = desired_state(project, "default")

@@ -20,6 +20,7 @@ from typing import Any
 
 import openai
 
+from orchestrator.project.specs import KEY_KEY, SHA_KEY
 from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.desired import sha256_json
 from orchestrator.reconcile.identity import (
@@ -35,8 +36,7 @@ from orchestrator.reconcile.identity import (
     valid_sha256,
 )
 from orchestrator.reconcile.journal import JournalPage
-from orchestrator.reconcile.lock import live_lock_tokens
-from orchestrator.spec.models import KEY_KEY, SHA_KEY
+from orchestrator.reconcile.lease import live_lock_tokens
 
 
 @dataclass

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import openai
 
+from orchestrator.project.specs import KEY_KEY
 from orchestrator.reconcile.api import AmbiguousWriteError, Api, describe_error
 from orchestrator.reconcile.errors import ReconcileError
 from orchestrator.reconcile.identity import (
@@ -38,7 +39,6 @@ from orchestrator.reconcile.identity import (
 )
 from orchestrator.reconcile.journal import Journal, PendingUpload
 from orchestrator.reconcile.plan import Change, FileOp, Plan
-from orchestrator.spec.models import KEY_KEY
 
 ContentSource = Callable[[FileOp], bytes]
 

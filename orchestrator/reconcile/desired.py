@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.project.specs import AssistantSpec, FileRef, Project
 from orchestrator.reconcile.errors import DesiredStateError
 from orchestrator.reconcile.identity import check_namespace
-from orchestrator.spec.models import AssistantSpec, FileRef, Project
 
 # Assistant fields the reconciler sets, in the order they are shown.
 ASSISTANT_FIELDS = (

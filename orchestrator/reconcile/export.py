@@ -20,11 +20,11 @@ from typing import Any
 import openai
 import yaml
 
+from orchestrator.project.specs import KEY_KEY, RESERVED_METADATA_KEYS
 from orchestrator.reconcile.actual import ActualAssistant, fetch_actual
 from orchestrator.reconcile.api import Api, describe_error
 from orchestrator.reconcile.identity import display_filename, is_managed
 from orchestrator.reconcile.plan import DEFAULT_CHUNKING, normalise_tool
-from orchestrator.spec.models import KEY_KEY, RESERVED_METADATA_KEYS
 
 _KEY_RE = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -3,7 +3,7 @@
 Ownership lives on the server (no local state):
 
 - assistants and vector stores carry the reserved ``metadata`` keys of
-  :mod:`orchestrator.spec.models` (managed-by marker, namespace, logical key, spec sha256);
+  :mod:`orchestrator.project.specs` (managed-by marker, namespace, logical key, spec sha256);
 - files are uploaded under their real names (what citations, ``file_citation`` lookups
   and the code interpreter's ``/mnt/data`` show). The Files API has no metadata, so a
   file's content identity is kept by the managed objects that use it:
@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from orchestrator.spec.models import (
+from orchestrator.project.specs import (
     FILES_KEY,
     KEY_KEY,
     MANAGED_BY_KEY,

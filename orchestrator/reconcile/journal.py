@@ -34,10 +34,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.project.specs import MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
 from orchestrator.reconcile.api import AmbiguousWriteError, Api
 from orchestrator.reconcile.errors import ReconcileError
 from orchestrator.reconcile.identity import JOURNAL_KEY, SHA_PREFIX_LEN, is_journal
-from orchestrator.spec.models import MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
 
 log = logging.getLogger("orchestrator.reconcile")
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from orchestrator.project.specs import SHA_KEY
 from orchestrator.reconcile.actual import (
     ActualAssistant,
     ActualFile,
@@ -44,7 +45,6 @@ from orchestrator.reconcile.identity import (
     managed_metadata,
     without_file_entries,
 )
-from orchestrator.spec.models import SHA_KEY
 
 # 2: files under their real names, file entries, journal changes.
 PLAN_FORMAT_VERSION = 2

@@ -27,7 +27,7 @@ from orchestrator.reconcile.apply import (
 )
 from orchestrator.reconcile.desired import DesiredState
 from orchestrator.reconcile.errors import BlockedPlanError, ReconcileError, StalePlanError
-from orchestrator.reconcile.lock import ServerLock
+from orchestrator.reconcile.lease import ServerLock
 from orchestrator.reconcile.plan import Plan, PlanOptions, make_plan
 
 

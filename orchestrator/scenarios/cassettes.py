@@ -2,7 +2,7 @@
 
 A cassette sits next to its scenario (``quiz.yaml`` -> ``quiz.cassette.yaml``; a file
 with several scenarios gets one per scenario, ``quiz.<name>.cassette.yaml``). Its steps
-are the embedded local model's script steps (``orchestrator/server/models/script.py``),
+are the embedded local model's script steps (``orchestrator/server/providers/script.py``),
 one list per turn, built from the turn's run steps: tool calls with their arguments,
 code-interpreter code, file-search calls and reply texts.
 
@@ -26,8 +26,8 @@ import openai
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from orchestrator.scenarios.records import TurnRecord
-from orchestrator.server.models.script import (
+from orchestrator.scenarios.observed import TurnRecord
+from orchestrator.server.providers.script import (
     ScriptCodeCall,
     ScriptFileSearchCall,
     ScriptFunctionCall,

@@ -25,7 +25,7 @@ from openai.types.beta.threads.runs import RunStep
 
 from orchestrator.reconcile.identity import display_filename
 from orchestrator.scenarios.handlers import HandlerContext, HandlerFailure, answer_call
-from orchestrator.scenarios.records import (
+from orchestrator.scenarios.observed import (
     StepRecord,
     ToolCallRecord,
     TurnRecord,

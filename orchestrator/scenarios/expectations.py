@@ -30,7 +30,7 @@ from typing import Any, Literal
 import jsonschema
 
 from orchestrator.scenarios.matchers import describe, match_arguments, show
-from orchestrator.scenarios.records import ToolCallRecord, TurnRecord
+from orchestrator.scenarios.observed import ToolCallRecord, TurnRecord
 
 Order = Literal["exact", "in_order", "any"]
 # As the Scenario schema says: the calls happen, in any order, among others.

@@ -20,9 +20,9 @@ from typing import IO, Protocol
 
 import click
 
-from orchestrator.scenarios.records import TurnRecord
+from orchestrator.project.specs import ScenarioSpec
+from orchestrator.scenarios.observed import TurnRecord
 from orchestrator.scenarios.results import RunReport, ScenarioResult
-from orchestrator.spec.models import ScenarioSpec
 
 _LABEL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
 _COLOR = {"passed": "green", "failed": "red", "error": "yellow"}

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 
 if TYPE_CHECKING:
+    from orchestrator.project.specs import ScenarioSpec
     from orchestrator.scenarios.results import ScenarioResult
     from orchestrator.scenarios.runner import ScenarioRunner, _Prepared
-    from orchestrator.spec.models import ScenarioSpec
 
 T = TypeVar("T")
 _SESSION_KEY = "orchestrator-scenarios-session"
@@ -104,7 +104,7 @@ class ScenarioLoadError(Exception):
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        from orchestrator.spec import find_project_root, load_project
+        from orchestrator.project import find_project_root, load_project
 
         root = find_project_root(self.path.parent)
         project = load_project(root, [self.path])

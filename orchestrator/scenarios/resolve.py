@@ -15,7 +15,7 @@ from pathlib import Path
 import openai
 from openai.types.beta import Assistant
 
-from orchestrator.spec.models import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
+from orchestrator.project.specs import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
 
 
 class AssistantNotFound(Exception):

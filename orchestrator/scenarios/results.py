@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from orchestrator.scenarios.records import TurnRecord
+from orchestrator.scenarios.observed import TurnRecord
 
 Outcome = Literal["passed", "failed", "error"]
 # failed: the assistant did not do what the scenario expects (expectations, a handler

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import openai
 
+from orchestrator.project.specs import Location, ScenarioSpec, TurnSpec
 from orchestrator.scenarios import cassettes
 from orchestrator.scenarios.conversation import (
     Conversation,
@@ -34,12 +35,11 @@ from orchestrator.scenarios.conversation import (
 )
 from orchestrator.scenarios.expectations import ExpectationError, TurnExpectation
 from orchestrator.scenarios.handlers import HandlerModuleError, load_handler_module
+from orchestrator.scenarios.observed import TurnRecord
 from orchestrator.scenarios.progress import NullReporter, Reporter, ScenarioProgress
-from orchestrator.scenarios.records import TurnRecord
 from orchestrator.scenarios.resolve import AssistantNotFound, AssistantResolver
 from orchestrator.scenarios.results import Problem, RunReport, ScenarioResult
 from orchestrator.scenarios.transcript import turn_text
-from orchestrator.spec.models import Location, ScenarioSpec, TurnSpec
 
 CassetteMode = Literal["auto", "record", "replay", "live"]
 

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from orchestrator.scenarios.records import ToolCallRecord, TurnRecord
+from orchestrator.scenarios.observed import ToolCallRecord, TurnRecord
 from orchestrator.scenarios.results import ScenarioResult
 
 _MAX_OUTPUT = 4000

@@ -27,8 +27,8 @@ from orchestrator.server.config import ServerConfig
 from orchestrator.server.errors import invalid
 from orchestrator.server.events import EventLog
 from orchestrator.server.ids import now
-from orchestrator.server.models.base import Model
-from orchestrator.server.records import ACTIVE_RUN_STATUSES, TERMINAL_RUN_STATUSES, usage_dict
+from orchestrator.server.objects import ACTIVE_RUN_STATUSES, TERMINAL_RUN_STATUSES, usage_dict
+from orchestrator.server.providers.base import Model
 from orchestrator.server.store import Store
 
 log = logging.getLogger("orchestrator.server.engine")
@@ -81,7 +81,7 @@ class Engine:
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
-        from orchestrator.server.models import make_model
+        from orchestrator.server.providers import make_model
 
         self.model = make_model(self.config, self.store)
         self._slots = asyncio.Semaphore(max(1, self.config.max_concurrent_runs))

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.server.models.base import ChatMessage, ModelRequest, ToolCall, ToolDef
-from orchestrator.server.models.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, count_tokens
-from orchestrator.server.records import message_text
+from orchestrator.server.objects import message_text
+from orchestrator.server.providers.base import ChatMessage, ModelRequest, ToolCall, ToolDef
+from orchestrator.server.providers.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, count_tokens
 from orchestrator.server.store import Store
 
 

@@ -20,15 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.server.files_store import get_file, read_file_bytes, store_file
 from orchestrator.server.ids import new_id, now
-from orchestrator.server.models.base import (
-    ChatMessage,
-    ModelError,
-    ModelRequest,
-    ModelResponse,
-    TextDelta,
-    ToolCall,
-    ToolCallDelta,
-    ToolDef,
+from orchestrator.server.objects import (
+    image_file_part,
+    new_message,
+    new_step,
+    run_tool_call,
+    text_part,
+    usage_dict,
 )
 from orchestrator.server.prompt import (
     build_request,
@@ -37,13 +35,15 @@ from orchestrator.server.prompt import (
     thread_messages,
     tool_defs,
 )
-from orchestrator.server.records import (
-    image_file_part,
-    new_message,
-    new_step,
-    run_tool_call,
-    text_part,
-    usage_dict,
+from orchestrator.server.providers.base import (
+    ChatMessage,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolDef,
 )
 from orchestrator.server.tools.citations import citation_sources, format_results
 from orchestrator.server.tools.file_search import search

@@ -5,8 +5,8 @@ tested with no network and no mock), and so that any Chat Completions client can
 talk to the deterministic local model. Requests are validated against the pinned
 spec's ``CreateChatCompletionRequest``; messages (system, developer, user,
 assistant with ``tool_calls``, tool; content as a string or parts) become a
-:class:`~orchestrator.server.models.base.ModelRequest` for
-:class:`~orchestrator.server.models.local.LocalModel`. Function tools,
+:class:`~orchestrator.server.providers.base.ModelRequest` for
+:class:`~orchestrator.server.providers.local.LocalModel`. Function tools,
 ``tool_choice`` (including ``allowed_tools``), ``parallel_tool_calls``,
 ``response_format``, ``max_completion_tokens``/``max_tokens``, ``stop`` and ``n`` are
 honoured. Answers are a ``chat.completion`` object or, with ``stream: true``,
@@ -27,7 +27,7 @@ from fastapi.responses import StreamingResponse
 from orchestrator.server.context import json_body
 from orchestrator.server.errors import APIError, invalid
 from orchestrator.server.ids import new_id, now
-from orchestrator.server.models.base import (
+from orchestrator.server.providers.base import (
     ChatMessage,
     ModelError,
     ModelRequest,
@@ -37,7 +37,7 @@ from orchestrator.server.models.base import (
     ToolCallDelta,
     ToolDef,
 )
-from orchestrator.server.models.local import LocalModel
+from orchestrator.server.providers.local import LocalModel
 
 router = APIRouter()
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from orchestrator.server.context import ServerContext, ctx, json_body, list_params
 from orchestrator.server.errors import APIError, invalid
 from orchestrator.server.files_store import get_file
-from orchestrator.server.records import message_content, new_message
+from orchestrator.server.objects import message_content, new_message
 from orchestrator.server.resources import check_metadata
 from orchestrator.server.store import ListParams
 

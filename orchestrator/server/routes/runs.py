@@ -17,7 +17,7 @@ from orchestrator.server.context import ServerContext, ctx, json_body, list_para
 from orchestrator.server.engine import POLL_AFTER_MS
 from orchestrator.server.errors import APIError, invalid
 from orchestrator.server.ids import new_id, now
-from orchestrator.server.records import step_without_search_content
+from orchestrator.server.objects import step_without_search_content
 from orchestrator.server.resources import check_metadata, check_tool_resources, normalise_tools
 from orchestrator.server.routes.messages import insert_message, prepare_message
 from orchestrator.server.routes.threads import create_thread

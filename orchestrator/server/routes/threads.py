@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from orchestrator.server.context import ServerContext, ctx, json_body
-from orchestrator.server.records import new_thread
+from orchestrator.server.objects import new_thread
 from orchestrator.server.resources import check_metadata, check_tool_resources
 from orchestrator.server.routes.messages import insert_message, prepare_message
 

@@ -1,0 +1,68 @@
+"""Helpers for the spec/validate tests: throwaway projects on disk and diagnostic lookups."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from orchestrator.project import Project, load_project
+from orchestrator.project.specs import Diagnostic
+
+DISPLAY_QUIZ = """\
+{
+  "name": "display_quiz",
+  "description": "Displays a quiz and returns the answers.",
+  "parameters": {
+    "type": "object",
+    "properties": {
+      "title": {"type": "string"},
+      "questions": {"type": "array", "items": {"type": "string"}}
+    },
+    "required": ["title", "questions"]
+  }
+}
+"""
+
+GOOD_ASSISTANT = """\
+kind: Assistant
+key: quiz
+model: gpt-4o
+tools:
+  - file_search
+  - function: functions/display_quiz.json
+files:
+  file_search: [docs/*.md]
+"""
+
+
+def write_project(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write ``files`` (path -> text, dedented; or raw bytes) under ``root``; a git root."""
+    (root / ".git").mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content), encoding="utf-8")
+    return root
+
+
+def load(root: Path, files: dict[str, str | bytes], env: dict[str, str] | None = None) -> Project:
+    write_project(root, files)
+    return load_project(root, environ=env or {})
+
+
+def find(project: Project, rel: str, line: int, needle: str) -> Diagnostic:
+    """The diagnostic at ``rel:line`` whose message contains ``needle`` (fails with all of them)."""
+    root = project.config.root
+    for d in project.diagnostics:
+        if d.display_path(root) == rel and d.location.line == line and needle in d.message:
+            return d
+    shown = "\n".join(d.format(root) for d in project.diagnostics) or "(no diagnostics)"
+    raise AssertionError(f"no diagnostic at {rel}:{line} containing {needle!r}; got:\n{shown}")
+
+
+def errors(project: Project) -> list[str]:
+    root = project.config.root
+    return [d.format(root) for d in project.diagnostics if d.severity == "error"]

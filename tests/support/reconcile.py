@@ -1,0 +1,388 @@
+"""Shared pieces of the reconciler tests (no tests here).
+
+Every test gets its own namespace on the shared ``orchestrator serve`` process and talks
+to it through :class:`tests.support.proxy.FaultProxy`, which counts requests at the HTTP layer
+(and injects faults where a test asks). A module-wide set of *sentinel* objects that
+the reconciler must never touch — unmanaged assistants, files and vector stores, and
+objects managed by another namespace — is checked after every test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from click.testing import CliRunner, Result
+
+from orchestrator.cli import cli
+from orchestrator.project.specs import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
+from orchestrator.reconcile.identity import (
+    JOURNAL_KEY,
+    LOCK_KEY,
+    file_tag,
+    is_managed,
+    legacy_namespace_tag,
+    read_file_entries,
+)
+from orchestrator.testing import ServerProcess
+from tests.support import API_KEY, ROOT
+from tests.support.proxy import FaultProxy, Faults
+
+FUNCTION = {
+    "name": "lookup_grade",
+    "description": "Look up a student's grade.",
+    "parameters": {
+        "type": "object",
+        "properties": {"student": {"type": "string"}},
+        "required": ["student"],
+    },
+}
+
+
+def all_pages(fetch: Any) -> list[Any]:
+    return list(fetch())
+
+
+SCORES_CSV = b"student,score\nana,9\nbo,7\n"
+
+
+@dataclass
+class Managed:
+    assistants: list[Any]
+    vector_stores: list[Any]
+    # Files the namespace's objects use (the Files API's objects).
+    files: list[Any]
+    # file id -> content sha256 (or its 12-hex prefix) as our objects record it
+    content: dict[str, str]
+
+    def assistant(self, key: str) -> Any:
+        found = [a for a in self.assistants if a.metadata.get(KEY_KEY) == key]
+        assert len(found) == 1, f"{len(found)} managed assistants with key {key!r}"
+        return found[0]
+
+    def store(self, key: str) -> Any:
+        found = [v for v in self.vector_stores if v.metadata.get(KEY_KEY) == key]
+        assert len(found) == 1, f"{len(found)} managed vector stores with key {key!r}"
+        return found[0]
+
+    def file(self, name: str) -> Any:
+        found = [f for f in self.files if f.filename == name]
+        assert len(found) == 1, f"{len(found)} managed files named {name!r}"
+        return found[0]
+
+
+def managed(client: openai.OpenAI, namespace: str) -> Managed:
+    """What the namespace holds, read directly (not through the proxy); checks no duplicates.
+
+    Files are the namespace's when its stores or assistants use them; their content is
+    what the store attributes / file entries record, and must agree with them.
+    """
+    assistants = [
+        a
+        for a in client.beta.assistants.list(limit=100, order="asc")
+        if is_managed(a.metadata, namespace)
+    ]
+    stores = [
+        v
+        for v in client.vector_stores.list(limit=100, order="asc")
+        if is_managed(v.metadata, namespace)
+    ]
+    content: dict[str, str] = {}
+    for v in stores:
+        entries = read_file_entries(v.metadata)
+        for f in store_files(client, v.id):
+            sha = (f.attributes or {}).get("orchestrator-sha256")
+            assert isinstance(sha, str) and len(sha) == 64, f"{f.id} has no content hash"
+            assert entries.get(file_tag(f.id)) == sha[:12], f"{f.id} is not in the store's entries"
+            content[f.id] = sha
+    for a in assistants:
+        entries = read_file_entries(a.metadata)
+        ci = a.tool_resources.code_interpreter if a.tool_resources else None
+        ids = ci.file_ids if ci else []
+        assert len(entries) == len(ids), f"{a.id}: file entries do not match its files"
+        for fid in ids:
+            prefix = entries[file_tag(fid)]
+            assert content.get(fid, prefix).startswith(prefix)
+            content.setdefault(fid, prefix)
+    listed = {f.id: f for f in client.files.list(purpose="assistants")}
+    files = [listed[fid] for fid in sorted(content)]
+    assert len(files) == len(content), "a managed object uses a file that does not exist"
+    keys = Counter(a.metadata[KEY_KEY] for a in assistants)
+    assert all(n == 1 for n in keys.values()), f"duplicate assistants: {keys}"
+    vkeys = Counter(v.metadata[KEY_KEY] for v in stores)
+    assert all(n == 1 for n in vkeys.values()), f"duplicate vector stores: {vkeys}"
+    same = Counter((f.filename, content[f.id][:12]) for f in files)
+    assert all(n == 1 for n in same.values()), f"duplicate files: {same}"
+    return Managed(assistants, stores, files, content)
+
+
+def orphans(client: openai.OpenAI, since: int, names: set[str], ignore: Any = ()) -> list[Any]:
+    """Files with these names created since ``since`` that no assistant or store uses
+    (``ignore``: ids that are meant to be unused, e.g. the sentinels)."""
+    used: set[str] = set()
+    for a in client.beta.assistants.list(limit=100):
+        ci = a.tool_resources.code_interpreter if a.tool_resources else None
+        used.update(ci.file_ids if ci else [])
+    for v in client.vector_stores.list(limit=100):
+        used.update(f.id for f in store_files(client, v.id))
+    return [
+        f
+        for f in client.files.list(purpose="assistants")
+        if f.created_at >= since
+        and f.filename in names
+        and f.id not in used
+        and f.id not in set(ignore)
+    ]
+
+
+def bookkeeping(client: openai.OpenAI, namespace: str) -> list[Any]:
+    """Lock objects and journal pages of the namespace."""
+    return [
+        v
+        for v in client.vector_stores.list(limit=100)
+        if (v.metadata or {}).get(NAMESPACE_KEY) == namespace
+        and ({LOCK_KEY, JOURNAL_KEY} & set(v.metadata or {}))
+    ]
+
+
+def store_files(client: openai.OpenAI, vs_id: str) -> list[Any]:
+    return list(client.vector_stores.files.list(vs_id, limit=100))
+
+
+class Proj:
+    """A project folder, and the CLI run against it (in-process, through the proxy)."""
+
+    def __init__(self, root: Path, namespace: str, proxy: FaultProxy) -> None:
+        self.root = root
+        self.ns = namespace
+        self.proxy = proxy
+        self.runner = CliRunner()
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "orchestrator.yaml").write_text(
+            f"namespace: {namespace}\ndefaults:\n  model: gpt-4o\n", encoding="utf-8"
+        )
+
+    def write(self, rel: str, content: str | bytes) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def name(self, key: str) -> str:
+        # Unique per test: other tests' unmanaged assistants must not look adoptable.
+        return f"{key.title()} {self.ns}"
+
+    def basic(self) -> None:
+        """Two assistants: `tutor` (code interpreter + a CSV) and `quiz` (function + docs)."""
+        self.write("assistants/functions/lookup_grade.json", json.dumps(FUNCTION, indent=2))
+        self.write("assistants/data/scores.csv", SCORES_CSV)
+        self.write("assistants/docs/algebra.md", "# Algebra\nA variable stands for a number.\n")
+        self.write("assistants/docs/geometry.md", "# Geometry\nA triangle has three sides.\n")
+        self.write(
+            "assistants/tutor.yaml",
+            f"""
+            kind: Assistant
+            name: {self.name("tutor")}
+            instructions: |
+              You are a patient math tutor.
+              Answer briefly.
+            temperature: 0.3
+            tools:
+              - code_interpreter
+            files:
+              code_interpreter: [data/scores.csv]
+            metadata:
+              team: edu
+            """,
+        )
+        self.write(
+            "assistants/quiz.yaml",
+            f"""
+            kind: Assistant
+            name: {self.name("quiz")}
+            instructions: Make quizzes from the notes.
+            tools:
+              - file_search: {{max_num_results: 5}}
+              - function: functions/lookup_grade.json
+            files:
+              file_search: [docs/*.md]
+            """,
+        )
+
+    def cli(self, *args: str, input: str | None = None, target: bool = True) -> Result:
+        command, rest = args[0], list(args[1:])
+        opts = ["-C", str(self.root)]
+        if target:
+            opts += ["--base-url", self.proxy.base_url, "--api-key", API_KEY]
+        env = {
+            "OPENAI_BASE_URL": None,
+            "OPENAI_API_KEY": None,
+            "ORCHESTRATOR_NAMESPACE": None,
+            # One server that lists what it wrote at once: no need to wait for lagging lists.
+            "ORCHESTRATOR_LOCK_SETTLE_SECONDS": "0.05",
+        }
+        return self.runner.invoke(
+            cli, [command, *opts, *rest], input=input, env=env, catch_exceptions=False
+        )
+
+    def ok(self, *args: str) -> Result:
+        r = self.cli(*args)
+        assert r.exit_code == 0, f"exit {r.exit_code}\n{r.output}"
+        return r
+
+    def plan_json(self, *args: str) -> dict[str, Any]:
+        r = self.ok("plan", "--json", *args)
+        return json.loads(r.stdout)
+
+    def lockfile(self) -> dict[str, Any]:
+        name = "assistants.lock.json" if self.ns == "default" else f"assistants.{self.ns}.lock.json"
+        return json.loads((self.root / name).read_text(encoding="utf-8"))
+
+    def subprocess_cli(self, *args: str) -> subprocess.Popen[str]:
+        env = {**os.environ}
+        for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ORCHESTRATOR_NAMESPACE"):
+            env.pop(k, None)
+        command = [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            args[0],
+            "-C",
+            str(self.root),
+            "--base-url",
+            self.proxy.base_url,
+            "--api-key",
+            API_KEY,
+            *args[1:],
+        ]
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+
+# -- fixtures (imported by the test modules) -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def proxy(server: ServerProcess) -> Iterator[FaultProxy]:
+    p = FaultProxy(server.base_url).start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module")
+def direct(server: ServerProcess) -> openai.OpenAI:
+    """An SDK client straight to the server (no proxy), for setting up and checking."""
+    return server.client()
+
+
+@dataclass
+class Sentinels:
+    ids: dict[str, str]
+    snapshot: dict[str, Any]
+
+
+def _snapshot(client: openai.OpenAI, ids: dict[str, str]) -> dict[str, Any]:
+    return {
+        "assistant": client.beta.assistants.retrieve(ids["assistant"]).to_dict(),
+        "other_ns": client.beta.assistants.retrieve(ids["other_ns"]).to_dict(),
+        "store": client.vector_stores.retrieve(ids["store"]).metadata,
+        "store_files": sorted(f.id for f in store_files(client, ids["store"])),
+        "file": client.files.retrieve(ids["file"]).to_dict(),
+        "lookalike": client.files.retrieve(ids["lookalike"]).to_dict(),
+        "twin": client.files.retrieve(ids["twin"]).to_dict(),
+        "other_store": client.vector_stores.retrieve(ids["other_store"]).metadata,
+    }
+
+
+@pytest.fixture(scope="module")
+def sentinels(direct: openai.OpenAI) -> Sentinels:
+    tag = uuid.uuid4().hex[:8]
+    f = direct.files.create(
+        file=("sentinel-notes.md", b"# Sentinel\nnot ours\n"), purpose="assistants"
+    )
+    # A file named as an earlier version named ours, but for another namespace.
+    lookalike = direct.files.create(
+        file=(f"{'a' * 16}-{legacy_namespace_tag(f'other-{tag}')}--notes.md", b"lookalike"),
+        purpose="assistants",
+    )
+    # Someone's own copy of a file the tests manage: same name, same bytes, used by nothing.
+    twin = direct.files.create(file=("scores.csv", SCORES_CSV), purpose="assistants")
+    vs = direct.vector_stores.create(name=f"sentinel {tag}", file_ids=[f.id])
+    asst = direct.beta.assistants.create(
+        model="gpt-4o",
+        name=f"Sentinel {tag}",
+        instructions="not managed",
+        tools=[{"type": "code_interpreter"}, {"type": "file_search"}],
+        tool_resources={
+            "code_interpreter": {"file_ids": [f.id]},
+            "file_search": {"vector_store_ids": [vs.id]},
+        },
+    )
+    # Managed by the orchestrator, but in another namespace, with keys the tests use.
+    other_meta = {MANAGED_BY_KEY: MANAGED_BY_VALUE, NAMESPACE_KEY: f"other-{tag}", KEY_KEY: "tutor"}
+    other = direct.beta.assistants.create(model="gpt-4o", name="Tutor other", metadata=other_meta)
+    other_vs = direct.vector_stores.create(name="quiz", metadata={**other_meta, KEY_KEY: "quiz"})
+    ids = {
+        "assistant": asst.id,
+        "other_ns": other.id,
+        "store": vs.id,
+        "file": f.id,
+        "lookalike": lookalike.id,
+        "twin": twin.id,
+        "other_store": other_vs.id,
+    }
+    return Sentinels(ids=ids, snapshot=_snapshot(direct, ids))
+
+
+@pytest.fixture
+def untouched(sentinels: Sentinels, direct: openai.OpenAI, proxy: FaultProxy) -> Iterator[None]:
+    """After the test: every sentinel object is exactly as it was; faults are reset."""
+    proxy.configure()
+    proxy.reset()
+    yield
+    proxy.configure()
+    proxy.release()
+    assert _snapshot(direct, sentinels.ids) == sentinels.snapshot
+
+
+@pytest.fixture
+def proj(tmp_path: Path, proxy: FaultProxy, untouched: None) -> Proj:
+    return Proj(tmp_path / "project", f"t-{uuid.uuid4().hex[:10]}", proxy)
+
+
+__all__ = [
+    "FUNCTION",
+    "SCORES_CSV",
+    "Faults",
+    "Managed",
+    "Proj",
+    "bookkeeping",
+    "direct",
+    "managed",
+    "orphans",
+    "proj",
+    "proxy",
+    "sentinels",
+    "store_files",
+    "untouched",
+]
