@@ -35,7 +35,6 @@ from typing import Any
 import openai
 from _common import DISPLAY_QUIZ, machine, median_ms, p95_ms, server, table
 
-from orchestrator.backend import EmbeddedServer, make_client
 from orchestrator.project.specs import (
     KEY_KEY,
     MANAGED_BY_KEY,
@@ -48,6 +47,7 @@ from orchestrator.project.specs import (
 from orchestrator.scenarios import handlers as handler_registry
 from orchestrator.scenarios.runner import RunnerOptions, ScenarioRunner
 from orchestrator.server.config import ServerConfig
+from orchestrator.targets import EmbeddedServer, make_client
 
 NS = "bench"
 PLAIN = "방정식 '3x + 11 = 14'를 풀어줘"

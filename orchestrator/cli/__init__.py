@@ -87,8 +87,8 @@ def load_project_or_exit(project_dir: Path | None, paths: tuple[Path, ...] = ())
 
 def target_for(project, base_url: str | None, api_key: str | None):  # type: ignore[no-untyped-def]
     """The target a command talks to: --base-url, else orchestrator.yaml's, else embedded."""
-    from orchestrator.backend import resolve_target
     from orchestrator.server.config import ServerConfig, UpstreamConfig
+    from orchestrator.targets import resolve_target
 
     cfg = project.config
     # orchestrator.yaml's `server:` first, else the same env vars as `orchestrator serve`.
@@ -763,7 +763,7 @@ def test_command(
     color = obj.color if obj and obj.color is not None else None
     reporter = make_reporter(verbose=bool(verbose or (obj and obj.verbose)), color=color)
     use_color = color if color is not None else sys.stdout.isatty()
-    from orchestrator.backend import connect
+    from orchestrator.targets import connect
 
     try:
         with connect(target) as client:
@@ -912,8 +912,8 @@ def serve(
     sandbox_memory_mb: int,
 ) -> None:
     """Run the embedded Assistants API v2 server in the foreground."""
-    from orchestrator.backend import EmbeddedServer
     from orchestrator.server.config import SandboxLimits, ServerConfig, UpstreamConfig
+    from orchestrator.targets import EmbeddedServer
 
     config = ServerConfig(
         db_path=None if str(db_path) == ":memory:" else db_path,

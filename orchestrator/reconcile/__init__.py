@@ -2,7 +2,7 @@
 
 What the CLI does, as a library::
 
-    from orchestrator.backend import connect, resolve_target
+    from orchestrator.targets import connect, resolve_target
     from orchestrator.reconcile import Api, content_from_memory, desired_state, workflow
     from orchestrator.project import load_project
 

@@ -63,7 +63,7 @@ def confirm(question: str, *, yes: bool, action: str) -> None:
 @contextmanager
 def connected(target: Any, timeout: float = 60.0) -> Iterator[Api]:
     """An :class:`Api` on the target (starts the embedded server when that is the target)."""
-    from orchestrator.backend import connect
+    from orchestrator.targets import connect
 
     stack = ExitStack()
     try:
@@ -76,7 +76,7 @@ def connected(target: Any, timeout: float = 60.0) -> Iterator[Api]:
 
 def target_label(target: Any) -> str:
     """How plans and lock files name a target (no key, no ephemeral port)."""
-    from orchestrator.backend import redact_url
+    from orchestrator.targets import redact_url
 
     if target.kind == "embedded":
         return "embedded"

@@ -213,13 +213,13 @@ class _Session:
         with self._lock:
             if root in self._runners:
                 return self._runners[root]
-            from orchestrator.backend import connect
             from orchestrator.cli import target_for
             from orchestrator.scenarios.runner import (
                 RunnerOptions,
                 ScenarioRunner,
                 async_client_for,
             )
+            from orchestrator.targets import connect
 
             project = self.projects[root]
             base_url = self.config.getoption("--scenarios-base-url")

@@ -1,7 +1,7 @@
 """The embedded Assistants API v2 server.
 
 ``create_app(ServerConfig(...))`` builds the ASGI app; ``orchestrator serve`` runs it
-on uvicorn; :mod:`orchestrator.backend` runs it in-process for CLI commands.
+on uvicorn; :mod:`orchestrator.targets` runs it in-process for CLI commands.
 """
 
 from orchestrator.server.app import create_app

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.backend import connect, resolve_target
 from orchestrator.project import load_project
 from orchestrator.reconcile import Api, content_from_memory, desired_state, workflow
+from orchestrator.targets import connect, resolve_target
 from tests.support import ROOT
 
 

@@ -26,7 +26,6 @@ from typing import Any
 import openai
 from click.testing import CliRunner
 
-from orchestrator.backend import STATE_DIR, EmbeddedServer, make_client
 from orchestrator.cli import cli
 from orchestrator.project import load_project
 from orchestrator.project.specs import (
@@ -39,6 +38,7 @@ from orchestrator.project.specs import (
     Project,
 )
 from orchestrator.server.config import ServerConfig
+from orchestrator.targets import STATE_DIR, EmbeddedServer, make_client
 from orchestrator.testing import ServerProcess
 from tests.support import ROOT
 

@@ -727,9 +727,9 @@ def _project(tmp_path: Path, server_yaml: str) -> Path:
 def test_project_file_server_settings_reach_the_embedded_target(
     api, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator.backend import connect
     from orchestrator.cli import target_for
     from orchestrator.project import load_project
+    from orchestrator.targets import connect
 
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.setenv("H8_UPSTREAM_KEY", UPSTREAM_KEY)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.backend import connect, resolve_target
+from orchestrator.targets import connect, resolve_target
 
 
 def test_url_target_never_shows_credentials(monkeypatch) -> None:
