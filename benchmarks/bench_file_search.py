@@ -26,7 +26,6 @@ from pathlib import Path
 
 from _common import row, server, stats, time_each
 
-from orchestrator.server import indexing
 from orchestrator.server.store import Store
 from orchestrator.server.tools.chunking import count_tokens
 from orchestrator.server.tools.file_search import search
@@ -176,7 +175,6 @@ def main() -> None:
             indent=2,
         )
     finally:
-        indexing.stop(store)
         store.close()
         shutil.rmtree(tmp, ignore_errors=True)
 

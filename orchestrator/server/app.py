@@ -13,10 +13,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator import __version__
-from orchestrator.server import indexing
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.context import ServerContext
-from orchestrator.server.engine import Engine
 from orchestrator.server.errors import APIError
 from orchestrator.server.routes import (
     assistants,
@@ -28,7 +26,6 @@ from orchestrator.server.routes import (
     threads,
     vector_stores,
 )
-from orchestrator.server.store import Store
 
 log = logging.getLogger("orchestrator.server")
 
@@ -50,21 +47,19 @@ def _auth(request: Request) -> None:
 
 
 def create_app(config: ServerConfig) -> FastAPI:
-    store = Store(config.db_path)
-    engine = Engine(config, store)
-    context = ServerContext(config=config, store=store, engine=engine)
+    context = ServerContext.build(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await engine.start()
+        await context.engine.start()
         # Vector store indexing: resumes files left in progress by a previous process.
-        indexing.start(store)
+        context.indexer.start()
         try:
             yield
         finally:
-            await engine.stop()
-            indexing.stop(store)
-            store.close()
+            await context.engine.stop()
+            context.indexer.stop()
+            context.store.close()
 
     app = FastAPI(
         title="assistant-orchestrator Assistants API v2",

@@ -1,19 +1,19 @@
-"""What every route handler needs: the config, the store, and the run engine."""
+"""What every route handler and service needs: the config, the store, the run engine and
+the indexing worker of one server."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request
 
 from orchestrator.server.config import ServerConfig
+from orchestrator.server.engine import Engine
 from orchestrator.server.errors import invalid
+from orchestrator.server.indexing import Indexer
 from orchestrator.server.store import ListParams, Store
-
-if TYPE_CHECKING:
-    from orchestrator.server.engine import Engine
 
 
 @dataclass
@@ -21,6 +21,13 @@ class ServerContext:
     config: ServerConfig
     store: Store
     engine: Engine
+    indexer: Indexer
+
+    @classmethod
+    def build(cls, config: ServerConfig) -> ServerContext:
+        """A server's parts, not yet started (the app's lifespan starts and stops them)."""
+        store = Store(config.db_path)
+        return cls(config=config, store=store, engine=Engine(config, store), indexer=Indexer(store))
 
 
 def ctx(request: Request) -> ServerContext:

@@ -29,12 +29,11 @@ from orchestrator.server.events import EventLog
 from orchestrator.server.ids import now
 from orchestrator.server.objects import ACTIVE_RUN_STATUSES, TERMINAL_RUN_STATUSES, usage_dict
 from orchestrator.server.providers.base import Model
+from orchestrator.server.run_executor import RunExecutor
 from orchestrator.server.store import Store
 
 log = logging.getLogger("orchestrator.server.engine")
 
-# Tool rounds (model asks for tools, the engine runs them) one run may take.
-MAX_TOOL_ROUNDS = 10
 # Sent as `openai-poll-after-ms` so SDK polling helpers do not sleep a whole second.
 POLL_AFTER_MS = 25
 
@@ -352,8 +351,6 @@ class Engine:
         self._tasks[run_id] = asyncio.create_task(self._execute(run_id), name=f"run {run_id}")
 
     async def _execute(self, run_id: str) -> None:
-        from orchestrator.server.run_executor import RunExecutor
-
         me = asyncio.current_task()
         try:
             assert self._slots is not None

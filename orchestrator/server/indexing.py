@@ -18,10 +18,9 @@ import json
 import logging
 import queue
 import threading
-import weakref
 from dataclasses import dataclass
 
-from orchestrator.server.files_store import purge_expired_files
+from orchestrator.server.services.files import purge_expired_files
 from orchestrator.server.store import Store
 from orchestrator.server.tools import file_search, index_tables
 from orchestrator.server.tools.chunking import ChunkingStrategy, chunk_text
@@ -40,6 +39,9 @@ class Job:
 
 
 class Indexer:
+    """One server's worker (it lives on ``ServerContext.indexer``); :meth:`start` it at
+    server start, :meth:`stop` it before the store closes."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self._queue: queue.Queue[Job | None] = queue.Queue()
@@ -59,8 +61,9 @@ class Indexer:
             log.info("re-indexing %d file(s) left in progress by the last run", len(stale))
         self._thread.start()
 
-    def submit(self, job: Job) -> None:
-        self._queue.put(job)
+    def submit(self, vector_store_id: str, file_id: str, gen: int) -> None:
+        """Index this attachment (``gen``: its ``vs_files`` generation) in the background."""
+        self._queue.put(Job(vector_store_id, file_id, gen))
 
     def stop(self, timeout: float = 5.0) -> None:
         self._queue.put(None)
@@ -180,33 +183,3 @@ class Indexer:
                     job.file_id,
                 ),
             )
-
-
-_lock = threading.Lock()
-_indexers: weakref.WeakKeyDictionary[Store, Indexer] = weakref.WeakKeyDictionary()
-
-
-def indexer_for(store: Store) -> Indexer:
-    """The store's running indexer (started, with recovery, on first use)."""
-    with _lock:
-        indexer = _indexers.get(store)
-        if indexer is None:
-            indexer = _indexers[store] = Indexer(store)
-            indexer.start()
-        return indexer
-
-
-def start(store: Store) -> None:
-    """Start indexing at server start-up (so files left in progress are resumed at once)."""
-    indexer_for(store)
-
-
-def stop(store: Store) -> None:
-    with _lock:
-        indexer = _indexers.pop(store, None)
-    if indexer is not None:
-        indexer.stop()
-
-
-def submit(store: Store, vector_store_id: str, file_id: str, gen: int) -> None:
-    indexer_for(store).submit(Job(vector_store_id, file_id, gen))

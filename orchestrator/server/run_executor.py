@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.server.files_store import get_file, read_file_bytes, store_file
 from orchestrator.server.ids import new_id, now
 from orchestrator.server.objects import (
     image_file_part,
@@ -45,14 +44,17 @@ from orchestrator.server.providers.base import (
     ToolCallDelta,
     ToolDef,
 )
+from orchestrator.server.services.files import get_file, read_file_bytes, store_file
+from orchestrator.server.services.vector_stores import search, wait_until_indexed
 from orchestrator.server.tools.citations import citation_sources, format_results
-from orchestrator.server.tools.file_search import search
-from orchestrator.server.vector_store_files import wait_until_indexed
 
 if TYPE_CHECKING:
     from orchestrator.server.engine import Engine
 
 log = logging.getLogger("orchestrator.server.engine")
+
+# Tool rounds (model asks for tools, the engine runs them) one run may take.
+MAX_TOOL_ROUNDS = 10
 
 # A citation marker is held back from a text delta until it is complete, so one delta
 # carries the whole marker and its annotation; give up holding after this many chars.
@@ -719,8 +721,6 @@ class RunExecutor:
 
 
 def _max_rounds(config: Any) -> int:
-    from orchestrator.server.engine import MAX_TOOL_ROUNDS
-
     # The chat provider's upstream has its own cap (UpstreamConfig.max_tool_rounds):
     # every round of a real model costs time and tokens.
     if config.model_provider == "chat" and config.upstream is not None:

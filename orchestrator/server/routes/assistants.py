@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from orchestrator.server.context import ServerContext, ctx, json_body, list_params
 from orchestrator.server.ids import new_id, now
-from orchestrator.server.resources import check_tool_resources, normalise_tools
+from orchestrator.server.services.resources import check_tool_resources, normalise_tools
 from orchestrator.server.store import ListParams
 
 router = APIRouter()

@@ -12,7 +12,8 @@ from starlette.datastructures import UploadFile
 
 from orchestrator.server.context import ServerContext, ctx
 from orchestrator.server.errors import invalid
-from orchestrator.server.files_store import (
+from orchestrator.server.ids import now
+from orchestrator.server.services.files import (
     UPLOAD_PURPOSES,
     delete_file,
     get_file,
@@ -20,7 +21,6 @@ from orchestrator.server.files_store import (
     require_file,
     store_file,
 )
-from orchestrator.server.ids import now
 from orchestrator.server.store import ListParams
 
 router = APIRouter()

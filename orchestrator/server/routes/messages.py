@@ -8,9 +8,14 @@ from fastapi import APIRouter, Depends, Request
 
 from orchestrator.server.context import ServerContext, ctx, json_body, list_params
 from orchestrator.server.errors import APIError, invalid
-from orchestrator.server.files_store import get_file
 from orchestrator.server.objects import message_content, new_message
-from orchestrator.server.resources import check_metadata
+from orchestrator.server.services.files import get_file
+from orchestrator.server.services.metadata import check_metadata
+from orchestrator.server.services.vector_stores import (
+    attach_file,
+    create_vector_store,
+    is_expired,
+)
 from orchestrator.server.store import ListParams
 
 router = APIRouter()
@@ -90,20 +95,16 @@ def insert_message(
 def _add_to_thread_vector_store(c: ServerContext, thread_id: str, file_ids: list[str]) -> None:
     """As OpenAI does: files attached for file_search go into the thread's vector store,
     created on first use (expiring 7 days after the thread was last active)."""
-    from orchestrator.server.routes.vector_stores import create_vector_store
-
     thread = c.store.require("thread", thread_id)
     fs = thread.get("tool_resources", {}).get("file_search") or {}
     existing = list(fs.get("vector_store_ids") or [])
     if existing:
-        from orchestrator.server.vector_store_files import attach_file, is_expired
-
         current = c.store.get("vector_store", existing[0])
         # A thread's store expires 7 days after last use; a new attachment then starts
         # a fresh store instead of failing on the expired one.
         if current is not None and not is_expired(current):
             for file_id in file_ids:
-                attach_file(c.store, existing[0], {"file_id": file_id})
+                attach_file(c, existing[0], {"file_id": file_id})
             return
     store = create_vector_store(
         c,

@@ -18,9 +18,10 @@ from orchestrator.server.engine import POLL_AFTER_MS
 from orchestrator.server.errors import APIError, invalid
 from orchestrator.server.ids import new_id, now
 from orchestrator.server.objects import step_without_search_content
-from orchestrator.server.resources import check_metadata, check_tool_resources, normalise_tools
 from orchestrator.server.routes.messages import insert_message, prepare_message
 from orchestrator.server.routes.threads import create_thread
+from orchestrator.server.services.metadata import check_metadata
+from orchestrator.server.services.resources import check_tool_resources, normalise_tools
 from orchestrator.server.sse import run_events, sse_response
 from orchestrator.server.store import ListParams
 

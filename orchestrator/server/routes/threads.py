@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Request
 
 from orchestrator.server.context import ServerContext, ctx, json_body
 from orchestrator.server.objects import new_thread
-from orchestrator.server.resources import check_metadata, check_tool_resources
 from orchestrator.server.routes.messages import insert_message, prepare_message
+from orchestrator.server.services.metadata import check_metadata
+from orchestrator.server.services.resources import check_tool_resources
 
 router = APIRouter()
 

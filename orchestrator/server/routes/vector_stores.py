@@ -11,23 +11,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from orchestrator.server import vector_store_files as vsf
 from orchestrator.server.context import ServerContext, ctx, json_body, list_params
-from orchestrator.server.errors import invalid
+from orchestrator.server.services import vector_stores as vsf
 from orchestrator.server.store import ListParams
-from orchestrator.server.tools import file_search
-from orchestrator.server.tools.attribute_filters import check_filter
 from orchestrator.server.wire import check_request
 
 router = APIRouter()
 
 POLL_AFTER_MS = "20"
-
-
-def create_vector_store(c: ServerContext, body: dict[str, Any]) -> dict[str, Any]:
-    """Create a vector store from a CreateVectorStoreRequest-shaped body (also used for the
-    ``tool_resources.file_search.vector_stores`` helper and for message attachments)."""
-    return vsf.create_vector_store(c.store, body)
 
 
 def _poll(response: Response) -> None:
@@ -43,7 +34,7 @@ async def create_store(
 ) -> dict[str, Any]:
     body = await json_body(request, "CreateVectorStoreRequest")
     _poll(response)
-    return create_vector_store(c, body)
+    return vsf.create_vector_store(c, body)
 
 
 @router.get("/vector_stores")
@@ -84,52 +75,7 @@ async def search_store(
     # reads as "anything", making nested filters ambiguous; filters are checked by
     # check_filter instead, the rest of the body against the schema.
     check_request("VectorStoreSearchRequest", {k: v for k, v in body.items() if k != "filters"})
-    obj = vsf.require_vector_store(c.store, vector_store_id)
-    if vsf.is_expired(obj):
-        raise invalid(
-            f"Vector store '{vector_store_id}' has expired and cannot be searched. "
-            "Create a new vector store."
-        )
-    queries = [body["query"]] if isinstance(body["query"], str) else list(body["query"])
-    if not queries:
-        raise invalid("Invalid 'query': give a string or a non-empty array.", param="query")
-    filters = body.get("filters")
-    if filters is not None:
-        check_filter(filters)
-    ranking = body.get("ranking_options") or {}
-    threshold = float(ranking.get("score_threshold", 0.0))
-    limit = int(body.get("max_num_results", 10))
-    # `rewrite_query` is accepted; queries are used as given (search_query echoes them).
-    best: dict[tuple[str, str], file_search.SearchHit] = {}
-    for q in queries:
-        for hit in file_search.search(
-            c.store,
-            [vector_store_id],
-            q,
-            max_num_results=limit,
-            score_threshold=threshold,
-            filters=filters,
-        ):
-            key = (hit.file_id, hit.text)
-            if key not in best or hit.score > best[key].score:
-                best[key] = hit
-    hits = sorted(best.values(), key=lambda h: -h.score)[:limit]
-    return {
-        "object": "vector_store.search_results.page",
-        "search_query": queries,
-        "data": [
-            {
-                "file_id": h.file_id,
-                "filename": h.filename,
-                "score": h.score,
-                "attributes": h.attributes,
-                "content": [{"type": "text", "text": h.text}],
-            }
-            for h in hits
-        ],
-        "has_more": False,
-        "next_page": None,
-    }
+    return vsf.search_vector_store(c.store, vector_store_id, body)
 
 
 # -- vector store files -------------------------------------------------------------------
@@ -141,7 +87,7 @@ async def create_store_file(
 ) -> dict[str, Any]:
     body = await json_body(request, "CreateVectorStoreFileRequest")
     _poll(response)
-    return vsf.attach_file(c.store, vector_store_id, body)
+    return vsf.attach_file(c, vector_store_id, body)
 
 
 @router.get("/vector_stores/{vector_store_id}/files")
@@ -194,7 +140,7 @@ async def create_file_batch(
 ) -> dict[str, Any]:
     body = await json_body(request, "CreateVectorStoreFileBatchRequest")
     _poll(response)
-    return vsf.create_batch(c.store, vector_store_id, body)
+    return vsf.create_batch(c, vector_store_id, body)
 
 
 @router.get("/vector_stores/{vector_store_id}/file_batches/{batch_id}")

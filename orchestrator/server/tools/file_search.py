@@ -110,6 +110,15 @@ def remove_chunks(
     )
 
 
+def detach_file_everywhere(store: Store, file_id: str) -> None:
+    """Remove a file from every store and drop its parsed text (the file is being deleted)."""
+    index_tables.ensure(store)
+    with store.transaction() as conn:
+        remove_chunks(conn, file_id=file_id)
+        conn.execute("DELETE FROM vs_files WHERE file_id = ?", (file_id,))
+        conn.execute("DELETE FROM fs_parsed WHERE file_id = ?", (file_id,))
+
+
 # -- search ------------------------------------------------------------------------------
 
 
@@ -138,15 +147,13 @@ def search(
 ) -> list[SearchHit]:
     """The best chunks for ``query`` across the given vector stores, best first.
 
-    Unknown and expired vector stores are skipped; the others count as used (their
-    ``last_active_at`` moves to now). ``filters`` (the spec's comparison/compound
-    filter, already checked with ``attribute_filters.check_filter``) restricts the files
-    by their attributes.
+    The caller picks the stores: :func:`orchestrator.server.services.vector_stores.search`
+    skips expired ones and marks the others used. ``filters`` (the spec's
+    comparison/compound filter, already checked with ``attribute_filters.check_filter``)
+    restricts the files by their attributes.
     """
-    from orchestrator.server.vector_store_files import usable_vector_stores
-
     index_tables.ensure(store)
-    live = usable_vector_stores(store, vector_store_ids)
+    live = list(dict.fromkeys(vector_store_ids))
     terms = query_terms(query)
     if not live or not terms or max_num_results < 1:
         return []
@@ -230,14 +237,3 @@ def search(
             )
         )
     return hits
-
-
-def file_chunks(store: Store, vector_store_id: str, file_id: str) -> list[str]:
-    """The indexed chunk texts of one file in one store, in order."""
-    index_tables.ensure(store)
-    with store.transaction() as conn:
-        rows = conn.execute(
-            "SELECT text FROM fs_chunks WHERE vector_store_id = ? AND file_id = ? ORDER BY n",
-            (vector_store_id, file_id),
-        ).fetchall()
-    return [r[0] for r in rows]

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.server import indexing
-from orchestrator.server import vector_store_files as vsf
+from orchestrator.server.config import ServerConfig
+from orchestrator.server.context import ServerContext
 from orchestrator.server.errors import APIError
-from orchestrator.server.files_store import store_file
-from orchestrator.server.store import Store
+from orchestrator.server.services import vector_stores as vsf
+from orchestrator.server.services.files import store_file
+from orchestrator.server.services.vector_stores import search
 from orchestrator.server.tools.chunking import ChunkingStrategy, chunk_text, count_tokens
 from orchestrator.server.tools.citations import (
     NO_RESULTS,
@@ -21,7 +22,7 @@ from orchestrator.server.tools.citations import (
     format_results,
     parse_results,
 )
-from orchestrator.server.tools.file_search import SearchHit, search
+from orchestrator.server.tools.file_search import SearchHit
 from orchestrator.server.tools.search_terms import index_terms, query_terms
 
 # -- chunking ---------------------------------------------------------------------------------
@@ -137,19 +138,22 @@ def test_annotate_points_at_each_marker() -> None:
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    s = Store(None)
-    yield s
-    indexing.stop(s)
-    s.close()
+def c() -> Iterator[ServerContext]:
+    """A server's parts (in-memory store, the real indexing worker) without HTTP."""
+    c = ServerContext.build(ServerConfig())
+    c.indexer.start()
+    yield c
+    c.indexer.stop()
+    c.store.close()
 
 
-def _store_with(store: Store, docs: dict[str, str], **body) -> tuple[str, dict[str, str]]:
+def _store_with(c: ServerContext, docs: dict[str, str], **body) -> tuple[str, dict[str, str]]:
+    store = c.store
     ids = {
         name: store_file(store, name, text.encode(), "assistants")["id"]
         for name, text in docs.items()
     }
-    vs = vsf.create_vector_store(store, {"file_ids": list(ids.values()), **body})
+    vs = vsf.create_vector_store(c, {"file_ids": list(ids.values()), **body})
     deadline = time.monotonic() + 10
     while (
         vsf.view_vector_store(store, store.require("vector_store", vs["id"]))["status"]
@@ -160,16 +164,17 @@ def _store_with(store: Store, docs: dict[str, str], **body) -> tuple[str, dict[s
     return vs["id"], ids
 
 
-def test_search_merges_several_vector_stores(store: Store) -> None:
+def test_search_merges_several_vector_stores(c: ServerContext) -> None:
+    store = c.store
     a, _ = _store_with(
-        store,
+        c,
         {
             "cats.txt": "Cats purr and sleep most of the day.",
             "dogs.txt": "Dogs bark at the mail carrier.",
         },
     )
     b, b_ids = _store_with(
-        store,
+        c,
         {
             "cats-ko.txt": "고양이는 하루 대부분을 잔다. cats purr loudly, cats purr often, cats purr."
         },
@@ -189,9 +194,10 @@ def test_search_merges_several_vector_stores(store: Store) -> None:
     assert [p.filename for p in parse_results(out)] == ["cats-ko.txt", "cats.txt"]
 
 
-def test_search_skips_expired_stores_and_marks_used_ones_active(store: Store) -> None:
+def test_search_skips_expired_stores_and_marks_used_ones_active(c: ServerContext) -> None:
+    store = c.store
     vs, _ = _store_with(
-        store,
+        c,
         {"a.txt": "quarterly revenue grew"},
         expires_after={"anchor": "last_active_at", "days": 1},
     )
@@ -204,10 +210,11 @@ def test_search_skips_expired_stores_and_marks_used_ones_active(store: Store) ->
     assert search(store, [vs], "revenue") == []
 
 
-def test_wait_until_indexed_sees_fresh_attachments(store: Store) -> None:
-    vs, _ = _store_with(store, {"a.txt": "alpha"})
+def test_wait_until_indexed_sees_fresh_attachments(c: ServerContext) -> None:
+    store = c.store
+    vs, _ = _store_with(c, {"a.txt": "alpha"})
     big = store_file(store, "big.txt", ("word " * 200000 + "omega").encode(), "assistants")
-    vsf.attach_file(store, vs, {"file_id": big["id"]})
+    vsf.attach_file(c, vs, {"file_id": big["id"]})
     assert vsf.pending_files(store, [vs]) == 1
     assert vsf.wait_until_indexed(store, [vs], timeout=30)
     assert vsf.pending_files(store, [vs]) == 0

@@ -1,7 +1,7 @@
 """Stored files: the ``file`` objects of the Files API and their bytes.
 
 Uploads (``POST /v1/files``) and files the server makes itself (code-interpreter
-outputs, purpose ``assistants_output``) both come through :func:`create_file`. The
+outputs, purpose ``assistants_output``) both come through :func:`store_file`. The
 object lives in the store as kind ``"file"``; its bytes are a blob keyed by the file
 id. A file past its ``expires_at`` is deleted the next time anything looks at it,
 as OpenAI deletes expired files.
@@ -13,26 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.server.errors import not_found
 from orchestrator.server.ids import new_id, now
+from orchestrator.server.tools.file_search import detach_file_everywhere
 
 if TYPE_CHECKING:
-    from orchestrator.server.context import ServerContext
     from orchestrator.server.store import Store
 
 # Purposes a client may upload with (CreateFileRequest); the server adds
 # "assistants_output" for files it creates.
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
-
-
-def create_file(
-    c: ServerContext,
-    filename: str,
-    data: bytes,
-    purpose: str = "assistants_output",
-    *,
-    expires_at: int | None = None,
-) -> dict[str, Any]:
-    """Store ``data`` as a new file object and return it (wire format)."""
-    return store_file(c.store, filename, data, purpose, expires_at=expires_at)
 
 
 def store_file(
@@ -99,8 +87,6 @@ def read_file_bytes(store: Store, file_id: str) -> bytes:
 
 def delete_file(store: Store, file_id: str) -> bool:
     """Delete a file and detach it from every vector store (as OpenAI does)."""
-    from orchestrator.server.vector_store_files import detach_file_everywhere
-
     detach_file_everywhere(store, file_id)
     deleted = store.delete("file", file_id)
     store.delete_blob(file_id)

@@ -3,8 +3,9 @@
 A vector store is a document in the store (kind ``"vector_store"``) holding what the
 client set; ``file_counts``, ``usage_bytes`` and ``status`` are computed from its files
 whenever it is read, so they can never drift. Attaching a file records a row in
-``vs_files`` with status ``in_progress`` and hands it to the indexing worker
-(:mod:`orchestrator.server.indexing`), which moves it to ``completed`` or ``failed``.
+``vs_files`` with status ``in_progress`` and hands it to the server's indexing worker
+(``ServerContext.indexer``, :mod:`orchestrator.server.indexing`), which moves it to
+``completed`` or ``failed``.
 
 Expiry follows OpenAI: with ``expires_after = {"anchor": "last_active_at", "days": n}``
 a store expires ``n`` days after it was last active (created, searched, given files)
@@ -18,15 +19,19 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.server.errors import invalid, not_found
-from orchestrator.server.files_store import get_file
 from orchestrator.server.ids import new_id, now
-from orchestrator.server.resources import check_metadata
+from orchestrator.server.services.files import get_file
+from orchestrator.server.services.metadata import check_metadata
 from orchestrator.server.store import ListParams, Page, Store
 from orchestrator.server.tools import file_search, index_tables
+from orchestrator.server.tools.attribute_filters import check_filter
 from orchestrator.server.tools.chunking import ChunkingStrategy
+
+if TYPE_CHECKING:
+    from orchestrator.server.context import ServerContext
 
 DAY = 86400
 STATUSES = ("in_progress", "completed", "failed", "cancelled")
@@ -105,12 +110,14 @@ def _expiry(expires_after: dict[str, Any] | None, last_active_at: int) -> int | 
     return last_active_at + expires_after["days"] * DAY if expires_after else None
 
 
-def create_vector_store(store: Store, body: dict[str, Any]) -> dict[str, Any]:
-    """Create a vector store (and attach ``file_ids``) from a CreateVectorStoreRequest body.
+def create_vector_store(c: ServerContext, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a vector store (and attach ``file_ids``) from a CreateVectorStoreRequest body
+    (also the ``tool_resources.file_search.vector_stores`` helper and message attachments).
 
     Every referenced file is checked before anything is written, so a bad id leaves no
     half-made store behind.
     """
+    store = c.store
     index_tables.ensure(store)
     metadata = check_metadata(body.get("metadata"))
     file_ids = _check_file_ids(store, body.get("file_ids") or [], "file_ids")
@@ -129,7 +136,7 @@ def create_vector_store(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     }
     store.insert("vector_store", obj)
     for file_id in file_ids:
-        _attach(store, obj["id"], file_id, attributes=None, strategy=strategy)
+        _attach(c, obj["id"], file_id, attributes=None, strategy=strategy)
     return view_vector_store(store, obj)
 
 
@@ -222,6 +229,82 @@ def wait_until_indexed(store: Store, vector_store_ids: list[str], timeout: float
     return True
 
 
+# -- search -------------------------------------------------------------------------------
+
+
+def search(
+    store: Store,
+    vector_store_ids: list[str],
+    query: str,
+    *,
+    max_num_results: int = 20,
+    score_threshold: float = 0.0,
+    filters: dict[str, Any] | None = None,
+) -> list[file_search.SearchHit]:
+    """The best chunks for ``query`` across the given stores, best first (the file search
+    tool's and the search endpoint's query). Unknown and expired stores are skipped; the
+    others count as used (their ``last_active_at`` moves to now)."""
+    return file_search.search(
+        store,
+        usable_vector_stores(store, vector_store_ids),
+        query,
+        max_num_results=max_num_results,
+        score_threshold=score_threshold,
+        filters=filters,
+    )
+
+
+def search_vector_store(store: Store, vector_store_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /vector_stores/{id}/search: a VectorStoreSearchRequest body (checked by the
+    caller except ``filters``) → a search results page."""
+    obj = require_vector_store(store, vector_store_id)
+    if is_expired(obj):
+        raise invalid(
+            f"Vector store '{vector_store_id}' has expired and cannot be searched. "
+            "Create a new vector store."
+        )
+    queries = [body["query"]] if isinstance(body["query"], str) else list(body["query"])
+    if not queries:
+        raise invalid("Invalid 'query': give a string or a non-empty array.", param="query")
+    filters = body.get("filters")
+    if filters is not None:
+        check_filter(filters)
+    ranking = body.get("ranking_options") or {}
+    threshold = float(ranking.get("score_threshold", 0.0))
+    limit = int(body.get("max_num_results", 10))
+    # `rewrite_query` is accepted; queries are used as given (search_query echoes them).
+    best: dict[tuple[str, str], file_search.SearchHit] = {}
+    for q in queries:
+        for hit in search(
+            store,
+            [vector_store_id],
+            q,
+            max_num_results=limit,
+            score_threshold=threshold,
+            filters=filters,
+        ):
+            key = (hit.file_id, hit.text)
+            if key not in best or hit.score > best[key].score:
+                best[key] = hit
+    hits = sorted(best.values(), key=lambda h: -h.score)[:limit]
+    return {
+        "object": "vector_store.search_results.page",
+        "search_query": queries,
+        "data": [
+            {
+                "file_id": h.file_id,
+                "filename": h.filename,
+                "score": h.score,
+                "attributes": h.attributes,
+                "content": [{"type": "text", "text": h.text}],
+            }
+            for h in hits
+        ],
+        "has_more": False,
+        "next_page": None,
+    }
+
+
 # -- vector store files -----------------------------------------------------------------
 
 
@@ -254,7 +337,7 @@ _COLUMNS = (
 
 
 def _attach(
-    store: Store,
+    c: ServerContext,
     vector_store_id: str,
     file_id: str,
     *,
@@ -264,8 +347,7 @@ def _attach(
 ) -> dict[str, Any]:
     """Attach a file and queue it for indexing (re-attaching re-indexes, unless the file is
     already indexed with the same chunking, in which case only its attributes change)."""
-    from orchestrator.server import indexing
-
+    store = c.store
     chunking = json.dumps(strategy.wire())
     reindex = True
     with store.transaction() as conn:
@@ -318,12 +400,13 @@ def _attach(
         ).fetchone()
     touch(store, vector_store_id)
     if reindex:
-        indexing.submit(store, vector_store_id, file_id, row[5])
+        c.indexer.submit(vector_store_id, file_id, row[5])
     return _row_view(row)
 
 
-def attach_file(store: Store, vector_store_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def attach_file(c: ServerContext, vector_store_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST /vector_stores/{id}/files (a CreateVectorStoreFileRequest body)."""
+    store = c.store
     _require_active(store, vector_store_id, "take new files")
     index_tables.ensure(store)
     file_id = body["file_id"]
@@ -331,7 +414,7 @@ def attach_file(store: Store, vector_store_id: str, body: dict[str, Any]) -> dic
         raise invalid(f"No file found with id '{file_id}'.", param="file_id")
     strategy = ChunkingStrategy.from_request(body.get("chunking_strategy"))
     return _attach(
-        store, vector_store_id, file_id, attributes=body.get("attributes"), strategy=strategy
+        c, vector_store_id, file_id, attributes=body.get("attributes"), strategy=strategy
     )
 
 
@@ -369,15 +452,6 @@ def detach_file(store: Store, vector_store_id: str, file_id: str) -> None:
             "DELETE FROM vs_files WHERE vector_store_id = ? AND file_id = ?",
             (vector_store_id, file_id),
         )
-
-
-def detach_file_everywhere(store: Store, file_id: str) -> None:
-    """Remove a file from every store and drop its parsed text (the file is being deleted)."""
-    index_tables.ensure(store)
-    with store.transaction() as conn:
-        file_search.remove_chunks(conn, file_id=file_id)
-        conn.execute("DELETE FROM vs_files WHERE file_id = ?", (file_id,))
-        conn.execute("DELETE FROM fs_parsed WHERE file_id = ?", (file_id,))
 
 
 def file_content(store: Store, vector_store_id: str, file_id: str) -> dict[str, Any]:
@@ -486,9 +560,10 @@ def require_batch(store: Store, vector_store_id: str, batch_id: str) -> dict[str
     return store.require("vector_store_file_batch", batch_id, parent=vector_store_id)
 
 
-def create_batch(store: Store, vector_store_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def create_batch(c: ServerContext, vector_store_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST /vector_stores/{id}/file_batches: ``file_ids`` (with shared ``attributes`` and
     ``chunking_strategy``) or ``files`` (each with its own); all ids are checked first."""
+    store = c.store
     _require_active(store, vector_store_id, "take new files")
     index_tables.ensure(store)
     if "file_ids" in body and "files" in body:
@@ -526,7 +601,7 @@ def create_batch(store: Store, vector_store_id: str, body: dict[str, Any]) -> di
             continue
         seen.add(file_id)
         _attach(
-            store,
+            c,
             vector_store_id,
             file_id,
             attributes=attributes,

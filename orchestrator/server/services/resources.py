@@ -6,37 +6,12 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.server.errors import invalid
+from orchestrator.server.services.vector_stores import create_vector_store
 
 if TYPE_CHECKING:
     from orchestrator.server.context import ServerContext
 
 DEFAULT_RANKING = {"ranker": "default_2024_08_21", "score_threshold": 0.0}
-
-
-def check_metadata(metadata: dict[str, Any] | None, param: str = "metadata") -> dict[str, str]:
-    """OpenAI's metadata limits: at most 16 keys of up to 64 characters, values up to 512."""
-    if not metadata:
-        return {}
-    if len(metadata) > 16:
-        raise invalid(
-            f"Invalid '{param}': too many properties. Expected an object with at most 16 "
-            f"properties, but got an object with {len(metadata)} properties instead.",
-            param=param,
-        )
-    for key, value in metadata.items():
-        if len(key) > 64:
-            raise invalid(
-                f"Invalid '{param}': key '{key[:20]}...' is {len(key)} characters long; "
-                "keys may have at most 64.",
-                param=param,
-            )
-        if len(value) > 512:
-            raise invalid(
-                f"Invalid '{param}.{key}': string too long. Expected a string with maximum "
-                f"length 512, but got a string with length {len(value)} instead.",
-                param=f"{param}.{key}",
-            )
-    return dict(metadata)
 
 
 def normalise_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -95,8 +70,6 @@ def check_tool_resources(c: ServerContext, resources: dict[str, Any]) -> dict[st
                 param="tool_resources.file_search",
             )
         if helpers:
-            from orchestrator.server.routes.vector_stores import create_vector_store
-
             ids = [create_vector_store(c, dict(h))["id"] for h in helpers]
         out["file_search"] = {"vector_store_ids": ids}
     return out
