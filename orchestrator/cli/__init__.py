@@ -46,18 +46,18 @@ def project_options(f):  # type: ignore[no-untyped-def]
     f = click.option(
         "--namespace",
         "-n",
-        envvar="ORCHESTRATOR_NAMESPACE",
-        help="Namespace of managed objects (default: orchestrator.yaml's, else 'default').",
+        help="Namespace of managed objects (default: orchestrator.yaml's, else "
+        "ORCHESTRATOR_NAMESPACE, else 'default').",
     )(f)
     f = click.option(
         "--api-key",
-        envvar="OPENAI_API_KEY",
-        help="Key for a --base-url target (env OPENAI_API_KEY; never printed).",
+        help="Key for a URL target (default: orchestrator.yaml's, else OPENAI_API_KEY; "
+        "never printed).",
     )(f)
     f = click.option(
         "--base-url",
-        envvar="OPENAI_BASE_URL",
-        help="Target an Assistants-v2 server at this URL instead of the embedded one.",
+        help="Target an Assistants-v2 server at this URL instead of the embedded one "
+        "(default: orchestrator.yaml's, else OPENAI_BASE_URL).",
     )(f)
     f = click.option(
         "--project",
@@ -85,37 +85,16 @@ def load_project_or_exit(project_dir: Path | None, paths: tuple[Path, ...] = ())
     return project
 
 
-def target_for(project, base_url: str | None, api_key: str | None):  # type: ignore[no-untyped-def]
-    """The target a command talks to: --base-url, else orchestrator.yaml's, else embedded."""
-    from orchestrator.server.config import ServerConfig, UpstreamConfig
-    from orchestrator.targets import resolve_target
+def settings_for(project, base_url: str | None, api_key: str | None, namespace: str | None):  # type: ignore[no-untyped-def]
+    """The resolved settings of a project command (flags > orchestrator.yaml > env)."""
+    from orchestrator.settings import Flags, SettingsError, resolve_settings
 
-    cfg = project.config
-    # orchestrator.yaml's `server:` first, else the same env vars as `orchestrator serve`.
-    env = os.environ.get
-    provider = cfg.server.model_provider
-    if provider == "local" and env("ORCHESTRATOR_MODEL_PROVIDER") == "chat":
-        provider = "chat"
-    server = ServerConfig(model_provider=provider)
-    if provider == "chat":
-        upstream_url = cfg.server.upstream_base_url or env("ORCHESTRATOR_UPSTREAM_BASE_URL")
-        if not upstream_url:
-            raise click.UsageError(
-                "the embedded server's model_provider is 'chat' but no upstream is set: add "
-                "server.upstream_base_url to orchestrator.yaml or set "
-                "ORCHESTRATOR_UPSTREAM_BASE_URL."
-            )
-        model_map = dict(cfg.server.model_map)
-        for item in (env("ORCHESTRATOR_MODEL_MAP") or "").split():
-            name, sep, upstream = item.partition("=")
-            if sep and name and upstream:
-                model_map.setdefault(name, upstream)
-        server.upstream = UpstreamConfig(
-            base_url=upstream_url,
-            api_key=cfg.server.upstream_api_key or env("ORCHESTRATOR_UPSTREAM_API_KEY"),
-            model_map=model_map,
+    try:
+        return resolve_settings(
+            project.config, Flags(namespace=namespace, base_url=base_url, api_key=api_key)
         )
-    return resolve_target(cfg.root, base_url or cfg.base_url, api_key or cfg.api_key, server=server)
+    except SettingsError as e:
+        raise click.UsageError(str(e)) from None
 
 
 # --- validate (spec) -----------------------------------------------------------------
@@ -243,8 +222,8 @@ def plan_command(
     from orchestrator.reconcile.render import render_plan
 
     project = load_project_or_exit(project_dir, paths)
-    target = target_for(project, base_url, api_key)
-    ns = namespace or project.config.namespace
+    settings = settings_for(project, base_url, api_key, namespace)
+    target, ns = settings.target, settings.namespace
     with reported_errors(target.describe()), connected(target) as api:
         desired = desired_state(project, ns, partial=bool(paths))
         result = workflow.plan(
@@ -340,7 +319,8 @@ def apply_command(
     saved = len(args) == 1 and args[0].suffix == ".json"
     err = print_env  # with --env, stdout carries only the env lines
     project = load_project_or_exit(project_dir, () if saved else args)
-    target = target_for(project, base_url, api_key)
+    settings = settings_for(project, base_url, api_key, namespace)
+    target = settings.target
     label = target_label(target)
     reporter = ConsoleReporter(sys.stderr if err else sys.stdout, color=obj.color if obj else None)
     options = ApplyOptions(parallelism=parallelism)
@@ -361,7 +341,7 @@ def apply_command(
                 reporter=reporter,
             )
         else:
-            ns = namespace or project.config.namespace
+            ns = settings.namespace
             desired = desired_state(project, ns, partial=bool(args))
             plan = workflow.plan(
                 api,
@@ -466,8 +446,8 @@ def diff_command(
     from orchestrator.reconcile.render import render_diff
 
     project = load_project_or_exit(project_dir, paths)
-    target = target_for(project, base_url, api_key)
-    ns = namespace or project.config.namespace
+    settings = settings_for(project, base_url, api_key, namespace)
+    target, ns = settings.target, settings.namespace
     with reported_errors(target.describe()), connected(target) as api:
         desired = desired_state(project, ns, partial=bool(paths))
         result = workflow.plan(
@@ -527,8 +507,8 @@ def export_command(
     if managed_only and unmanaged_only:
         fail("--managed-only and --unmanaged-only exclude each other")
     project = load_project_or_exit(project_dir)
-    target = target_for(project, base_url, api_key)
-    ns = namespace or project.config.namespace
+    settings = settings_for(project, base_url, api_key, namespace)
+    target, ns = settings.target, settings.namespace
     root = project.config.root
     out = (output or root / project.config.assistants_paths[0]).resolve()
     options = ExportOptions(
@@ -582,8 +562,8 @@ def destroy_command(
     from orchestrator.reconcile.render import ConsoleReporter, render_plan
 
     project = load_project_or_exit(project_dir)
-    target = target_for(project, base_url, api_key)
-    ns = namespace or project.config.namespace
+    settings = settings_for(project, base_url, api_key, namespace)
+    target, ns = settings.target, settings.namespace
     with reported_errors(target.describe()), connected(target) as api:
         plan = workflow.destroy_plan(api, ns, target=target_label(target), parallelism=parallelism)
         _echo(obj, render_plan(plan, where=target.describe()))
@@ -748,7 +728,8 @@ def test_command(
     if not scenarios:
         click.echo("No scenarios to run (check PATHS, -k and --tag).", err=True)
         sys.exit(2)
-    target = target_for(project, base_url, api_key)
+    settings = settings_for(project, base_url, api_key, namespace)
+    target = settings.target
     options = RunnerOptions(
         stream=not poll,
         jobs=jobs,
@@ -756,7 +737,7 @@ def test_command(
         turn_timeout=turn_timeout,
         scenario_timeout=scenario_timeout,
         cassettes=cassette_mode or "auto",  # type: ignore[arg-type]
-        namespace=namespace or project.config.namespace,
+        namespace=settings.namespace,
         keep_threads=keep_threads,
         embedded=target.kind == "embedded",
     )
@@ -796,170 +777,130 @@ def test_command(
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port (0: any free one).")
+@click.option(
+    "--project",
+    "-C",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Project whose state and `server:` settings to serve (default: the nearest folder "
+    "up with orchestrator.yaml, else the current one).",
+)
+@click.option("--host", default=None, help="Interface to bind.  [default: 127.0.0.1]")
+@click.option("--port", default=None, type=int, help="Port (0: any free one).  [default: 8000]")
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".orchestrator/server.sqlite3"),
-    show_default=True,
-    help="SQLite database file; ':memory:' keeps nothing.",
+    default=None,
+    help="SQLite database file; ':memory:' keeps nothing.  "
+    "[default: <project>/.orchestrator/server.sqlite3]",
 )
 @click.option(
     "--api-key",
-    envvar="ORCHESTRATOR_API_KEY",
     help="Bearer token clients must send (env ORCHESTRATOR_API_KEY). Required off loopback.",
 )
 @click.option(
     "--model-provider",
     type=click.Choice(["local", "chat"]),
-    default="local",
-    show_default=True,
-    envvar="ORCHESTRATOR_MODEL_PROVIDER",
-    help="local: deterministic offline model; chat: forward to a /v1/chat/completions endpoint.",
+    default=None,
+    help="local: deterministic offline model; chat: forward to a /v1/chat/completions "
+    "endpoint (orchestrator.yaml server.model_provider, env ORCHESTRATOR_MODEL_PROVIDER).  "
+    "[default: local]",
 )
 @click.option(
     "--upstream-base-url",
-    envvar="ORCHESTRATOR_UPSTREAM_BASE_URL",
-    help="chat provider: upstream base URL.",
+    help="chat provider: upstream base URL (env ORCHESTRATOR_UPSTREAM_BASE_URL).",
 )
 @click.option(
     "--upstream-api-key",
-    envvar="ORCHESTRATOR_UPSTREAM_API_KEY",
-    help="chat provider: upstream key (never logged).",
+    help="chat provider: upstream key (env ORCHESTRATOR_UPSTREAM_API_KEY; never logged).",
 )
 @click.option(
     "--model-map",
     "model_map",
     multiple=True,
     metavar="ASSISTANT_MODEL=UPSTREAM_MODEL",
-    envvar="ORCHESTRATOR_MODEL_MAP",
     help="chat provider: map an assistant's model name to the upstream's (repeatable; "
-    "'*=NAME' maps every other name).",
+    "'*=NAME' maps every other name; env ORCHESTRATOR_MODEL_MAP, space-separated).",
 )
 @click.option(
     "--upstream-timeout",
     type=click.FloatRange(min=0.1),
-    default=120.0,
-    show_default=True,
-    envvar="ORCHESTRATOR_UPSTREAM_TIMEOUT",
-    help="chat provider: seconds to wait for the upstream to connect or send the next piece.",
+    default=None,
+    help="chat provider: seconds to wait for the upstream to connect or send the next "
+    "piece.  [default: 120]",
 )
 @click.option(
     "--upstream-max-retries",
     type=click.IntRange(min=0),
-    default=3,
-    show_default=True,
-    envvar="ORCHESTRATOR_UPSTREAM_MAX_RETRIES",
-    help="chat provider: retries after a 429, 5xx, timeout or connection error.",
+    default=None,
+    help="chat provider: retries after a 429, 5xx, timeout or connection error.  [default: 3]",
 )
 @click.option(
     "--upstream-max-tool-rounds",
     type=click.IntRange(min=1),
-    default=8,
-    show_default=True,
-    envvar="ORCHESTRATOR_UPSTREAM_MAX_TOOL_ROUNDS",
-    help="chat provider: rounds of tool calls a run may take before it fails.",
+    default=None,
+    help="chat provider: rounds of tool calls a run may take before it fails.  [default: 8]",
 )
 @click.option(
     "--run-expiry-seconds",
     type=click.IntRange(min=1),
-    default=600,
-    show_default=True,
-    envvar="ORCHESTRATOR_RUN_EXPIRY_SECONDS",
-    help="A run not finished this long after it was created expires (OpenAI: 10 minutes).",
+    default=None,
+    help="A run not finished this long after it was created expires (OpenAI: 10 minutes).  "
+    "[default: 600]",
 )
 @click.option(
     "--max-concurrent-runs",
     type=click.IntRange(min=1),
-    default=16,
-    show_default=True,
-    envvar="ORCHESTRATOR_MAX_CONCURRENT_RUNS",
-    help="Runs executed at once; more wait queued.",
+    default=None,
+    help="Runs executed at once; more wait queued.  [default: 16]",
 )
 @click.option(
     "--sandbox-timeout",
     type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    envvar="ORCHESTRATOR_SANDBOX_TIMEOUT",
-    help="Code interpreter: seconds one execution may run before it is killed.",
+    default=None,
+    help="Code interpreter: seconds one execution may run before it is killed.  [default: 30]",
 )
 @click.option(
     "--sandbox-memory-mb",
     type=click.IntRange(min=32),
-    default=512,
-    show_default=True,
-    envvar="ORCHESTRATOR_SANDBOX_MEMORY_MB",
-    help="Code interpreter: memory one execution may use.",
+    default=None,
+    help="Code interpreter: memory one execution may use.  [default: 512]",
 )
-def serve(
-    host: str,
-    port: int,
-    db_path: Path,
-    api_key: str | None,
-    model_provider: str,
-    upstream_base_url: str | None,
-    upstream_api_key: str | None,
-    model_map: tuple[str, ...],
-    upstream_timeout: float,
-    upstream_max_retries: int,
-    upstream_max_tool_rounds: int,
-    run_expiry_seconds: int,
-    max_concurrent_runs: int,
-    sandbox_timeout: float,
-    sandbox_memory_mb: int,
-) -> None:
-    """Run the embedded Assistants API v2 server in the foreground."""
-    from orchestrator.server.config import SandboxLimits, ServerConfig, UpstreamConfig
+def serve(project_dir: Path | None, model_map: tuple[str, ...], **options: object) -> None:
+    """Run the embedded Assistants API v2 server in the foreground.
+
+    Inside a project it serves the project's state (.orchestrator/) with its `server:`
+    settings; flags win over orchestrator.yaml, which wins over ORCHESTRATOR_* variables.
+    """
+    from orchestrator.project import find_project_root
+    from orchestrator.settings import Flags, SettingsError, resolve_settings
     from orchestrator.targets import EmbeddedServer
 
-    config = ServerConfig(
-        db_path=None if str(db_path) == ":memory:" else db_path,
-        api_key=api_key,
-        host=host,
-        port=port,
-        model_provider=model_provider,  # type: ignore[arg-type]
-        run_expiry_seconds=run_expiry_seconds,
-        max_concurrent_runs=max_concurrent_runs,
-        sandbox=SandboxLimits(timeout_seconds=sandbox_timeout, memory_mb=sandbox_memory_mb),
-    )
-    if not config.is_loopback() and not api_key:
-        raise click.UsageError(
-            f"refusing to serve on {host} without an API key: pass --api-key (or set "
-            "ORCHESTRATOR_API_KEY), or bind to 127.0.0.1."
-        )
-    if model_provider == "chat":
-        if not upstream_base_url:
-            raise click.UsageError("--model-provider chat needs --upstream-base-url.")
-        mapping = {}
-        for item in model_map:
-            name, sep, upstream = item.partition("=")
-            if not sep or not name or not upstream:
-                raise click.BadParameter(
-                    f"expected NAME=UPSTREAM, got {item!r}", param_hint="--model-map"
-                )
-            mapping[name] = upstream
-        config.upstream = UpstreamConfig(
-            base_url=upstream_base_url,
-            api_key=upstream_api_key,
-            model_map=mapping,
-            timeout_seconds=upstream_timeout,
-            max_retries=upstream_max_retries,
-            max_tool_rounds=upstream_max_tool_rounds,
-        )
-    server = EmbeddedServer(config)
+    root = project_dir.resolve() if project_dir else find_project_root(Path.cwd())
+    options["server_api_key"] = options.pop("api_key")
+    try:
+        settings = resolve_settings(root, Flags(model_map=model_map or None, **options))  # type: ignore[arg-type]
+    except SettingsError as e:
+        raise click.UsageError(str(e)) from None
+    config = settings.server
+    state = config.db_path or ":memory:"
+    try:
+        server = EmbeddedServer(config)
+    except OSError as e:
+        raise click.ClickException(
+            f"could not serve on {config.host}:{config.port} with state {state}: {e}"
+        ) from None
     click.echo(
-        f"Assistants API v2 server on {server.base_url} (state: {db_path}, model: {model_provider})"
+        f"Assistants API v2 server on {server.base_url} "
+        f"(state: {state}, model: {config.model_provider})"
     )
-    if not api_key:
+    if not config.api_key:
         click.echo("No --api-key: any key is accepted; serving loopback only.")
     sys.stdout.flush()
     server.start()
     try:
-        while server._thread.is_alive():
-            server._thread.join(0.5)
+        server.wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -4,12 +4,18 @@
 - :func:`load_project` — orchestrator.yaml plus every ``kind: Assistant`` / ``Scenario``
   (and ``Cassette``) file, as a :class:`~orchestrator.project.specs.Project` holding typed
   specs and all diagnostics. It never raises for a user's mistake.
+- :func:`load_project_config` — only orchestrator.yaml (``serve``).
 - :func:`load_schema` — the JSON Schema of a YAML kind.
 """
 
 from __future__ import annotations
 
-from orchestrator.project.loader import PROJECT_FILE, find_project_root, load_project
+from orchestrator.project.loader import (
+    PROJECT_FILE,
+    find_project_root,
+    load_project,
+    load_project_config,
+)
 from orchestrator.project.schema_check import load_schema
 from orchestrator.project.specs import (
     AssistantSpec,
@@ -32,5 +38,6 @@ __all__ = [
     "TurnSpec",
     "find_project_root",
     "load_project",
+    "load_project_config",
     "load_schema",
 ]

@@ -71,6 +71,38 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(out)
 
 
+# `server:` keys by the type their value must have (the schema reports wrong ones).
+_SERVER_TEXT = ("upstream_base_url", "upstream_api_key")
+_SERVER_NUMBERS = ("upstream_timeout", "sandbox_timeout")
+_SERVER_INTEGERS = (
+    "upstream_max_retries",
+    "upstream_max_tool_rounds",
+    "run_expiry_seconds",
+    "max_concurrent_runs",
+    "sandbox_memory_mb",
+)
+
+
+def _server_settings(server: dict[str, Any]) -> ServerSettings:
+    s = ServerSettings()
+    if server.get("model_provider") in ("local", "chat"):
+        s.model_provider = server["model_provider"]
+    for name in _SERVER_TEXT:
+        if isinstance(server.get(name), str) and server[name]:
+            setattr(s, name, server[name])
+    for name in _SERVER_NUMBERS:
+        value = server.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            setattr(s, name, float(value))
+    for name in _SERVER_INTEGERS:
+        value = server.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            setattr(s, name, value)
+    if isinstance(server.get("model_map"), dict):
+        s.model_map = {str(k): str(v) for k, v in server["model_map"].items()}
+    return s
+
+
 class ProjectLoader:
     def __init__(self, root: Path, environ: Mapping[str, str] | None = None) -> None:
         self.root = root.resolve()
@@ -103,12 +135,14 @@ class ProjectLoader:
         cfg.source = doc.loc()
         if isinstance(data.get("namespace"), str):
             cfg.namespace = data["namespace"]
+            cfg.namespace_set = True
         target = data.get("target")
         if isinstance(target, dict):
             # An empty URL (e.g. `${OPENAI_BASE_URL:-}` unset) means the embedded server.
             base_url, api_key = target.get("base_url"), target.get("api_key")
             cfg.base_url = base_url if isinstance(base_url, str) and base_url else None
             cfg.api_key = api_key if isinstance(api_key, str) and api_key else None
+            cfg.api = target["api"] if isinstance(target.get("api"), str) else None
         paths = data.get("paths")
         if isinstance(paths, dict):
             for kind in ("assistants", "scenarios"):
@@ -121,15 +155,7 @@ class ProjectLoader:
             cfg.defaults = copy.deepcopy(data["defaults"])
         server = data.get("server")
         if isinstance(server, dict):
-            s = ServerSettings()
-            if server.get("model_provider") in ("local", "chat"):
-                s.model_provider = server["model_provider"]
-            for name in ("upstream_base_url", "upstream_api_key"):
-                if isinstance(server.get(name), str) and server[name]:
-                    setattr(s, name, server[name])
-            if isinstance(server.get("model_map"), dict):
-                s.model_map = {str(k): str(v) for k, v in server["model_map"].items()}
-            cfg.server = s
+            cfg.server = _server_settings(server)
 
     # --- discovery -----------------------------------------------------------------------
 
@@ -507,3 +533,12 @@ def load_project(
     stores) hold. ``environ`` replaces ``os.environ`` for ``${VAR}`` (tests).
     """
     return ProjectLoader(root, environ).load(paths)
+
+
+def load_project_config(
+    root: Path, *, environ: Mapping[str, str] | None = None
+) -> tuple[ProjectConfig, list[Diagnostic]]:
+    """Only orchestrator.yaml (for `serve`, which needs no definitions), and its problems."""
+    loader = ProjectLoader(root, environ)
+    loader.load_config()
+    return loader.config, list(loader.diags)

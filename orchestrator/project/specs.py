@@ -225,12 +225,23 @@ class ScenarioSpec:
 
 @dataclass
 class ServerSettings:
-    """Settings for the embedded target (`server:` in orchestrator.yaml)."""
+    """`server:` in orchestrator.yaml, as written (None: not set there).
 
-    model_provider: Literal["local", "chat"] = "local"
+    :func:`orchestrator.settings.resolve_settings` layers these over the environment and
+    the defaults, for the embedded target and for `orchestrator serve` alike.
+    """
+
+    model_provider: Literal["local", "chat"] | None = None
     upstream_base_url: str | None = None
-    upstream_api_key: str | None = None
-    model_map: dict[str, str] = field(default_factory=dict)
+    upstream_api_key: str | None = field(default=None, repr=False)
+    model_map: dict[str, str] | None = None
+    upstream_timeout: float | None = None
+    upstream_max_retries: int | None = None
+    upstream_max_tool_rounds: int | None = None
+    run_expiry_seconds: int | None = None
+    max_concurrent_runs: int | None = None
+    sandbox_timeout: float | None = None
+    sandbox_memory_mb: int | None = None
 
 
 @dataclass
@@ -243,6 +254,10 @@ class ProjectConfig:
     # None: the embedded server. Else a base URL (after ${VAR} interpolation).
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    # `target.api` as written (None: not set); see orchestrator.settings.
+    api: str | None = None
+    # Whether orchestrator.yaml sets `namespace:` (else the environment may).
+    namespace_set: bool = False
     assistants_paths: list[str] = field(default_factory=lambda: ["assistants"])
     scenarios_paths: list[str] = field(default_factory=lambda: ["scenarios"])
     # Defaults applied to every assistant that does not set them (e.g. model).

@@ -2,13 +2,15 @@
 
 What the CLI does, as a library::
 
-    from orchestrator.targets import connect, resolve_target
-    from orchestrator.reconcile import Api, content_from_memory, desired_state, workflow
     from orchestrator.project import load_project
+    from orchestrator.reconcile import Api, content_from_memory, desired_state, workflow
+    from orchestrator.settings import resolve_settings
+    from orchestrator.targets import connect
 
     project = load_project(root)
-    desired = desired_state(project, "default")
-    with connect(resolve_target(root)) as client:
+    settings = resolve_settings(project.config)  # flags > orchestrator.yaml > env
+    desired = desired_state(project, settings.namespace)
+    with connect(settings.target) as client:
         api = Api(client)
         plan = workflow.plan(api, desired)
         contents = {sha: f.content or b"" for sha, f in desired.files.items()}

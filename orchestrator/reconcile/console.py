@@ -76,9 +76,4 @@ def connected(target: Any, timeout: float = 60.0) -> Iterator[Api]:
 
 def target_label(target: Any) -> str:
     """How plans and lock files name a target (no key, no ephemeral port)."""
-    from orchestrator.targets import redact_url
-
-    if target.kind == "embedded":
-        return "embedded"
-    # Never carry credentials written into the URL into plans or lock files.
-    return redact_url(str(target.base_url))
+    return str(target.label)

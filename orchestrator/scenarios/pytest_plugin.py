@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import threading
 from collections.abc import Coroutine, Iterator
@@ -213,26 +212,26 @@ class _Session:
         with self._lock:
             if root in self._runners:
                 return self._runners[root]
-            from orchestrator.cli import target_for
             from orchestrator.scenarios.runner import (
                 RunnerOptions,
                 ScenarioRunner,
                 async_client_for,
             )
+            from orchestrator.settings import Flags, resolve_settings
             from orchestrator.targets import connect
 
             project = self.projects[root]
-            base_url = self.config.getoption("--scenarios-base-url")
-            target = target_for(
-                project, base_url, os.environ.get("OPENAI_API_KEY") if base_url else None
+            settings = resolve_settings(
+                project.config, Flags(base_url=self.config.getoption("--scenarios-base-url"))
             )
+            target = settings.target
             client = self._stack.enter_context(connect(target))
 
             async def make() -> ScenarioRunner:
                 options = RunnerOptions(
                     stream=not self.config.getoption("--scenarios-poll"),
                     cassettes=self.config.getoption("--scenarios-cassettes"),
-                    namespace=project.config.namespace,
+                    namespace=settings.namespace,
                     embedded=target.kind == "embedded",
                 )
                 return ScenarioRunner(

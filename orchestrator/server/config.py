@@ -24,7 +24,8 @@ class UpstreamConfig:
     """Where the ``chat`` model provider sends generation (any /v1/chat/completions)."""
 
     base_url: str
-    api_key: str | None = None
+    # Not in the repr: keys must not end up in logs or test output.
+    api_key: str | None = field(default=None, repr=False)
     # assistant `model` -> upstream model name; unmapped names pass through.
     model_map: dict[str, str] = field(default_factory=dict)
     timeout_seconds: float = 120.0
@@ -36,7 +37,7 @@ class UpstreamConfig:
 class ServerConfig:
     # SQLite file; None keeps all state in memory (tests, throwaway servers).
     db_path: Path | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
     model_provider: Literal["local", "chat"] = "local"

@@ -9,7 +9,8 @@ import pytest
 
 from orchestrator.project import load_project
 from orchestrator.reconcile import Api, content_from_memory, desired_state, workflow
-from orchestrator.targets import connect, resolve_target
+from orchestrator.settings import resolve_settings
+from orchestrator.targets import connect
 from tests.support import ROOT
 
 
@@ -21,8 +22,9 @@ def test_library_flow_converges_on_the_example_project(tmp_path: Path, monkeypat
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / part)
     project = load_project(tmp_path)
     assert project.ok, project.diagnostics
-    desired = desired_state(project, "default")
-    with connect(resolve_target(tmp_path)) as client:
+    settings = resolve_settings(project.config)
+    desired = desired_state(project, settings.namespace)
+    with connect(settings.target) as client:
         api = Api(client)
         first = workflow.plan(api, desired)
         assert first.has_changes

@@ -1,4 +1,5 @@
-"""Targets: the embedded server in-process over real HTTP, and URL targets."""
+"""Targets: the embedded server in-process over real HTTP, and URL targets, as the
+settings resolver builds them."""
 
 from __future__ import annotations
 
@@ -6,29 +7,52 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.targets import connect, resolve_target
+from orchestrator.settings import Flags, resolve_settings
+from orchestrator.targets import connect
+from tests.support.upstream import FailingUpstream
 
 
-def test_url_target_never_shows_credentials(monkeypatch) -> None:
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    target = resolve_target(
-        Path("."), base_url="https://me:sk-secret@llm.example.com:8443/v1/?key=sk-q", api_key="sk-k"
-    )
-    assert target.kind == "url"
-    shown = target.describe()
-    assert "sk-" not in shown and "me:" not in shown
-    assert shown == "https://llm.example.com:8443/v1/"
+def test_url_target_never_shows_credentials(tmp_path: Path) -> None:
+    flags = Flags(base_url="https://me:sk-secret@llm.example.com:8443/v1/?key=sk-q", api_key="sk-k")
+    target = resolve_settings(tmp_path, flags, environ={}).target
+    assert target.kind == "url" and target.api_key == "sk-k"
+    for shown in (target.describe(), target.label, repr(target)):
+        assert "sk-" not in shown and "me:" not in shown, shown
+    assert target.describe() == "https://llm.example.com:8443/v1/"
 
 
 @pytest.mark.integration
-def test_embedded_target_serves_over_loopback_http(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    target = resolve_target(tmp_path)
-    assert target.kind == "embedded"
+def test_embedded_target_serves_over_loopback_http(tmp_path: Path) -> None:
+    target = resolve_settings(tmp_path, environ={}).target
+    assert target.kind == "embedded" and target.label == "embedded"
     with connect(target) as client:
         assert str(client.base_url).startswith("http://127.0.0.1:")
         created = client.beta.assistants.create(model="gpt-4o", name="persisted")
     # State lives in the project's .orchestrator/ and survives the in-process server.
-    assert (tmp_path / ".orchestrator").is_dir()
-    with connect(resolve_target(tmp_path)) as client:
+    assert (tmp_path / ".orchestrator" / "server.sqlite3").is_file()
+    with connect(resolve_settings(tmp_path, environ={}).target) as client:
         assert client.beta.assistants.retrieve(created.id).name == "persisted"
+
+
+@pytest.mark.integration
+def test_embedded_target_honours_the_upstream_environment_variables(tmp_path: Path) -> None:
+    # These were once ignored on the embedded target (only `serve` read them).
+    with FailingUpstream() as upstream:
+        env = {
+            "ORCHESTRATOR_MODEL_PROVIDER": "chat",
+            "ORCHESTRATOR_UPSTREAM_BASE_URL": upstream.base_url,
+            "ORCHESTRATOR_UPSTREAM_MAX_RETRIES": "2",
+            "ORCHESTRATOR_MODEL_MAP": "gpt-4o=upstream-model",
+        }
+        settings = resolve_settings(tmp_path, environ=env)
+        with connect(settings.target) as client:
+            asst = client.beta.assistants.create(model="gpt-4o")
+            run = client.beta.threads.create_and_run_poll(
+                assistant_id=asst.id,
+                thread={"messages": [{"role": "user", "content": "hi"}]},
+                poll_interval_ms=50,
+            )
+    assert run.status == "failed" and run.last_error is not None
+    # One try and exactly two retries, each asking for the mapped model.
+    assert len(upstream.requests) == 3
+    assert {r["body"]["model"] for r in upstream.requests} == {"upstream-model"}

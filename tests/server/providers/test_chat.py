@@ -727,8 +727,8 @@ def _project(tmp_path: Path, server_yaml: str) -> Path:
 def test_project_file_server_settings_reach_the_embedded_target(
     api, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator.cli import target_for
     from orchestrator.project import load_project
+    from orchestrator.settings import resolve_settings
     from orchestrator.targets import connect
 
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
@@ -743,7 +743,7 @@ def test_project_file_server_settings_reach_the_embedded_target(
     )
     project = load_project(root)
     assert project.ok, [str(d) for d in project.diagnostics]
-    target = target_for(project, None, None)
+    target = resolve_settings(project.config).target
     assert target.kind == "embedded" and UPSTREAM_KEY not in repr(target)
     mark = proxy.mark()
     with connect(target) as client:
@@ -762,10 +762,8 @@ def test_project_file_server_settings_reach_the_embedded_target(
 def test_environment_selects_the_chat_provider_for_the_embedded_target(
     proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import click
-
-    from orchestrator.cli import target_for
     from orchestrator.project import load_project
+    from orchestrator.settings import SettingsError, resolve_settings
 
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.setenv("ORCHESTRATOR_MODEL_PROVIDER", "chat")
@@ -773,7 +771,7 @@ def test_environment_selects_the_chat_provider_for_the_embedded_target(
     monkeypatch.setenv("ORCHESTRATOR_UPSTREAM_API_KEY", UPSTREAM_KEY)
     monkeypatch.setenv("ORCHESTRATOR_MODEL_MAP", "gpt-4o=a *=b")
     project = load_project(_project(tmp_path, ""))
-    server = target_for(project, None, None).server
+    server = resolve_settings(project.config).target.server
     assert server is not None and server.model_provider == "chat"
     assert server.upstream is not None
     assert server.upstream.base_url == proxy.base_url
@@ -781,8 +779,8 @@ def test_environment_selects_the_chat_provider_for_the_embedded_target(
     assert server.upstream.model_map == {"gpt-4o": "a", "*": "b"}
     # Chat without an upstream is a clear usage error, not a server failing every run.
     monkeypatch.delenv("ORCHESTRATOR_UPSTREAM_BASE_URL")
-    with pytest.raises(click.UsageError, match="upstream_base_url"):
-        target_for(project, None, None)
+    with pytest.raises(SettingsError, match="upstream_base_url"):
+        resolve_settings(project.config)
 
 
 def test_serve_refuses_chat_without_an_upstream(monkeypatch: pytest.MonkeyPatch) -> None:

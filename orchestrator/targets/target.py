@@ -1,0 +1,58 @@
+"""The typed description of the server a command talks to (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from orchestrator.server.config import ServerConfig
+
+# Where the embedded target keeps its state, under the project root.
+STATE_DIR = ".orchestrator"
+STATE_DB = "server.sqlite3"
+
+# The wire APIs a target may speak. Only the Assistants v2 API today; the OpenAI
+# platform target (issue 12) adds "openai".
+TargetApi = Literal["assistants"]
+TARGET_APIS: tuple[str, ...] = ("assistants",)
+
+
+@dataclass(frozen=True, repr=False)
+class Target:
+    """Built by :func:`orchestrator.settings.resolve_settings`; opened by :func:`connect`."""
+
+    kind: Literal["embedded", "url"]
+    api: TargetApi = "assistants"
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    # Embedded: where the server keeps its state, and how it is configured.
+    state_dir: Path | None = None
+    server: ServerConfig | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        # The URL may carry a key (user:password@, ?key=): show it redacted.
+        return f"Target({self.kind}, api={self.api}, {self.describe()})"
+
+    def describe(self) -> str:
+        """For messages; never includes the key."""
+        if self.kind == "embedded":
+            return f"embedded server (state in {self.state_dir})"
+        return redact_url(self.base_url or "?")
+
+    @property
+    def label(self) -> str:
+        """How plans and lock files name the target (no key, no ephemeral port)."""
+        if self.kind == "embedded":
+            return "embedded"
+        return redact_url(self.base_url or "?")
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password@ or a query string (either may hold a key)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
