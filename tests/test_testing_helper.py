@@ -50,7 +50,7 @@ def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
     message = str(err.value)
     assert "orchestrator serve exited with 2 while starting" in message
     assert str(log) in message
-    assert "--model-provider chat needs --upstream-base-url." in message
+    assert "no upstream is set: pass --upstream-base-url" in message
     assert not srv.running
 
 
