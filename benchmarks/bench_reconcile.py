@@ -51,6 +51,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from orchestrator.ownership import FILE_SHA_ATTRIBUTE  # noqa: E402
 from orchestrator.project.specs import (  # noqa: E402
     AssistantSpec,
     FileRef,
@@ -69,7 +70,6 @@ from orchestrator.reconcile.apply import (  # noqa: E402
     content_from_memory,
 )
 from orchestrator.reconcile.desired import DesiredState, desired_state  # noqa: E402
-from orchestrator.reconcile.identity import FILE_SHA_ATTRIBUTE  # noqa: E402
 from orchestrator.reconcile.plan import PlanOptions  # noqa: E402
 
 API_KEY = "bench-key"

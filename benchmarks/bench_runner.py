@@ -35,15 +35,8 @@ from typing import Any
 import openai
 from _common import DISPLAY_QUIZ, machine, median_ms, p95_ms, server, table
 
-from orchestrator.project.specs import (
-    KEY_KEY,
-    MANAGED_BY_KEY,
-    MANAGED_BY_VALUE,
-    NAMESPACE_KEY,
-    Location,
-    ScenarioSpec,
-    TurnSpec,
-)
+from orchestrator.ownership import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
+from orchestrator.project.specs import Location, ScenarioSpec, TurnSpec
 from orchestrator.scenarios import handlers as handler_registry
 from orchestrator.scenarios.runner import RunnerOptions, ScenarioRunner
 from orchestrator.server.config import ServerConfig

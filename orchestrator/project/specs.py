@@ -7,23 +7,9 @@ reconciler uploads exactly what it compared (files are read once).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-
-# Metadata keys the reconciler keeps on managed server objects. User metadata may use
-# at most 16 - len(RESERVED_METADATA_KEYS) keys.
-MANAGED_BY_KEY = "managed-by"
-MANAGED_BY_VALUE = "assistant-orchestrator"
-NAMESPACE_KEY = "orchestrator-namespace"
-KEY_KEY = "orchestrator-key"
-SHA_KEY = "orchestrator-spec-sha256"
-# Which code-interpreter file holds which content (the Files API has no metadata).
-FILES_KEY = "orchestrator-files"
-RESERVED_METADATA_KEYS = (MANAGED_BY_KEY, NAMESPACE_KEY, KEY_KEY, SHA_KEY, FILES_KEY)
-MAX_METADATA_KEYS = 16
 
 
 @dataclass(frozen=True)
@@ -154,37 +140,6 @@ class AssistantSpec:
 
     def functions(self) -> dict[str, FunctionSpec]:
         return {t.function.name: t.function for t in self.tools if t.function is not None}
-
-    def canonical(self) -> dict[str, Any]:
-        """Everything that defines the assistant, in a stable form (files by content hash)."""
-        return {
-            "key": self.key,
-            "model": self.model,
-            "name": self.name,
-            "description": self.description,
-            "instructions": self.instructions,
-            "tools": [t.to_api() for t in self.tools],
-            "code_interpreter_files": sorted(f.sha256 for f in self.code_interpreter_files),
-            "vector_store": None
-            if self.vector_store is None
-            else {
-                "key": self.vector_store.key,
-                "files": sorted(f.sha256 for f in self.vector_store.files),
-                "chunking_strategy": self.vector_store.chunking_strategy,
-            },
-            "metadata": dict(sorted(self.metadata.items())),
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "response_format": self.response_format,
-            "reasoning_effort": self.reasoning_effort,
-        }
-
-    @property
-    def sha256(self) -> str:
-        blob = json.dumps(
-            self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 @dataclass

@@ -20,17 +20,20 @@ from typing import Any
 
 import openai
 
-from orchestrator.project.specs import KEY_KEY, SHA_KEY
-from orchestrator.reconcile.api import Api
-from orchestrator.reconcile.desired import sha256_json
-from orchestrator.reconcile.identity import (
+from orchestrator.ownership import (
     FILE_SHA_ATTRIBUTE,
-    display_filename,
-    file_tag,
+    KEY_KEY,
+    SHA_KEY,
     is_journal,
     is_lock,
     is_managed,
     is_marked,
+    sha256_json,
+)
+from orchestrator.reconcile.api import Api
+from orchestrator.reconcile.identity import (
+    display_filename,
+    file_tag,
     parse_legacy_filename,
     read_file_entries,
     valid_sha256,

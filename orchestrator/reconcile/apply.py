@@ -28,15 +28,10 @@ from typing import Any, Protocol
 
 import openai
 
-from orchestrator.project.specs import KEY_KEY
+from orchestrator.ownership import FILE_SHA_ATTRIBUTE, KEY_KEY, is_managed
 from orchestrator.reconcile.api import AmbiguousWriteError, Api, describe_error
 from orchestrator.reconcile.errors import ReconcileError
-from orchestrator.reconcile.identity import (
-    FILE_SHA_ATTRIBUTE,
-    STORE_FILES_KEYS,
-    files_metadata,
-    is_managed,
-)
+from orchestrator.reconcile.identity import STORE_FILES_KEYS, files_metadata
 from orchestrator.reconcile.journal import Journal, PendingUpload
 from orchestrator.reconcile.plan import Change, FileOp, Plan
 
@@ -97,10 +92,6 @@ class ApplyResult:
     @property
     def failures(self) -> list[str]:
         return [f"{c.kind} {c.label}: {r.error}" for c, r in self.results if not r.ok]
-
-
-class _Pending(Exception):
-    """A create whose outcome is unknown: resolved by listing, then retried."""
 
 
 def content_from_memory(files: dict[str, bytes]) -> ContentSource:

@@ -7,15 +7,17 @@ sha256, a vector store's key) until apply resolves them to server ids.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.ownership import (
+    assistant_spec_sha256,
+    check_namespace,
+    vector_store_spec_sha256,
+)
 from orchestrator.project.specs import AssistantSpec, FileRef, Project
 from orchestrator.reconcile.errors import DesiredStateError
-from orchestrator.reconcile.identity import check_namespace
 
 # Assistant fields the reconciler sets, in the order they are shown.
 ASSISTANT_FIELDS = (
@@ -29,11 +31,6 @@ ASSISTANT_FIELDS = (
     "response_format",
     "reasoning_effort",
 )
-
-
-def sha256_json(value: Any) -> str:
-    blob = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -61,9 +58,7 @@ class DesiredVectorStore:
 
     @property
     def sha256(self) -> str:
-        return sha256_json(
-            {"files": sorted(self.file_shas), "chunking_strategy": self.chunking_strategy}
-        )
+        return vector_store_spec_sha256(self.file_shas, self.chunking_strategy)
 
 
 @dataclass
@@ -80,28 +75,15 @@ class DesiredAssistant:
     code_interpreter_names: dict[str, str] = field(default_factory=dict)
 
     @property
-    def display_name(self) -> str:
-        return self.fields.get("name") or self.key
-
-    @property
     def sha256(self) -> str:
-        """Hash of everything we write on the assistant object itself.
-
-        Vector store *contents* are not part of it, so a changed document updates the
-        store, not every assistant that uses it.
-        """
-        spec: dict[str, Any] = {
-            "fields": self.fields,
-            "metadata": self.user_metadata,
-            "code_interpreter_files": self.code_interpreter_files,
-            "vector_store": self.vector_store,
-        }
-        if self.code_interpreter_files:
-            # A file's name is what the sandbox shows: renaming one changes the assistant.
-            spec["code_interpreter_names"] = [
-                self.code_interpreter_names.get(s) for s in self.code_interpreter_files
-            ]
-        return sha256_json(spec)
+        """The spec hash apply writes on the assistant (see :mod:`orchestrator.ownership`)."""
+        return assistant_spec_sha256(
+            self.fields,
+            self.user_metadata,
+            self.code_interpreter_files,
+            self.vector_store,
+            self.code_interpreter_names,
+        )
 
 
 @dataclass

@@ -25,11 +25,3 @@ class LockHeldError(ReconcileError):
 
 class BlockedPlanError(ReconcileError):
     """The plan has changes that need a decision (e.g. an unmanaged assistant to adopt)."""
-
-
-class ApplyError(ReconcileError):
-    """Some writes failed; what succeeded is kept and a re-run converges."""
-
-    def __init__(self, message: str, failures: list[str]) -> None:
-        self.failures = failures
-        super().__init__(message)

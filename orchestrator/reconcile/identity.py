@@ -1,9 +1,9 @@
-"""How the reconciler marks what it owns on the server, and recognises it again.
+"""How the reconciler knows which files are its own, and what they hold.
 
 Ownership lives on the server (no local state):
 
 - assistants and vector stores carry the reserved ``metadata`` keys of
-  :mod:`orchestrator.project.specs` (managed-by marker, namespace, logical key, spec sha256);
+  :mod:`orchestrator.ownership` (managed-by marker, namespace, logical key, spec sha256);
 - files are uploaded under their real names (what citations, ``file_citation`` lookups
   and the code interpreter's ``/mnt/data`` show). The Files API has no metadata, so a
   file's content identity is kept by the managed objects that use it:
@@ -33,20 +33,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from orchestrator.project.specs import (
-    FILES_KEY,
-    KEY_KEY,
-    MANAGED_BY_KEY,
-    MANAGED_BY_VALUE,
-    NAMESPACE_KEY,
-    SHA_KEY,
-)
-
-# Metadata key present only on lock objects (vector stores used as a lease).
-LOCK_KEY = "orchestrator-lock"
-# Metadata key present only on write-ahead journal pages (see journal.py).
-JOURNAL_KEY = "orchestrator-journal"
-FILE_SHA_ATTRIBUTE = "orchestrator-sha256"
+from orchestrator.ownership import FILES_KEY, MANAGED_BY_VALUE
 
 TAG_LEN = 8  # hex of sha256(file id) in a file entry
 SHA_PREFIX_LEN = 12  # hex of the content sha256 in a file entry
@@ -56,62 +43,9 @@ METADATA_VALUE_MAX = 512
 # key and spec hash; the rest may hold file entries (24 a key: 288 files).
 STORE_FILES_KEYS = 12
 
-_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _ENTRY_RE = re.compile(rf"^[0-9a-f]{{{ENTRY_LEN}}}$")
 _LEGACY_NAME_RE = re.compile(r"^(?P<sha>[0-9a-f]{16})-(?P<tag>[0-9a-f]{8})--(?P<name>.+)$", re.S)
-
-
-def check_namespace(namespace: str) -> str | None:
-    """Why ``namespace`` is unusable, or None when it is fine."""
-    if not _NAMESPACE_RE.match(namespace):
-        return (
-            f"namespace {namespace!r} is not valid: use 1-63 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return None
-
-
-def managed_metadata(namespace: str, key: str, sha256: str) -> dict[str, str]:
-    return {
-        MANAGED_BY_KEY: MANAGED_BY_VALUE,
-        NAMESPACE_KEY: namespace,
-        KEY_KEY: key,
-        SHA_KEY: sha256,
-    }
-
-
-def is_marked(metadata: Mapping[str, Any] | None) -> bool:
-    """Carries our managed-by marker (in any namespace)."""
-    return bool(metadata) and metadata.get(MANAGED_BY_KEY) == MANAGED_BY_VALUE  # type: ignore[union-attr]
-
-
-def is_managed(metadata: Mapping[str, Any] | None, namespace: str) -> bool:
-    """Ours in this namespace, and neither a lock nor a journal page."""
-    return (
-        is_marked(metadata)
-        and metadata.get(NAMESPACE_KEY) == namespace  # type: ignore[union-attr]
-        and LOCK_KEY not in metadata  # type: ignore[operator]
-        and JOURNAL_KEY not in metadata  # type: ignore[operator]
-        and bool(metadata.get(KEY_KEY))  # type: ignore[union-attr]
-    )
-
-
-def is_lock(metadata: Mapping[str, Any] | None, namespace: str) -> bool:
-    return (
-        is_marked(metadata)
-        and metadata.get(NAMESPACE_KEY) == namespace  # type: ignore[union-attr]
-        and LOCK_KEY in metadata  # type: ignore[operator]
-    )
-
-
-def is_journal(metadata: Mapping[str, Any] | None, namespace: str) -> bool:
-    return (
-        is_marked(metadata)
-        and metadata.get(NAMESPACE_KEY) == namespace  # type: ignore[union-attr]
-        and JOURNAL_KEY in metadata  # type: ignore[operator]
-        and LOCK_KEY not in metadata  # type: ignore[operator]
-    )
 
 
 def valid_sha256(value: Any) -> str | None:

@@ -34,10 +34,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.project.specs import MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
+from orchestrator.ownership import JOURNAL_KEY, is_journal, marker_metadata
 from orchestrator.reconcile.api import AmbiguousWriteError, Api
 from orchestrator.reconcile.errors import ReconcileError
-from orchestrator.reconcile.identity import JOURNAL_KEY, SHA_PREFIX_LEN, is_journal
+from orchestrator.reconcile.identity import SHA_PREFIX_LEN
 
 log = logging.getLogger("orchestrator.reconcile")
 
@@ -116,23 +116,11 @@ def page_metadata(
             values.append(entry)
     pages: list[dict[str, str]] = []
     for n, start in enumerate(range(0, len(values), ENTRY_KEYS)):
-        meta = {
-            MANAGED_BY_KEY: MANAGED_BY_VALUE,
-            NAMESPACE_KEY: namespace,
-            JOURNAL_KEY: f"{token}:{n}",
-        }
+        meta = {**marker_metadata(namespace), JOURNAL_KEY: f"{token}:{n}"}
         for i, value in enumerate(values[start : start + ENTRY_KEYS]):
             meta[f"{JOURNAL_KEY}-{i}"] = value
         pages.append(meta)
     return pages
-
-
-def list_pages(api: Api, namespace: str) -> list[JournalPage]:
-    return [
-        JournalPage.from_raw(raw)
-        for raw in api.list_vector_stores()
-        if is_journal(raw.get("metadata"), namespace)
-    ]
 
 
 class Journal:

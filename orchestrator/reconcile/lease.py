@@ -30,10 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.project.specs import MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
+from orchestrator.ownership import LOCK_KEY, is_lock, marker_metadata
 from orchestrator.reconcile.api import AmbiguousWriteError, Api
 from orchestrator.reconcile.errors import LockHeldError
-from orchestrator.reconcile.identity import LOCK_KEY, is_lock
 
 log = logging.getLogger("orchestrator.reconcile")
 
@@ -163,8 +162,7 @@ class ServerLock:
         except Exception:
             user = "unknown"
         return {
-            MANAGED_BY_KEY: MANAGED_BY_VALUE,
-            NAMESPACE_KEY: self.namespace,
+            **marker_metadata(self.namespace),
             LOCK_KEY: self.token,
             HOLDER_KEY: f"{user}@{self.hostname}"[:512],
             HOST_KEY: self.hostname[:512],

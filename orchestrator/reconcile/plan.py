@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from orchestrator.project.specs import SHA_KEY
+from orchestrator.ownership import FILE_SHA_ATTRIBUTE, SHA_KEY, managed_metadata, sha256_json
 from orchestrator.reconcile.actual import (
     ActualAssistant,
     ActualFile,
@@ -26,7 +26,6 @@ from orchestrator.reconcile.desired import (
     DesiredAssistant,
     DesiredState,
     DesiredVectorStore,
-    sha256_json,
 )
 from orchestrator.reconcile.fielddiff import (
     FieldDiff,
@@ -37,12 +36,10 @@ from orchestrator.reconcile.fielddiff import (
     tools_diff,
 )
 from orchestrator.reconcile.identity import (
-    FILE_SHA_ATTRIBUTE,
     SHA_PREFIX_LEN,
     STORE_FILES_KEYS,
     files_metadata,
     is_files_key,
-    managed_metadata,
     without_file_entries,
 )
 

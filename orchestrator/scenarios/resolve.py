@@ -3,8 +3,8 @@
 First the project's lock file (``assistants.lock.json``, or ``assistants.<namespace>.lock.json``,
 written by ``orchestrator apply``), checked
 against the server (a lockfile from another target or an older apply may be stale);
-else the managed assistants on the server, by the reserved metadata the reconciler
-sets (managed-by marker, namespace, key).
+else the managed assistants on the server, by the one ownership rule the reconciler
+uses (:func:`orchestrator.ownership.is_managed`: managed-by marker, exact namespace, key).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import asyncio
 from pathlib import Path
 
 import openai
-from openai.types.beta import Assistant
 
-from orchestrator.project.specs import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
+from orchestrator.ownership import KEY_KEY, is_managed, is_marked
 
 
 class AssistantNotFound(Exception):
@@ -38,17 +37,6 @@ def lockfile_ids(root: Path, namespace: str) -> dict[str, str]:
     return {key: a.id for key, a in lock.assistants.items() if a.id}
 
 
-def is_managed(assistant: Assistant, namespace: str, key: str | None = None) -> bool:
-    meta = assistant.metadata or {}
-    if not isinstance(meta, dict):
-        return False
-    return (
-        meta.get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
-        and meta.get(NAMESPACE_KEY, "default") == namespace
-        and (key is None or meta.get(KEY_KEY) == key)
-    )
-
-
 class AssistantResolver:
     """Resolves keys to ids once per run, shared by concurrent scenarios."""
 
@@ -67,7 +55,7 @@ class AssistantResolver:
         if self._listing is None:
             found: dict[str, tuple[int, str]] = {}
             async for a in self.client.beta.assistants.list(limit=100, order="asc"):
-                if is_managed(a, self.namespace):
+                if is_managed(a.metadata, self.namespace):
                     key = (a.metadata or {}).get(KEY_KEY)
                     # Should be unique; if an interrupted apply left two, take the newest.
                     if key and (key not in found or a.created_at >= found[key][0]):
@@ -87,7 +75,7 @@ class AssistantResolver:
                     a = None
                 # Only trust the lockfile when the server agrees (or does not tag).
                 if a is not None and (
-                    is_managed(a, self.namespace, key) or not (a.metadata or {}).get(MANAGED_BY_KEY)
+                    is_managed(a.metadata, self.namespace, key) or not is_marked(a.metadata)
                 ):
                     self._cache[key] = a.id
                     return a.id

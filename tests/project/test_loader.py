@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.ownership import RESERVED_METADATA_KEYS
 from orchestrator.project import find_project_root, load_project
-from orchestrator.project.specs import RESERVED_METADATA_KEYS
+from orchestrator.reconcile.desired import desired_state
 from tests.support import ROOT
 from tests.support.project_files import errors, find, load, write_project
 
@@ -325,11 +326,14 @@ TUTOR = {
 }
 
 
-def _sha(root: Path, files: dict[str, str | bytes]) -> str:
+def _sha(root: Path, files: dict[str, str | bytes]) -> tuple[str, str]:
+    """The spec hashes apply writes on the assistant and on its vector store."""
     p = load(root, files)
     assert p.ok, errors(p)
-    (a,) = p.assistants
-    return a.sha256
+    desired = desired_state(p, "default")
+    (a,) = desired.assistants.values()
+    (vs,) = desired.vector_stores.values()
+    return a.sha256, vs.sha256
 
 
 def test_hash_depends_on_content_not_location(tmp_path: Path) -> None:
@@ -375,19 +379,20 @@ def test_hash_changes_with_content(tmp_path: Path, file: str, old: str, new: str
     assert _sha(tmp_path / "after", changed) != before
 
 
-def test_canonical_form_is_plain_json_of_the_api_fields(tmp_path: Path) -> None:
+def test_desired_form_is_plain_json_of_the_api_fields(tmp_path: Path) -> None:
     p = load(tmp_path, TUTOR)
-    canonical = p.assistants[0].canonical()
-    assert canonical["tools"][1] == {
+    desired = desired_state(p, "default")
+    tutor = desired.assistants["tutor"]
+    assert tutor.fields["tools"][1] == {
         "type": "function",
         "function": {
             "name": "f",
             "parameters": {"type": "object", "properties": {"x": {"type": "string"}}},
         },
     }
-    assert canonical["vector_store"]["key"] == "tutor"
-    assert canonical["metadata"] == {"a": "1", "b": "2"}
-    assert not set(canonical["metadata"]) & set(RESERVED_METADATA_KEYS)
+    assert tutor.vector_store == "tutor"
+    assert tutor.user_metadata == {"a": "1", "b": "2"}
+    assert not set(tutor.user_metadata) & set(RESERVED_METADATA_KEYS)
 
 
 def test_loading_never_touches_the_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

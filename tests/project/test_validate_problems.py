@@ -401,8 +401,8 @@ def test_metadata_leaves_room_for_the_reserved_keys(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", ["Assistant", "Project"])
 def test_schema_metadata_limits_follow_the_reserved_keys(kind: str) -> None:
     # The schemas are static JSON; they must agree with the keys the reconciler writes.
+    from orchestrator.ownership import MAX_METADATA_KEYS, RESERVED_METADATA_KEYS
     from orchestrator.project.schema_check import load_schema
-    from orchestrator.project.specs import MAX_METADATA_KEYS, RESERVED_METADATA_KEYS
 
     defs = load_schema(kind)["$defs"]
     meta = defs["metadata"]

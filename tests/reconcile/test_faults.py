@@ -9,21 +9,13 @@ import uuid
 
 import openai
 
-from orchestrator.project.specs import (
-    MANAGED_BY_KEY,
-    MANAGED_BY_VALUE,
-    NAMESPACE_KEY,
-    AssistantSpec,
-    Location,
-    Project,
-    ProjectConfig,
-)
+from orchestrator.ownership import LOCK_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
+from orchestrator.project.specs import AssistantSpec, Location, Project, ProjectConfig
 from orchestrator.reconcile import workflow
 from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.apply import content_from_memory
 from orchestrator.reconcile.desired import desired_state
 from orchestrator.reconcile.errors import LockHeldError
-from orchestrator.reconcile.identity import LOCK_KEY
 from orchestrator.reconcile.lease import EXPIRES_KEY, HOST_KEY, PID_KEY, ServerLock
 from tests.support import API_KEY
 from tests.support import reconcile as support

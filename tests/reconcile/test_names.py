@@ -12,8 +12,8 @@ from typing import Any
 
 import openai
 
-from orchestrator.project.specs import FILES_KEY
-from orchestrator.reconcile.identity import FILE_SHA_ATTRIBUTE, legacy_namespace_tag
+from orchestrator.ownership import FILE_SHA_ATTRIBUTE, FILES_KEY
+from orchestrator.reconcile.identity import legacy_namespace_tag
 from tests.support import ROOT
 from tests.support import reconcile as support
 from tests.support.reconcile import SCORES_CSV, Proj, bookkeeping, managed, orphans

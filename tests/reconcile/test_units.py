@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.ownership import check_namespace
 from orchestrator.project.specs import (
     AssistantSpec,
     FileRef,
@@ -19,7 +20,6 @@ from orchestrator.reconcile.desired import desired_state
 from orchestrator.reconcile.errors import DesiredStateError
 from orchestrator.reconcile.fielddiff import text_diff, tools_diff
 from orchestrator.reconcile.identity import (
-    check_namespace,
     display_filename,
     file_tag,
     files_metadata,

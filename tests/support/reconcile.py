@@ -26,15 +26,16 @@ import pytest
 from click.testing import CliRunner, Result
 
 from orchestrator.cli import cli
-from orchestrator.project.specs import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
-from orchestrator.reconcile.identity import (
+from orchestrator.ownership import (
     JOURNAL_KEY,
+    KEY_KEY,
     LOCK_KEY,
-    file_tag,
+    MANAGED_BY_KEY,
+    MANAGED_BY_VALUE,
+    NAMESPACE_KEY,
     is_managed,
-    legacy_namespace_tag,
-    read_file_entries,
 )
+from orchestrator.reconcile.identity import file_tag, legacy_namespace_tag, read_file_entries
 from orchestrator.testing import ServerProcess
 from tests.support import API_KEY, ROOT
 from tests.support.proxy import FaultProxy, Faults

@@ -3,8 +3,9 @@
 - :func:`make_project` copies the example project (assistants, scenarios, handlers)
   into a temporary folder with its own namespace, optionally with extra scenarios;
 - :func:`apply_assistants` creates the project's assistants on a server through the
-  SDK with the reconciler's reserved metadata (what ``orchestrator apply`` leaves
-  behind), so these tests do not depend on the reconciler;
+  SDK with the reserved metadata and spec hash ``orchestrator apply`` writes
+  (:func:`orchestrator.ownership.managed_metadata`, the desired state's hash), so these
+  tests do not depend on the reconciler's server access;
 - :func:`run_test_command` runs ``orchestrator test`` in-process with click's runner.
 """
 
@@ -27,16 +28,10 @@ import openai
 from click.testing import CliRunner
 
 from orchestrator.cli import cli
+from orchestrator.ownership import managed_metadata
 from orchestrator.project import load_project
-from orchestrator.project.specs import (
-    KEY_KEY,
-    MANAGED_BY_KEY,
-    MANAGED_BY_VALUE,
-    NAMESPACE_KEY,
-    SHA_KEY,
-    AssistantSpec,
-    Project,
-)
+from orchestrator.project.specs import AssistantSpec, Project
+from orchestrator.reconcile.desired import desired_state
 from orchestrator.server.config import ServerConfig
 from orchestrator.targets import STATE_DIR, EmbeddedServer, make_client
 from orchestrator.testing import ServerProcess
@@ -97,7 +92,9 @@ def load(root: Path, paths: list[Path] | None = None) -> Project:
     return project
 
 
-def _create_assistant(client: openai.OpenAI, a: AssistantSpec, namespace: str) -> str:
+def _create_assistant(
+    client: openai.OpenAI, a: AssistantSpec, namespace: str, spec_sha256: str
+) -> str:
     tool_resources: dict[str, Any] = {}
     if a.vector_store is not None and a.vector_store.files:
         vs = client.vector_stores.create(name=a.vector_store.key)
@@ -119,13 +116,7 @@ def _create_assistant(client: openai.OpenAI, a: AssistantSpec, namespace: str) -
         "name": a.name,
         "instructions": a.instructions,
         "tools": [t.to_api() for t in a.tools],
-        "metadata": {
-            **a.metadata,
-            MANAGED_BY_KEY: MANAGED_BY_VALUE,
-            NAMESPACE_KEY: namespace,
-            KEY_KEY: a.key,
-            SHA_KEY: a.sha256,
-        },
+        "metadata": {**a.metadata, **managed_metadata(namespace, a.key, spec_sha256)},
     }
     if tool_resources:
         params["tool_resources"] = tool_resources
@@ -157,8 +148,9 @@ def apply_assistants(
     """Create the project's assistants (those in ``keys``, default all); key -> id."""
     project = load(root, [root / "assistants"])  # the scenarios may be broken on purpose
     ns = project.config.namespace
+    desired = desired_state(project, ns)
     return {
-        a.key: _create_assistant(client, a, ns)
+        a.key: _create_assistant(client, a, ns, desired.assistants[a.key].sha256)
         for a in project.assistants
         if keys is None or a.key in keys
     }
