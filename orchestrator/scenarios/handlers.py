@@ -206,7 +206,8 @@ def find_handler(name: str, modules: list[Path]) -> Handler | None:
 class HandlerFailure:
     """Why a tool call could not be answered; the scenario fails with this."""
 
-    kind: str  # "missing" | "invalid_json" | "invalid_arguments" | "exception" | "bad_output"
+    # "missing" | "invalid_json" | "invalid_arguments" | "exception" | "bad_output" | "exit"
+    kind: str
     tool: str
     arguments: str
     message: str
@@ -354,6 +355,19 @@ async def answer_call(
             result = await _in_daemon_thread(lambda: found.fn(**kwargs))
             if inspect.isawaitable(result):  # a sync function returning a coroutine
                 result = await _await(result)
+    except (SystemExit, KeyboardInterrupt) as exc:
+        # Handler code that tries to end the process ends its scenario instead (an
+        # error, not a failure): `sys.exit(0)` in a handler must not turn a run green.
+        return ToolAnswer(
+            failure=HandlerFailure(
+                "exit",
+                name,
+                raw_arguments,
+                f"handler {found.describe()} for {name} {_exit_words(exc)}; a handler must "
+                "return the tool's output (or raise an exception to fail the scenario)",
+                _user_traceback(exc),
+            )
+        )
     except Exception as exc:
         return ToolAnswer(
             failure=HandlerFailure(
@@ -377,6 +391,12 @@ async def answer_call(
             )
         )
     return ToolAnswer(output=output, source="handler")
+
+
+def _exit_words(exc: SystemExit | KeyboardInterrupt) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
+    return "raised KeyboardInterrupt"
 
 
 async def _await(value: Awaitable[Any]) -> Any:

@@ -13,7 +13,9 @@ Outcome = Literal["passed", "failed", "error"]
 # rejecting its call, a timeout, a cassette that no longer fits).
 # error: the scenario could not be run as written (bad scenario, an assistant that was
 # never applied, an unreachable server, an unexpected API error).
-ProblemKind = Literal["expectation", "handler", "timeout", "run", "cassette", "setup", "api"]
+ProblemKind = Literal[
+    "expectation", "handler", "timeout", "run", "cassette", "setup", "api", "interrupted"
+]
 
 
 @dataclass
@@ -96,13 +98,18 @@ class RunReport:
     target: str = ""
     # Problems outside any scenario (e.g. the server could not be reached).
     errors: list[Problem] = field(default_factory=list)
+    # Stopped by Ctrl-C: the results hold what finished (and what was cut short).
+    interrupted: bool = False
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
 
     @property
     def exit_code(self) -> int:
-        """0 all passed, 1 some failed, 2 errors (bad scenario, unreachable server)."""
+        """0 all passed, 1 some failed, 2 errors (bad scenario, unreachable server),
+        130 interrupted (Ctrl-C)."""
+        if self.interrupted:
+            return 130
         if self.errors or self.count("error"):
             return 2
         if self.count("failed"):
@@ -130,6 +137,7 @@ class RunReport:
                 "errors": self.count("error") + len(self.errors),
                 "exit_code": self.exit_code,
             },
+            "interrupted": self.interrupted,
             "errors": [p.to_dict() for p in self.errors],
             "pass_rates": [
                 {"scenario": n, "passed": p, "runs": t, "rate": round(p / t, 4) if t else 0}

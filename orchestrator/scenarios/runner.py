@@ -176,21 +176,38 @@ class ScenarioRunner:
 
     # --- one scenario -----------------------------------------------------------
 
-    async def run_scenario(
-        self, prep: _Prepared, attempt: int = 1, progress: ScenarioProgress | None = None
-    ) -> ScenarioResult:
+    def new_result(self, prep: _Prepared, attempt: int = 1) -> ScenarioResult:
         spec = prep.spec
-        result = ScenarioResult(
+        return ScenarioResult(
             name=spec.name,
             source=display_location(spec.source),
             file=spec.source.path,
             assistant=spec.assistant,
             attempt=attempt,
         )
-        progress = progress or self.reporter.start(spec, attempt)
+
+    async def run_scenario(
+        self, prep: _Prepared, attempt: int = 1, progress: ScenarioProgress | None = None
+    ) -> ScenarioResult:
+        result = self.new_result(prep, attempt)
+        await self.play_scenario(prep, result, progress)
+        return result
+
+    async def play_scenario(
+        self, prep: _Prepared, result: ScenarioResult, progress: ScenarioProgress | None = None
+    ) -> None:
+        """Play a scenario into ``result``. Cancelled (Ctrl-C), ``result`` says so (an
+        error) and the cancellation goes on."""
+        progress = progress or self.reporter.start(prep.spec, result.attempt)
         started = time.perf_counter()
         try:
             await self._run(prep, result, progress)
+        except asyncio.CancelledError:
+            result.error = Problem(
+                "interrupted", "interrupted before it finished; its run was cancelled"
+            )
+            _conclude(result, time.perf_counter() - started)
+            raise
         except openai.APIError as exc:
             result.error = Problem("api", _describe_api_error(exc, self._at()))
         except Exception as exc:  # a bug of ours must not take the other scenarios down
@@ -199,15 +216,8 @@ class ScenarioRunner:
                 f"the runner hit {type(exc).__name__}: {exc}",
                 "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
             )
-        result.duration = time.perf_counter() - started
-        if result.error is not None:
-            result.outcome = "error"
-        elif result.failures:
-            result.outcome = "failed"
-        else:
-            result.outcome = "passed"
+        _conclude(result, time.perf_counter() - started)
         progress.done(result)
-        return result
 
     def _at(self) -> str:
         return f" at {self.target}" if self.target else ""
@@ -366,17 +376,22 @@ class ScenarioRunner:
             return False
         except TurnAborted as exc:
             record.duration = time.perf_counter() - started
-            details = "\n".join(f.render() for f in exc.failures)
-            result.failures.append(
-                Problem(
-                    "handler",
-                    exc.failures[0].message.splitlines()[0]
-                    + (f" (and {len(exc.failures) - 1} more)" if len(exc.failures) > 1 else "")
-                    + f"; the run was cancelled (status: {exc.run_status})",
-                    details + "\ntranscript:\n" + turn_text(record),
-                    turn=record.index,
-                )
+            # A handler that tried to end the process is the scenario's error (it cannot be
+            # run as written), listed first; other handler problems are failures.
+            failures = sorted(exc.failures, key=lambda f: f.kind != "exit")
+            details = "\n".join(f.render() for f in failures)
+            problem = Problem(
+                "handler",
+                failures[0].message.splitlines()[0]
+                + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else "")
+                + f"; the run was cancelled (status: {exc.run_status})",
+                details + "\ntranscript:\n" + turn_text(record),
+                turn=record.index,
             )
+            if failures[0].kind == "exit":
+                result.error = problem
+            else:
+                result.failures.append(problem)
             return False
         record.duration = time.perf_counter() - started
         if steps is not None:
@@ -461,8 +476,14 @@ class ScenarioRunner:
             )
         return None
 
-    async def run(self, scenarios: list[ScenarioSpec]) -> RunReport:
-        report = RunReport(target=self.target)
+    async def run(
+        self, scenarios: list[ScenarioSpec], report: RunReport | None = None
+    ) -> RunReport:
+        """Run the scenarios into ``report`` (a new one unless given). Cancelled (Ctrl-C),
+        the given ``report`` holds what finished, marked interrupted, and the
+        cancellation goes on."""
+        report = report if report is not None else RunReport()
+        report.target = self.target
         started = time.perf_counter()
         problem = await self.preflight()
         if problem is not None:
@@ -478,16 +499,38 @@ class ScenarioRunner:
 
         async def one(k: int, prep: _Prepared, attempt: int) -> None:
             async with sem:
-                results[k] = await self.run_scenario(prep, attempt)
+                results[k] = self.new_result(prep, attempt)
+                await self.play_scenario(prep, results[k])
 
         try:
             await asyncio.gather(*(one(k, p, a) for k, (p, a) in enumerate(jobs)))
+        except asyncio.CancelledError:
+            report.interrupted = True
+            raise
         finally:
-            await self.cleanup()
-        report.results = [r for r in results if r is not None]
-        report.duration = time.perf_counter() - started
-        self.reporter.finish(report)
+            report.results = [r for r in results if r is not None]
+            if report.interrupted:
+                report.errors.append(
+                    Problem(
+                        "interrupted",
+                        "interrupted (Ctrl-C): the runs in progress were cancelled; "
+                        f"{len(report.results)} of {len(jobs)} scenario run(s) had started",
+                    )
+                )
+            await asyncio.shield(self.cleanup())
+            report.duration = time.perf_counter() - started
+            self.reporter.finish(report)
         return report
+
+
+def _conclude(result: ScenarioResult, duration: float) -> None:
+    result.duration = duration
+    if result.error is not None:
+        result.outcome = "error"
+    elif result.failures:
+        result.outcome = "failed"
+    else:
+        result.outcome = "passed"
 
 
 def display_location(loc: Location) -> str:
@@ -539,18 +582,28 @@ def run_scenarios(
     reporter: Reporter | None = None,
     target: str = "",
 ) -> RunReport:
-    """Run scenarios to a report (blocking). See :class:`RunnerOptions`."""
+    """Run scenarios to a report (blocking). See :class:`RunnerOptions`.
+
+    Ctrl-C cancels the runs in progress and returns the report so far, marked
+    ``interrupted`` (its exit code is 130)."""
+
+    report = RunReport(target=target)
 
     async def main() -> RunReport:
         aclient = async_client_for(client)
         try:
             runner = ScenarioRunner(aclient, options, root=root, reporter=reporter, target=target)
-            return await runner.run(scenarios)
+            return await runner.run(scenarios, report)
         finally:
             if aclient is not client:
                 await aclient.close()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        # Ctrl-C: the report so far (exit code 130), for the caller to write out.
+        report.interrupted = True
+        return report
 
 
 def select_scenarios(
