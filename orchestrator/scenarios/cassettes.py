@@ -2,7 +2,8 @@
 
 A cassette sits next to its scenario (``quiz.yaml`` -> ``quiz.cassette.yaml``; a file
 with several scenarios gets one per scenario, ``quiz.<name>.cassette.yaml``). Its steps
-are the embedded local model's script steps (``orchestrator/server/providers/script.py``),
+are the embedded local model's script steps (:mod:`orchestrator.scripting`, the wire
+contract shared with the server),
 one list per turn, built from the turn's run steps: tool calls with their arguments,
 code-interpreter code, file-search calls and reply texts.
 
@@ -27,15 +28,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestrator.scenarios.observed import TurnRecord
-from orchestrator.server.providers.script import (
+from orchestrator.scripting import (
+    SCRIPT_PATH,
     ScriptCodeCall,
     ScriptFileSearchCall,
     ScriptFunctionCall,
     ScriptStep,
     ScriptToolCall,
 )
-
-SCRIPT_PATH = "/x-orchestrator/threads/{thread_id}/script"
 
 
 class CassetteError(Exception):
@@ -51,7 +51,7 @@ class CassetteTurn(BaseModel):
 
 
 class Cassette(BaseModel):
-    """``schemas/cassette.schema.json`` as a model (steps are the server's ScriptStep)."""
+    """``schemas/cassette.schema.json`` as a model (steps are script steps)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     schema_: str | None = Field(default=None, alias="$schema")

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from orchestrator.project import load_schema
 from orchestrator.project.schema_check import SCHEMA_FILES
-from orchestrator.server.providers.script import ScriptStep
+from orchestrator.scripting import ScriptStep
 from tests.support import ROOT
 
 SCHEMA_DIR = ROOT / "orchestrator" / "schemas"

@@ -66,6 +66,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.scripting import ScriptCodeCall, ScriptFileSearchCall, ScriptStep
 from orchestrator.server.providers.argument_gen import (
     ArgumentGenerationError,
     MessageWords,
@@ -86,12 +87,7 @@ from orchestrator.server.providers.base import (
     ToolDef,
     Usage,
 )
-from orchestrator.server.providers.script import (
-    ScriptCodeCall,
-    ScriptFileSearchCall,
-    ScriptQueue,
-    ScriptStep,
-)
+from orchestrator.server.providers.script import ScriptQueue
 from orchestrator.server.providers.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, count_tokens
 from orchestrator.server.tools.citations import CitedSource, parse_results
 

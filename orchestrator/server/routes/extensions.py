@@ -2,7 +2,7 @@
 
 ``/v1/x-orchestrator/threads/{thread_id}/script`` queues scripted steps for the
 local model on a thread (the scenario runner's replay): ``POST`` a
-:class:`~orchestrator.server.providers.script.Script` to queue steps, ``GET`` to see what
+:class:`~orchestrator.scripting.Script` to queue steps, ``GET`` to see what
 is pending, ``DELETE`` to clear it.
 """
 
@@ -14,9 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
+from orchestrator.scripting import Script, ScriptStep
 from orchestrator.server.context import ServerContext, ctx
 from orchestrator.server.errors import invalid
-from orchestrator.server.providers.script import Script, ScriptQueue, ScriptStep
+from orchestrator.server.providers.script import ScriptQueue
 
 router = APIRouter()
 

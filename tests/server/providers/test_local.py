@@ -17,6 +17,13 @@ from typing import Any
 import jsonschema
 import pytest
 
+from orchestrator.scripting import (
+    Script,
+    ScriptCodeCall,
+    ScriptFileSearchCall,
+    ScriptFunctionCall,
+    ScriptStep,
+)
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.providers import make_model
 from orchestrator.server.providers.base import (
@@ -30,14 +37,7 @@ from orchestrator.server.providers.base import (
     ToolDef,
 )
 from orchestrator.server.providers.local import LocalModel
-from orchestrator.server.providers.script import (
-    Script,
-    ScriptCodeCall,
-    ScriptFileSearchCall,
-    ScriptFunctionCall,
-    ScriptQueue,
-    ScriptStep,
-)
+from orchestrator.server.providers.script import ScriptQueue
 from orchestrator.server.providers.tokens import count_tokens
 from orchestrator.server.store import Store
 from orchestrator.server.tools.citations import format_results
