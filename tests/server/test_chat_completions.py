@@ -264,6 +264,33 @@ def test_unsatisfiable_function_schema_is_an_invalid_prompt(client: openai.OpenA
     assert e.value.code == "invalid_prompt" and "'broken'" in e.value.message
 
 
+def test_a_function_asking_for_a_huge_value_is_refused_and_the_server_keeps_serving(
+    server: ServerProcess, client: openai.OpenAI
+) -> None:
+    # Once allocated gigabytes on the event loop; now bounded, and generated off the loop.
+    hog = {
+        "type": "function",
+        "function": {
+            "name": "hog",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "rows": {"type": "array", "minItems": 100_000_000},
+                    "blob": {"type": "string", "minLength": 500_000_000},
+                },
+                "required": ["rows", "blob"],
+            },
+        },
+    }
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="gpt-4o", messages=user("call hog"), tools=[hog])
+    assert e.value.code == "invalid_prompt" and "'hog'" in e.value.message
+    assert "minItems 100000000" in e.value.message
+    assert httpx.get(f"{server.root_url}/health").status_code == 200
+    r = client.chat.completions.create(model="gpt-4o", messages=user("still there?"))
+    assert r.choices[0].message.content == "[local model] You said: still there?"
+
+
 # -- streaming -----------------------------------------------------------------------
 
 

@@ -289,6 +289,25 @@ def test_model_errors_fail_the_run(server, client: openai.OpenAI, tutor: str) ->
     assert run.usage is not None
 
 
+def test_a_function_asking_for_a_huge_value_fails_the_run(client: openai.OpenAI) -> None:
+    hog = {
+        "type": "function",
+        "function": {
+            "name": "hog",
+            "parameters": {
+                "type": "object",
+                "properties": {"blob": {"type": "string", "minLength": 500_000_000}},
+                "required": ["blob"],
+            },
+        },
+    }
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[hog])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "call hog"}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    assert run.status == "failed" and run.last_error.code == "invalid_prompt"
+    assert "'hog'" in run.last_error.message and "minLength 500000000" in run.last_error.message
+
+
 def test_tool_rounds_are_capped(server, client: openai.OpenAI) -> None:
     assistant = file_search_assistant(client, {}, store_name="empty")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "search"}])

@@ -51,11 +51,24 @@ class ArgumentGenerationError(Exception):
     """No schema-valid value could be made; the message names what failed."""
 
 
+class _TooLarge(ArgumentGenerationError):
+    """The schema asks for a value beyond the generator's bounds."""
+
+
 # Past this depth only required properties and minItems items are generated, so
 # recursive schemas (trees, linked lists) terminate.
 _OPTIONAL_DEPTH = 4
 _MAX_DEPTH = 24
 _DEFAULT_ITEMS = 2
+# Bounds on what one schema can make the generator build: a schema asking for more
+# (``minItems: 100000000``, ``minLength: 500000000``, nested arrays multiplying) is an
+# error naming the field, not gigabytes allocated in the server.
+MAX_ITEMS = 1_000
+MAX_STRING = 65_536
+MAX_PROPERTIES = 1_000
+# Total work for one value: every value made (branches tried included) costs 1, every
+# string character 1/64th. Caps nested multiplication and anyOf/oneOf backtracking.
+MAX_WORK = 200_000
 
 _FORMATS: dict[str, str] = {
     "date-time": "2024-01-01T00:00:00Z",
@@ -263,6 +276,8 @@ def _generate(
             value = _Generator(schema, message, minimal=minimal, strict=strict).value(
                 schema, None, 0, 0
             )
+        except _TooLarge as exc:
+            return False, None, str(exc)  # the minimal attempt would be just as large
         except ArgumentGenerationError as exc:
             problem = str(exc)
             continue
@@ -329,10 +344,21 @@ class _Generator:
         self.msg = message
         self.minimal = minimal
         self.strict = strict
+        self.work = 0
+
+    def spend(self, units: int, name: str | None) -> None:
+        self.work += units
+        if self.work > MAX_WORK:
+            raise _TooLarge(
+                f"{name or 'the value'}: the schema asks for a larger value than the local "
+                f"model makes (more than {MAX_WORK} values in all, counting nested arrays "
+                "and anyOf/oneOf branches tried)"
+            )
 
     # -- dispatch -------------------------------------------------------------------
 
     def value(self, schema: Any, name: str | None, index: int, depth: int) -> Any:
+        self.spend(1, name)
         if depth > _MAX_DEPTH:
             raise ArgumentGenerationError(
                 f"{name or 'a value'}: the schema nests deeper than {_MAX_DEPTH} levels "
@@ -502,6 +528,11 @@ class _Generator:
                 sub = extra if isinstance(extra, dict) else {}
                 out[key] = self.value(sub, key, index, depth + 1)
         want = schema.get("minProperties", 0)
+        if isinstance(want, int) and want > MAX_PROPERTIES and extra is not False:
+            raise _TooLarge(
+                f"minProperties {want} is more than the local model makes "
+                f"(at most {MAX_PROPERTIES} properties)"
+            )
         n = 0
         while len(out) < want and extra is not False:
             n += 1
@@ -512,6 +543,11 @@ class _Generator:
 
     def array(self, schema: dict[str, Any], name: str | None, depth: int) -> list[Any]:
         lo = int(schema.get("minItems", 0))
+        if lo > MAX_ITEMS:
+            raise _TooLarge(
+                f"{name or 'an array'}: minItems {lo} is more than the local model makes "
+                f"(at most {MAX_ITEMS} items)"
+            )
         hi = schema.get("maxItems")
         prefix = schema.get("prefixItems")
         items = schema.get("items", {})
@@ -554,7 +590,7 @@ class _Generator:
 
     # -- scalars ------------------------------------------------------------------------
 
-    def string(self, schema: dict[str, Any], name: str | None, index: int) -> str:
+    def _string(self, schema: dict[str, Any], name: str | None, index: int) -> str:
         fmt = schema.get("format")
         if isinstance(fmt, str) and fmt in _FORMATS:
             return self.formatted(fmt, index)
@@ -564,6 +600,17 @@ class _Generator:
             if made is not None:
                 return self.fit_length(made, schema, pad="0")
         return self.fit_length(self.free_text(name, index), schema)
+
+    def string(self, schema: dict[str, Any], name: str | None, index: int) -> str:
+        lo = schema.get("minLength")
+        if isinstance(lo, int) and lo > MAX_STRING:
+            raise _TooLarge(
+                f"{name or 'a string'}: minLength {lo} is more than the local model makes "
+                f"(at most {MAX_STRING} characters)"
+            )
+        text = self._string(schema, name, index)
+        self.spend(len(text) // 64, name)
+        return text
 
     @staticmethod
     def formatted(fmt: str, index: int) -> str:
@@ -751,7 +798,10 @@ def _emit(items: list[tuple[Any, Any]], groups: dict[int, str], index: int) -> s
             out.append(text)
         elif op in (_src.MAX_REPEAT, _src.MIN_REPEAT, getattr(_src, "POSSESSIVE_REPEAT", None)):
             lo, _hi, sub = av
-            out.append(_emit(list(sub), groups, index) * lo)
+            part = _emit(list(sub), groups, index)
+            if len(part) * lo > MAX_STRING:  # "a{1000000000}": no such string is made
+                raise ValueError("the pattern asks for too long a string")
+            out.append(part * lo)
         elif op is _src.GROUPREF:
             out.append(groups.get(av, ""))
         elif op is _src.CATEGORY:
@@ -760,7 +810,10 @@ def _emit(items: list[tuple[Any, Any]], groups: dict[int, str], index: int) -> s
             continue
         else:
             raise ValueError(f"unsupported regex construct {op}")
-    return "".join(out)
+    made = "".join(out)
+    if len(made) > MAX_STRING:
+        raise ValueError("the pattern asks for too long a string")
+    return made
 
 
 def _category_char(category: Any) -> str:

@@ -122,7 +122,9 @@ class LocalModel:
     async def stream(
         self, request: ModelRequest
     ) -> AsyncIterator[TextDelta | ToolCallDelta | ModelResponse]:
-        response = self.respond(request)
+        # Off the event loop: argument generation and validation are CPU work whose size
+        # a request's schemas decide; /health and other requests keep being served.
+        response = await asyncio.to_thread(self.respond, request)
         if response.tool_calls:
             for i, call in enumerate(response.tool_calls):
                 yield ToolCallDelta(index=i, id=call.id, type=call.type, name=call.name)

@@ -14,6 +14,8 @@ import pytest
 from jsonschema.validators import validator_for
 
 from orchestrator.server.providers.argument_gen import (
+    MAX_ITEMS,
+    MAX_STRING,
     ArgumentGenerationError,
     MessageWords,
     generate_arguments,
@@ -469,3 +471,47 @@ def test_only_python_blocks_become_code_arguments() -> None:
     assert generate_arguments("code_interpreter", schema, bash)["code"] != "rm -rf /tmp/x\n"
     py = MessageWords.from_message("code_interpreter\n```py\nprint(2)\n```", ["code_interpreter"])
     assert generate_arguments("code_interpreter", schema, py) == {"code": "print(2)\n"}
+
+
+# -- bounds: a schema cannot make the generator build an unbounded value ----------------
+
+
+@pytest.mark.parametrize(
+    ("schema", "named"),
+    [
+        ({"type": "array", "minItems": 100_000_000}, "minItems 100000000"),
+        ({"type": "array", "minItems": 5_000}, "minItems 5000"),
+        ({"type": "string", "minLength": 500_000_000}, "minLength 500000000"),
+        ({"type": "string", "minLength": 100_000}, "minLength 100000"),
+        ({"type": "string", "pattern": "^a{100000}$"}, "does not match"),
+        (
+            {"type": "object", "minProperties": 50_000, "additionalProperties": {"type": "string"}},
+            "minProperties 50000",
+        ),
+        # 500 x 500 items: each level is allowed, the product is not.
+        (
+            {"type": "array", "minItems": 500, "items": {"type": "array", "minItems": 500}},
+            "more than",
+        ),
+    ],
+    ids=["huge items", "items", "huge length", "length", "pattern", "properties", "nested"],
+)
+def test_oversized_schemas_are_refused_by_name(schema: S, named: str) -> None:
+    wrapped = {"type": "object", "properties": {"big": schema}, "required": ["big"]}
+    with pytest.raises(ArgumentGenerationError) as e:
+        generate_arguments("hog", wrapped, MessageWords())
+    assert "'hog'" in str(e.value) and named in str(e.value)
+
+
+def test_values_at_the_bounds_are_still_made() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"type": "integer"}, "minItems": MAX_ITEMS},
+            "text": {"type": "string", "minLength": MAX_STRING},
+        },
+        "required": ["items", "text"],
+    }
+    value = generate_arguments("edge", schema, MessageWords())
+    assert len(value["items"]) == MAX_ITEMS and len(value["text"]) == MAX_STRING
+    jsonschema.validate(value, schema)
