@@ -213,9 +213,7 @@ def plan_command(
       orchestrator plan --json | jq .summary
       orchestrator plan --detailed-exitcode   # CI: 0 in sync, 2 changes, 1 error
     """
-    import json
-
-    from orchestrator.reconcile import workflow
+    from orchestrator.reconcile import planfile, workflow
     from orchestrator.reconcile.console import connected, reported_errors, target_label
     from orchestrator.reconcile.desired import desired_state
     from orchestrator.reconcile.plan import PlanOptions
@@ -234,9 +232,9 @@ def plan_command(
             parallelism=parallelism,
         )
     if out is not None:
-        out.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+        out.write_text(planfile.dumps(result), encoding="utf-8")
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        click.echo(planfile.dumps(result), nl=False)
     else:
         _echo(obj, render_plan(result, where=target.describe()))
         if out is not None:

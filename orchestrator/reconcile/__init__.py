@@ -16,10 +16,12 @@ What the CLI does, as a library::
         contents = {sha: f.content or b"" for sha, f in desired.files.items()}
         outcome = workflow.apply(api, plan, content_from_memory(contents), desired=desired)
 
-Modules: :mod:`.desired` (YAML → objects), :mod:`.actual` (list the server),
-:mod:`.plan` (typed plan, JSON form), :mod:`.apply` (execute), :mod:`.workflow` (plan /
-apply under the lock / destroy), :mod:`.lock` and :mod:`.lockfile`, :mod:`.export`,
-:mod:`.render` (human output).
+Modules: :mod:`.desired` (YAML → objects), :mod:`.actual` (list the server; with
+:mod:`.recover` for what an interrupted apply left), :mod:`.normalise` (comparable forms),
+:mod:`.planner` (``make_plan``: desired vs. actual, pure), :mod:`.plan` (the plan model),
+:mod:`.planfile` (its JSON form), :mod:`.apply` (execute), :mod:`.workflow` (plan / apply
+under the lease / destroy), :mod:`.lease`, :mod:`.journal`, :mod:`.lockfile`,
+:mod:`.export`. Ownership rules: :mod:`orchestrator.ownership`.
 """
 
 from __future__ import annotations

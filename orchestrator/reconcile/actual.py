@@ -40,6 +40,7 @@ from orchestrator.reconcile.identity import (
 )
 from orchestrator.reconcile.journal import JournalPage
 from orchestrator.reconcile.lease import live_lock_tokens
+from orchestrator.reconcile.recover import recover_from_journals
 
 
 @dataclass
@@ -296,9 +297,27 @@ def fetch_actual(api: Api, namespace: str, *, parallelism: int = 8) -> ActualSta
         (p for p in pages if p.token not in live), key=lambda p: (p.created_at, p.id)
     )
     if state.journals:
-        from orchestrator.reconcile.recover import recover_from_journals
-
-        recover_from_journals(api, state, listed, referenced, other_stores, parallelism=parallelism)
+        recovered = recover_from_journals(
+            api,
+            state.journals,
+            listed,
+            referenced,
+            other_stores,
+            {f.id for f in state.files},
+            parallelism=parallelism,
+        )
+        state.files.extend(
+            ActualFile(
+                id=r.raw["id"],
+                filename=r.raw.get("filename") or "",
+                bytes=int(r.raw.get("bytes") or 0),
+                created_at=int(r.raw.get("created_at") or 0),
+                sha256=r.sha256,
+                origin="journal",
+            )
+            for r in recovered
+        )
+        state.files.sort(key=lambda f: (f.created_at, f.id))
     return state
 
 

@@ -24,7 +24,7 @@ from orchestrator.ownership import KEY_KEY, RESERVED_METADATA_KEYS, is_managed
 from orchestrator.reconcile.actual import ActualAssistant, fetch_actual
 from orchestrator.reconcile.api import Api, describe_error
 from orchestrator.reconcile.identity import display_filename
-from orchestrator.reconcile.plan import DEFAULT_CHUNKING, normalise_tool
+from orchestrator.reconcile.normalise import DEFAULT_CHUNKING, normalise_tool
 
 _KEY_RE = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -1,7 +1,7 @@
 """What an interrupted apply left behind, found from its journal (see :mod:`journal`).
 
 Run by :func:`actual.fetch_actual` only when a journal page of an apply that is over
-exists. A file counts as that apply's when nothing uses it (no assistant, no vector
+exists (this module knows nothing of the actual-state types: it returns what it found). A file counts as that apply's when nothing uses it (no assistant, no vector
 store) and either a deletion entry names it, or it was created after the page, its size
 and name hash match an upload entry, and its content (downloaded here, the one place the
 reconciler downloads) has the recorded hash. Such files join the actual state as ours:
@@ -11,46 +11,45 @@ the plan uses them when the YAML wants their content and deletes them otherwise.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import openai
 
 from orchestrator.reconcile.api import Api
+from orchestrator.reconcile.journal import JournalPage, PendingUpload
 
-if TYPE_CHECKING:
-    from orchestrator.reconcile.actual import ActualState
-    from orchestrator.reconcile.journal import PendingUpload
+
+@dataclass
+class RecoveredFile:
+    """A listed file an interrupted apply left behind (sha256: when its content was checked)."""
+
+    raw: dict[str, Any]
+    sha256: str | None
 
 
 def recover_from_journals(
     api: Api,
-    state: ActualState,
+    journals: list[JournalPage],
     listed: dict[str, dict[str, Any]],
     referenced: set[str],
     other_stores: list[str],
+    ours: set[str],
     *,
     parallelism: int = 8,
-) -> None:
-    from orchestrator.reconcile.actual import ActualFile
-
-    ours = {f.id for f in state.files}
+) -> list[RecoveredFile]:
+    """The files the ``journals`` account for, among the ``listed`` files that are not
+    ``ours`` already, nor ``referenced`` by anyone, nor attached to ``other_stores``."""
+    ours = set(ours)
+    found: list[RecoveredFile] = []
 
     def adopt(raw: dict[str, Any], sha256: str | None) -> None:
-        state.files.append(
-            ActualFile(
-                id=raw["id"],
-                filename=raw.get("filename") or "",
-                bytes=int(raw.get("bytes") or 0),
-                created_at=int(raw.get("created_at") or 0),
-                sha256=sha256,
-                origin="journal",
-            )
-        )
+        found.append(RecoveredFile(raw, sha256))
         ours.add(raw["id"])
 
     # Candidates, before anything is downloaded: unused files that may be a recorded upload.
     candidates: dict[str, list[PendingUpload]] = {}
-    for page in state.journals:
+    for page in journals:
         for raw in listed.values():
             fid = raw["id"]
             if (
@@ -64,12 +63,12 @@ def recover_from_journals(
                 candidates.setdefault(fid, []).extend(hits)
     deletions = [
         fid
-        for page in state.journals
+        for page in journals
         for fid in page.deletes
         if fid in listed and fid not in ours and fid not in referenced
     ]
     if not candidates and not deletions:
-        return
+        return found
     # Not attached to anyone else's vector store either (checked only now: it takes a
     # list request per store).
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
@@ -83,7 +82,7 @@ def recover_from_journals(
         for fid, sha in zip(wanted, pool.map(api.content_sha256, wanted), strict=True):
             if sha is not None and any(sha.startswith(u.sha12) for u in candidates[fid]):
                 adopt(listed[fid], sha)
-    state.files.sort(key=lambda f: (f.created_at, f.id))
+    return found
 
 
 def _store_files(api: Api) -> Any:

@@ -10,7 +10,6 @@ lock instead, so CI converges even when another job just finished.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +27,9 @@ from orchestrator.reconcile.apply import (
 from orchestrator.reconcile.desired import DesiredState
 from orchestrator.reconcile.errors import BlockedPlanError, ReconcileError, StalePlanError
 from orchestrator.reconcile.lease import ServerLock
-from orchestrator.reconcile.plan import Plan, PlanOptions, make_plan
+from orchestrator.reconcile.plan import Plan, PlanOptions
+from orchestrator.reconcile.planfile import digest, read_plan
+from orchestrator.reconcile.planner import make_plan
 
 
 def _env_seconds(name: str, default: float) -> float:
@@ -84,7 +85,7 @@ class ApplyOutcome:
 def load_saved_plan(path: Path, *, namespace: str | None = None, target: str = "") -> Plan:
     """A plan saved by ``plan -o``, refused if it is for another namespace or target."""
     try:
-        saved = Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
+        saved = read_plan(path)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ReconcileError(f"{path}: not a plan saved by `orchestrator plan -o` ({e})") from e
     if namespace and namespace != saved.namespace:
@@ -158,7 +159,7 @@ def apply(
                     "the plan's fingerprint); nothing was applied. Make a new plan and review it."
                 )
             fresh = make_plan(desired, actual, plan.options, target=plan.target)
-            if strict and fresh.digest() != plan.digest():
+            if strict and digest(fresh) != digest(plan):
                 raise StalePlanError(
                     "the server changed since the plan was shown (another apply, or a hand "
                     "edit); nothing was applied. Run plan/apply again to review the new plan."
@@ -168,7 +169,7 @@ def apply(
                     "the plan has changes that need a decision:\n"
                     + "\n".join(f"  assistant {c.key!r}: {c.reason}" for c in fresh.blocked)
                 )
-            if on_replan is not None and fresh.digest() != plan.digest():
+            if on_replan is not None and digest(fresh) != digest(plan):
                 on_replan(fresh)
             plan, replanned = fresh, True
             if not plan.has_changes:

@@ -29,14 +29,9 @@ from orchestrator.reconcile.identity import (
 )
 from orchestrator.reconcile.journal import JournalPage, PendingUpload, page_metadata
 from orchestrator.reconcile.lockfile import env_var_name, lockfile_path, update_env_file
-from orchestrator.reconcile.plan import (
-    AssistantOp,
-    Change,
-    FileOp,
-    Plan,
-    normalise_fields,
-    normalise_tool,
-)
+from orchestrator.reconcile.normalise import normalise_fields, normalise_tool
+from orchestrator.reconcile.plan import AssistantOp, Change, FileOp, Plan
+from orchestrator.reconcile.planfile import digest, plan_from_json, plan_to_json
 
 
 def test_file_entries_bind_content_to_file_ids() -> None:
@@ -166,13 +161,13 @@ def test_plan_json_round_trips() -> None:
         known_files={"b" * 64: "file-1"},
         desired_files={"a" * 64: ["docs/a.md"]},
     )
-    data = plan.to_json()
-    again = Plan.from_json(data)
-    assert again.to_json() == data
-    assert again.digest() == plan.digest()
+    data = plan_to_json(plan)
+    again = plan_from_json(data)
+    assert plan_to_json(again) == data
+    assert digest(again) == digest(plan)
     assert data["summary"]["text"] == "Plan: 1 to add, 1 to change, 0 to destroy."
     with pytest.raises(ValueError, match="format_version 1 is not supported"):
-        Plan.from_json({**data, "format_version": 1})
+        plan_from_json({**data, "format_version": 1})
 
 
 def test_env_lines_and_lock_file_names(tmp_path: Path) -> None:
