@@ -738,6 +738,7 @@ def test_command(
         namespace=settings.namespace,
         keep_threads=keep_threads,
         embedded=target.kind == "embedded",
+        api=target.api,
     )
     color = obj.color if obj and obj.color is not None else None
     reporter = make_reporter(verbose=bool(verbose or (obj and obj.verbose)), color=color)

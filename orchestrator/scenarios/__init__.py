@@ -2,7 +2,8 @@
 
 - :mod:`.handlers` — ``@handler(name)`` registry and argument validation
 - :mod:`.expectations` / :mod:`.matchers` — typed per-turn expectations
-- :mod:`.conversation` — one turn on a thread (streaming or polling, tool calls)
+- :mod:`.drivers` — one conversation per scenario on the target's API (Assistants: a
+  thread, a turn as a run, streamed or polled, tool calls answered)
 - :mod:`.runner` — scenarios in parallel, timeouts, repeats, cassettes
 - :mod:`.cassettes` — record / replay through the embedded server's script queue
 - :mod:`.reports` / :mod:`.transcript` / :mod:`.progress` — what the user sees

@@ -11,8 +11,9 @@ The Assistants API does not expose the query of a file-search call, so a recorde
 file-search step carries the user's message of that turn as its query (what the local
 model itself would search for).
 
-Replay queues a turn's steps on the thread (``POST /v1/x-orchestrator/threads/{id}/script``,
-mode ``replace``) before that turn's run.
+Replay hands a turn's steps to the conversation's driver before that turn
+(:meth:`~orchestrator.scenarios.drivers.base.Conversation.queue_script`; on the
+Assistants API, the thread's script queue on the embedded server).
 """
 
 from __future__ import annotations
@@ -21,15 +22,13 @@ import datetime as _dt
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import openai
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestrator.scenarios.observed import TurnRecord
 from orchestrator.scripting import (
-    SCRIPT_PATH,
     ScriptCodeCall,
     ScriptFileSearchCall,
     ScriptFunctionCall,
@@ -184,18 +183,3 @@ def check_fits(cassette: Cassette, path: Path, users: list[str]) -> None:
                 f"the scenario now says {user!r}; re-record it with `orchestrator test --record` "
                 "(or run with --live)"
             )
-
-
-async def queue_steps(client: openai.AsyncOpenAI, thread_id: str, steps: list[ScriptStep]) -> None:
-    """Queue a turn's steps as the thread's script (replacing anything left)."""
-    body = {
-        "steps": [s.model_dump(mode="json", exclude_none=True) for s in steps],
-        "mode": "replace",
-    }
-    await client.post(SCRIPT_PATH.format(thread_id=thread_id), body=body, cast_to=object)
-
-
-async def pending_steps(client: openai.AsyncOpenAI, thread_id: str) -> list[dict[str, Any]]:
-    data = await client.get(SCRIPT_PATH.format(thread_id=thread_id), cast_to=object)
-    pending = data.get("pending") if isinstance(data, dict) else None
-    return pending if isinstance(pending, list) else []

@@ -1,7 +1,8 @@
 """What happened in a turn: the run's steps, tool calls, reply and citations.
 
-Built from the SDK's typed objects (streamed events or listed steps/messages) so that
-expectations, transcripts, reports and cassettes all read one plain structure.
+API-neutral: a driver (:mod:`orchestrator.scenarios.drivers`) builds it from what its
+API returns, so that expectations, transcripts, reports and cassettes all read one plain
+structure.
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
-
-from openai.types.beta.threads import Message
-from openai.types.beta.threads.runs import RunStep
 
 ToolType = Literal["function", "code_interpreter", "file_search"]
 
@@ -101,79 +99,3 @@ def parse_json(text: str) -> Any:
         return json.loads(text) if text.strip() else {}
     except json.JSONDecodeError:
         return None
-
-
-def step_record(step: RunStep) -> StepRecord:
-    details = step.step_details
-    if details.type == "message_creation":
-        return StepRecord(
-            id=step.id,
-            type="message_creation",
-            status=step.status,
-            message_id=details.message_creation.message_id,
-        )
-    calls: list[ToolCallRecord] = []
-    for tc in details.tool_calls:
-        if tc.type == "function":
-            calls.append(
-                ToolCallRecord(
-                    id=tc.id,
-                    type="function",
-                    name=tc.function.name,
-                    raw_arguments=tc.function.arguments,
-                    arguments=parse_json(tc.function.arguments),
-                    output=tc.function.output,
-                )
-            )
-        elif tc.type == "code_interpreter":
-            logs = []
-            images = []
-            for out in tc.code_interpreter.outputs or []:
-                if out.type == "logs":
-                    logs.append(out.logs)
-                elif out.type == "image":
-                    images.append(out.image.file_id)
-            calls.append(
-                ToolCallRecord(
-                    id=tc.id,
-                    type="code_interpreter",
-                    name="code_interpreter",
-                    code=tc.code_interpreter.input,
-                    output="".join(logs) if logs else None,
-                    images=images,
-                )
-            )
-        elif tc.type == "file_search":
-            results = [
-                {"file_id": r.file_id, "file_name": r.file_name, "score": r.score}
-                for r in (tc.file_search.results or [])
-            ]
-            calls.append(
-                ToolCallRecord(id=tc.id, type="file_search", name="file_search", results=results)
-            )
-    return StepRecord(id=step.id, type="tool_calls", status=step.status, tool_calls=calls)
-
-
-def message_text(message: Message) -> tuple[str, list[CitationRecord]]:
-    """The message's text parts joined, and its file citations."""
-    parts: list[str] = []
-    citations: list[CitationRecord] = []
-    offset = 0
-    for block in message.content:
-        if block.type != "text":
-            continue
-        if parts:
-            offset += 1  # the "\n" joining parts
-        for ann in block.text.annotations:
-            if ann.type == "file_citation":
-                citations.append(
-                    CitationRecord(
-                        text=ann.text,
-                        file_id=ann.file_citation.file_id,
-                        start_index=ann.start_index + offset,
-                        end_index=ann.end_index + offset,
-                    )
-                )
-        parts.append(block.text.value)
-        offset += len(block.text.value)
-    return "\n".join(parts), citations

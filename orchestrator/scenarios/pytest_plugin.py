@@ -157,7 +157,7 @@ class ScenarioItem(pytest.Item):
         from orchestrator.scenarios.resolve import AssistantNotFound
 
         try:
-            session.call(runner.resolver.resolve(self.spec.assistant))
+            session.call(runner.driver.resolve(self.spec.assistant))
         except AssistantNotFound as exc:
             pytest.fail(f"{self.spec.source}: {exc}", pytrace=False)
         self.prepared = prepared
@@ -233,6 +233,7 @@ class _Session:
                     cassettes=self.config.getoption("--scenarios-cassettes"),
                     namespace=settings.namespace,
                     embedded=target.kind == "embedded",
+                    api=target.api,
                 )
                 return ScenarioRunner(
                     async_client_for(client), options, root=root, target=target.describe()

@@ -7,9 +7,11 @@
     report = run_scenarios(project.scenarios, client, RunnerOptions(jobs=8), root=project.config.root)
     print(report.exit_code)
 
-The runner speaks the Assistants API through the ``openai`` SDK, so it works the same
-against the embedded server and any compatible URL. Cassettes (``--record`` /
-``--replay``) need the embedded server's script endpoint for replay.
+The runner plays turns through a driver (:mod:`orchestrator.scenarios.drivers`) for the
+target's API (``RunnerOptions.api``; the Assistants API today), through the ``openai``
+SDK, so it works the same against the embedded server and any compatible URL.
+Cassettes (``--record`` / ``--replay``) need the embedded server's script endpoint for
+replay.
 """
 
 from __future__ import annotations
@@ -27,17 +29,21 @@ import openai
 
 from orchestrator.project.specs import Location, ScenarioSpec, TurnSpec
 from orchestrator.scenarios import cassettes
-from orchestrator.scenarios.conversation import (
+from orchestrator.scenarios.drivers import driver_for
+from orchestrator.scenarios.drivers.base import (
+    Attachment,
     Conversation,
+    ConversationSetup,
+    ScriptUnsupported,
     TurnAborted,
     TurnInput,
-    cancel_run,
+    api_message,
 )
 from orchestrator.scenarios.expectations import ExpectationError, TurnExpectation
 from orchestrator.scenarios.handlers import HandlerModuleError, load_handler_module
 from orchestrator.scenarios.observed import TurnRecord
 from orchestrator.scenarios.progress import NullReporter, Reporter, ScenarioProgress
-from orchestrator.scenarios.resolve import AssistantNotFound, AssistantResolver
+from orchestrator.scenarios.resolve import AssistantNotFound
 from orchestrator.scenarios.results import Problem, RunReport, ScenarioResult
 from orchestrator.scenarios.transcript import turn_text
 
@@ -63,6 +69,8 @@ class RunnerOptions:
     keep_threads: bool = False
     # Whether the target is the embedded server (auto replay only happens there).
     embedded: bool = True
+    # The wire API the target speaks (the target's `api`); picks the driver.
+    api: str = "assistants"
 
 
 @dataclass
@@ -90,7 +98,14 @@ class ScenarioRunner:
         self.root = root
         self.reporter: Reporter = reporter or NullReporter()
         self.target = target
-        self.resolver = AssistantResolver(client, root, self.options.namespace, target)
+        self.driver = driver_for(
+            self.options.api,
+            client,
+            root=root,
+            namespace=self.options.namespace,
+            target=target,
+            stream=self.options.stream,
+        )
         self._uploads: dict[str, asyncio.Task[str]] = {}
         self._filenames: dict[str, str | None] = {}
 
@@ -141,7 +156,7 @@ class ScenarioRunner:
 
     # --- files ------------------------------------------------------------------
 
-    async def _upload(self, turn: TurnSpec) -> list[dict[str, Any]]:
+    async def _upload(self, turn: TurnSpec) -> list[Attachment]:
         """Upload a turn's attachments once per run (by content hash)."""
         out = []
         for att in turn.attachments:
@@ -151,7 +166,7 @@ class ScenarioRunner:
                     self._upload_one(ref.filename, ref.content)
                 )
             file_id = await self._uploads[ref.sha256]
-            out.append({"file_id": file_id, "tools": [{"type": t} for t in att.tools]})
+            out.append(Attachment(file_id, tuple(att.tools)))
         return out
 
     async def _upload_one(self, name: str, content: bytes) -> str:
@@ -238,25 +253,23 @@ class ScenarioRunner:
             result.failures.append(Problem("cassette", str(exc)))
             return
         try:
-            result.assistant_id = await self.resolver.resolve(spec.assistant)
+            result.assistant_id = await self.driver.resolve(spec.assistant)
         except AssistantNotFound as exc:
             result.error = Problem("setup", f"{spec.source}: {exc}")
             return
-        thread = await self.client.beta.threads.create()
-        result.thread_id = thread.id
+        convo = await self.driver.start(
+            ConversationSetup(
+                assistant_id=result.assistant_id,
+                scenario=spec.name,
+                handler_modules=list(spec.handlers),
+                mocks=dict(spec.mocks),
+                vars=dict(spec.vars),
+                filename_of=self._filename,
+            )
+        )
+        result.thread_id = convo.id
         if mode == "replay":
             result.replayed = prep.cassette_path
-        convo = Conversation(
-            client=self.client,
-            thread_id=thread.id,
-            assistant_id=result.assistant_id,
-            scenario=spec.name,
-            handler_modules=list(spec.handlers),
-            mocks=dict(spec.mocks),
-            vars=dict(spec.vars),
-            stream=self.options.stream,
-            filename_of=self._filename,
-        )
         scenario_limit = spec.timeout if spec.timeout is not None else self.options.scenario_timeout
         deadline = None if scenario_limit is None else time.perf_counter() + scenario_limit
         try:
@@ -278,8 +291,7 @@ class ScenarioRunner:
                     break
         finally:
             if not self.options.keep_threads:
-                with contextlib.suppress(openai.APIError):
-                    await asyncio.shield(self.client.beta.threads.delete(thread.id))
+                await asyncio.shield(convo.close())
         if mode == "record":
             self._record(prep, result)
 
@@ -307,16 +319,9 @@ class ScenarioRunner:
             if steps is not None:
                 record.replayed_steps = len(steps)
                 try:
-                    await cassettes.queue_steps(self.client, convo.thread_id, steps)
-                except (openai.NotFoundError, openai.UnprocessableEntityError) as exc:
-                    result.error = Problem(
-                        "setup",
-                        f"{self.target or 'the target'} cannot replay cassettes: "
-                        f"POST /x-orchestrator/threads/{{id}}/script answered {exc.status_code} "
-                        f"({_api_message(exc)}); replay needs the embedded server or "
-                        "`orchestrator serve` — run with --live against other servers",
-                        turn=record.index,
-                    )
+                    await convo.queue_script(steps)
+                except ScriptUnsupported as exc:
+                    result.error = Problem("setup", str(exc), turn=record.index)
                     return False
             inp = TurnInput(
                 index=record.index,
@@ -330,20 +335,14 @@ class ScenarioRunner:
         except asyncio.CancelledError:
             # Interrupted (Ctrl-C): leave nothing running on the server.
             if record.run_id:
-                await asyncio.shield(cancel_run(self.client, convo.thread_id, record.run_id))
+                await asyncio.shield(convo.stop(record))
             raise
         except openai.APIError as exc:
             # E.g. the stream broke off: the run may still be going; stop it, best effort.
             record.duration = time.perf_counter() - started
-            with contextlib.suppress(openai.APIError):
-                if not record.run_id:
-                    # Broken before the run's first event: find it on the thread.
-                    page = await self.client.beta.threads.runs.list(convo.thread_id, limit=1)
-                    record.run_id = page.data[0].id if page.data else None
-                if record.run_id:
-                    record.status = await cancel_run(
-                        self.client, convo.thread_id, record.run_id, wait=2.0
-                    )
+            status = await convo.stop(record, wait=2.0)
+            if record.run_id:
+                record.status = status
             if isinstance(exc, openai.APIConnectionError):
                 what = f"lost the connection to the server{self._at()}: {exc.__cause__ or exc}"
             else:
@@ -355,7 +354,7 @@ class ScenarioRunner:
             record.duration = time.perf_counter() - started
             status = None
             if record.run_id:
-                status = await cancel_run(self.client, convo.thread_id, record.run_id)
+                status = await convo.stop(record)
                 record.status = status or record.status
             what = f"{limit:.3g} s" + (
                 " (the rest of the scenario's time limit)" if which == "scenario" else ""
@@ -429,7 +428,7 @@ class ScenarioRunner:
                 "transcript:\n" + turn_text(record),
                 turn=record.index,
             )
-        left = await cassettes.pending_steps(self.client, convo.thread_id)
+        left = await convo.pending_script()
         if left:
             return Problem(
                 "cassette",
@@ -458,23 +457,8 @@ class ScenarioRunner:
 
     async def preflight(self) -> Problem | None:
         """One cheap request, so an unreachable server is one clear error, not N."""
-        try:
-            await self.client.beta.assistants.list(limit=1)
-        except openai.APIConnectionError as exc:
-            return Problem("api", f"cannot reach the server{self._at()}: {exc.__cause__ or exc}")
-        except openai.AuthenticationError as exc:
-            return Problem(
-                "api",
-                f"the server{self._at()} rejected the API key ({_api_message(exc)}); "
-                "set OPENAI_API_KEY or --api-key",
-            )
-        except openai.APIStatusError as exc:
-            return Problem(
-                "api",
-                f"the server{self._at()} answered {exc.status_code} to GET /assistants: "
-                f"{_api_message(exc)} — is this an Assistants v2 server?",
-            )
-        return None
+        problem = await self.driver.preflight()
+        return Problem("api", problem) if problem is not None else None
 
     async def run(
         self, scenarios: list[ScenarioSpec], report: RunReport | None = None
@@ -546,17 +530,8 @@ def _describe_api_error(exc: openai.APIError, at: str) -> str:
     if isinstance(exc, openai.APIConnectionError):
         return f"cannot reach the server{at}: {exc.__cause__ or exc}"
     if isinstance(exc, openai.APIStatusError):
-        return f"the server{at} answered {exc.status_code}: {_api_message(exc)}"
+        return f"the server{at} answered {exc.status_code}: {api_message(exc)}"
     return f"the server{at} reported an error: {exc}"
-
-
-def _api_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-    return exc.message
 
 
 def async_client_for(

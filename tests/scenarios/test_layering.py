@@ -40,3 +40,21 @@ def test_no_scenario_module_imports_the_server() -> None:
 def test_the_wire_contract_module_needs_neither_side() -> None:
     imported = _imported(Path(orchestrator.scripting.__file__))
     assert {n for n in imported if n.startswith("orchestrator")} == set()
+
+
+def _uses_beta(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return any(isinstance(n, ast.Attribute) and n.attr == "beta" for n in ast.walk(tree))
+
+
+def test_only_the_assistants_driver_speaks_the_assistants_api() -> None:
+    """The runner, cassettes, expectations and reports reach the API through a driver
+    (``drivers/``), so another API plugs in as another driver: only the Assistants
+    driver and the assistant resolver it uses call ``client.beta`` (assistants,
+    threads, runs)."""
+    speaking = {
+        path.relative_to(SCENARIOS).as_posix()
+        for path in SCENARIOS.rglob("*.py")
+        if _uses_beta(path)
+    }
+    assert speaking == {"drivers/assistants.py", "resolve.py"}

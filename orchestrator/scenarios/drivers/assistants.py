@@ -1,4 +1,4 @@
-"""Play one turn on a thread: create the run, follow it, answer its function calls.
+"""The Assistants v2 driver: a scenario on a thread, a turn as a run.
 
 Streaming (the default) reads the run's server-sent events through the SDK
 (``runs.create(stream=True)`` and ``submit_tool_outputs(stream=True)``) and builds the
@@ -9,92 +9,110 @@ On ``requires_action`` every tool call is answered (handler or mock), and all ou
 are submitted in one ``submit_tool_outputs`` call; a run may take several rounds. If any
 call cannot be answered, the run is cancelled (and waited for) before the turn fails,
 so nothing is left hanging on the server.
+
+Cassettes replay through the embedded server's script queue of the thread
+(:data:`orchestrator.scripting.SCRIPT_PATH`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import openai
 from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.runs import RunStep
 
 from orchestrator.reconcile.identity import display_filename
+from orchestrator.scenarios.drivers.base import (
+    ConversationSetup,
+    QuietProgress,
+    ScriptUnsupported,
+    TurnAborted,
+    TurnInput,
+    TurnProgress,
+    api_message,
+)
 from orchestrator.scenarios.handlers import HandlerContext, HandlerFailure, answer_call
 from orchestrator.scenarios.observed import (
+    CitationRecord,
     StepRecord,
     ToolCallRecord,
     TurnRecord,
-    message_text,
     parse_json,
-    step_record,
 )
+from orchestrator.scenarios.resolve import AssistantResolver
+from orchestrator.scripting import SCRIPT_PATH, ScriptStep
 
 TERMINAL = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 
 
-class TurnProgress(Protocol):
-    """What a reporter hears while a turn plays (all optional to act on)."""
+class AssistantsDriver:
+    """Scenarios on the Assistants v2 API (threads and runs)."""
 
-    def tool_call(self, name: str, detail: str) -> None: ...
-    def text(self, delta: str) -> None: ...
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        *,
+        root: Path | None,
+        namespace: str,
+        target: str = "",
+        stream: bool = True,
+    ) -> None:
+        self.client = client
+        self.target = target
+        self.stream = stream
+        self.resolver = AssistantResolver(client, root, namespace, target)
 
+    def _at(self) -> str:
+        return f" at {self.target}" if self.target else ""
 
-class _Quiet:
-    def tool_call(self, name: str, detail: str) -> None:
-        pass
+    async def preflight(self) -> str | None:
+        try:
+            await self.client.beta.assistants.list(limit=1)
+        except openai.APIConnectionError as exc:
+            return f"cannot reach the server{self._at()}: {exc.__cause__ or exc}"
+        except openai.AuthenticationError as exc:
+            return (
+                f"the server{self._at()} rejected the API key ({api_message(exc)}); "
+                "set OPENAI_API_KEY or --api-key"
+            )
+        except openai.APIStatusError as exc:
+            return (
+                f"the server{self._at()} answered {exc.status_code} to GET /assistants: "
+                f"{api_message(exc)} — is this an Assistants v2 server?"
+            )
+        return None
 
-    def text(self, delta: str) -> None:
-        pass
+    async def resolve(self, key: str) -> str:
+        return await self.resolver.resolve(key)
 
-
-class TurnAborted(Exception):
-    """The turn cannot go on (a tool call could not be answered); the run was cancelled."""
-
-    def __init__(self, failures: list[HandlerFailure], run_status: str | None) -> None:
-        super().__init__("; ".join(f.message for f in failures))
-        self.failures = failures
-        self.run_status = run_status
+    async def start(self, setup: ConversationSetup) -> ThreadConversation:
+        thread = await self.client.beta.threads.create()
+        return ThreadConversation(
+            client=self.client, id=thread.id, setup=setup, stream=self.stream, target=self.target
+        )
 
 
 @dataclass
-class TurnInput:
-    """Everything a turn sends."""
-
-    index: int
-    user: str
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    additional_instructions: str | None = None
-    tool_choice: Any = None
-    # The turn expects to end at requires_action: record the calls, answer none of them
-    # (and cancel the run, so nothing is left waiting on the server).
-    stop_at_requires_action: bool = False
-
-
-@dataclass
-class Conversation:
-    """A scenario's thread and what answers its function calls."""
+class ThreadConversation:
+    """A scenario's thread; answers its function calls with the scenario's handlers."""
 
     client: openai.AsyncOpenAI
-    thread_id: str
-    assistant_id: str
-    scenario: str
-    handler_modules: list[Path]
-    mocks: dict[str, Any]
-    vars: dict[str, Any]
+    # The thread's id.
+    id: str
+    setup: ConversationSetup
     stream: bool = True
-    # Resolves file ids to names for citations; shared by the run's scenarios.
-    filename_of: Callable[[str], Any] | None = None
+    target: str = ""
 
     async def play(
         self, turn: TurnInput, record: TurnRecord, progress: TurnProgress | None = None
     ) -> None:
         """Play the turn, filling ``record`` as it goes (a timeout keeps what was seen)."""
-        progress = progress or _Quiet()
+        progress = progress or QuietProgress()
         state = _State(record)
         try:
             await self._play(turn, state, progress)
@@ -104,15 +122,15 @@ class Conversation:
             raise
 
     async def _play(self, turn: TurnInput, state: _State, progress: TurnProgress) -> None:
+        message: dict[str, Any] = {"role": "user", "content": turn.user}
+        if turn.attachments:
+            message["attachments"] = [
+                {"file_id": a.file_id, "tools": [{"type": t} for t in a.tools]}
+                for a in turn.attachments
+            ]
         params: dict[str, Any] = {
-            "assistant_id": self.assistant_id,
-            "additional_messages": [
-                {
-                    "role": "user",
-                    "content": turn.user,
-                    **({"attachments": turn.attachments} if turn.attachments else {}),
-                }
-            ],
+            "assistant_id": self.setup.assistant_id,
+            "additional_messages": [message],
         }
         if turn.additional_instructions is not None:
             params["additional_instructions"] = turn.additional_instructions
@@ -120,10 +138,10 @@ class Conversation:
             params["tool_choice"] = turn.tool_choice
         runs = self.client.beta.threads.runs
         if self.stream:
-            async with await runs.create(self.thread_id, stream=True, **params) as events:
+            async with await runs.create(self.id, stream=True, **params) as events:
                 await self._consume(events, state, progress)
         else:
-            run = await runs.create(self.thread_id, **params)
+            run = await runs.create(self.id, **params)
             state.set_run(run)
         while True:
             run = state.require_run()
@@ -132,29 +150,71 @@ class Conversation:
                 for call in run.required_action.submit_tool_outputs.tool_calls:
                     progress.tool_call(call.function.name, call.function.arguments)
                     state.requested[call.id] = (call.function.name, call.function.arguments)
-                await cancel_run(self.client, self.thread_id, run.id)
+                await cancel_run(self.client, self.id, run.id)
                 break
             if run.status == "requires_action":
                 outputs = await self._answer(run, turn.index, state, progress)
                 if self.stream:
                     async with await runs.submit_tool_outputs(
-                        run.id, thread_id=self.thread_id, tool_outputs=outputs, stream=True
+                        run.id, thread_id=self.id, tool_outputs=outputs, stream=True
                     ) as events:
                         await self._consume(events, state, progress)
                 else:
                     state.set_run(
                         await runs.submit_tool_outputs(
-                            run.id, thread_id=self.thread_id, tool_outputs=outputs
+                            run.id, thread_id=self.id, tool_outputs=outputs
                         )
                     )
                 continue
             if run.status in TERMINAL:
                 break
             # Polling, or a stream that ended early: follow the run by polling.
-            state.set_run(await runs.poll(run.id, thread_id=self.thread_id))
+            state.set_run(await runs.poll(run.id, thread_id=self.id))
         if not self.stream:
             await self._collect(state)
         await self._finish(state, progress)
+
+    # --- stopping, scripts, cleanup -------------------------------------------------
+
+    async def stop(self, record: TurnRecord, wait: float = 10.0) -> str | None:
+        if not record.run_id:
+            # Broken before the run's first event: find it on the thread.
+            try:
+                page = await self.client.beta.threads.runs.list(self.id, limit=1)
+            except openai.APIError:
+                return None
+            record.run_id = page.data[0].id if page.data else None
+        if not record.run_id:
+            return None
+        try:
+            return await cancel_run(self.client, self.id, record.run_id, wait=wait)
+        except openai.APIError:  # e.g. the connection is gone: nothing more to do
+            return None
+
+    async def queue_script(self, steps: list[ScriptStep]) -> None:
+        """Queue a turn's steps as the thread's script (replacing anything left)."""
+        body = {
+            "steps": [s.model_dump(mode="json", exclude_none=True) for s in steps],
+            "mode": "replace",
+        }
+        try:
+            await self.client.post(SCRIPT_PATH.format(thread_id=self.id), body=body, cast_to=object)
+        except (openai.NotFoundError, openai.UnprocessableEntityError) as exc:
+            raise ScriptUnsupported(
+                f"{self.target or 'the target'} cannot replay cassettes: "
+                f"POST {SCRIPT_PATH.format(thread_id='{id}')} answered {exc.status_code} "
+                f"({api_message(exc)}); replay needs the embedded server or "
+                "`orchestrator serve` — run with --live against other servers"
+            ) from None
+
+    async def pending_script(self) -> list[dict[str, Any]]:
+        data = await self.client.get(SCRIPT_PATH.format(thread_id=self.id), cast_to=object)
+        pending = data.get("pending") if isinstance(data, dict) else None
+        return pending if isinstance(pending, list) else []
+
+    async def close(self) -> None:
+        with contextlib.suppress(openai.APIError):  # best effort: the report names it
+            await self.client.beta.threads.delete(self.id)
 
     # --- streaming --------------------------------------------------------------
 
@@ -186,11 +246,11 @@ class Conversation:
     async def _collect(self, state: _State) -> None:
         run = state.require_run()
         async for step in self.client.beta.threads.runs.steps.list(
-            run.id, thread_id=self.thread_id, order="asc", limit=100
+            run.id, thread_id=self.id, order="asc", limit=100
         ):
             state.steps[step.id] = step
         async for msg in self.client.beta.threads.messages.list(
-            self.thread_id, run_id=run.id, order="asc", limit=100
+            self.id, run_id=run.id, order="asc", limit=100
         ):
             if msg.role == "assistant":
                 state.messages[msg.id] = msg
@@ -217,13 +277,13 @@ class Conversation:
                 name,
                 raw,
                 schema=schemas.get(name),
-                modules=self.handler_modules,
-                mocks=self.mocks,
+                modules=self.setup.handler_modules,
+                mocks=self.setup.mocks,
                 context=HandlerContext(
-                    thread_id=self.thread_id,
+                    thread_id=self.id,
                     run_id=run.id,
-                    scenario=self.scenario,
-                    vars=dict(self.vars),
+                    scenario=self.setup.scenario,
+                    vars=dict(self.setup.vars),
                     turn=turn_index,
                     tool_call_id=call.id,
                 ),
@@ -235,7 +295,7 @@ class Conversation:
                 state.answers[call.id] = (answer.output, answer.source)
                 outputs.append({"tool_call_id": call.id, "output": answer.output})
         if failures:
-            status = await cancel_run(self.client, self.thread_id, run.id)
+            status = await cancel_run(self.client, self.id, run.id)
             state.record.status = status
             raise TurnAborted(failures, status)
         return outputs
@@ -269,8 +329,8 @@ class Conversation:
                     names[r["file_id"]] = r["file_name"]
         for cite in record.citations:
             name = names.get(cite.file_id)
-            if name is None and self.filename_of is not None:
-                name = await self.filename_of(cite.file_id)
+            if name is None and self.setup.filename_of is not None:
+                name = await self.setup.filename_of(cite.file_id)
             cite.filename = display_filename(name) if name else None
 
 
@@ -365,3 +425,79 @@ async def cancel_run(
         except openai.APIError:
             return None
     return run.status
+
+
+def step_record(step: RunStep) -> StepRecord:
+    details = step.step_details
+    if details.type == "message_creation":
+        return StepRecord(
+            id=step.id,
+            type="message_creation",
+            status=step.status,
+            message_id=details.message_creation.message_id,
+        )
+    calls: list[ToolCallRecord] = []
+    for tc in details.tool_calls:
+        if tc.type == "function":
+            calls.append(
+                ToolCallRecord(
+                    id=tc.id,
+                    type="function",
+                    name=tc.function.name,
+                    raw_arguments=tc.function.arguments,
+                    arguments=parse_json(tc.function.arguments),
+                    output=tc.function.output,
+                )
+            )
+        elif tc.type == "code_interpreter":
+            logs = []
+            images = []
+            for out in tc.code_interpreter.outputs or []:
+                if out.type == "logs":
+                    logs.append(out.logs)
+                elif out.type == "image":
+                    images.append(out.image.file_id)
+            calls.append(
+                ToolCallRecord(
+                    id=tc.id,
+                    type="code_interpreter",
+                    name="code_interpreter",
+                    code=tc.code_interpreter.input,
+                    output="".join(logs) if logs else None,
+                    images=images,
+                )
+            )
+        elif tc.type == "file_search":
+            results = [
+                {"file_id": r.file_id, "file_name": r.file_name, "score": r.score}
+                for r in (tc.file_search.results or [])
+            ]
+            calls.append(
+                ToolCallRecord(id=tc.id, type="file_search", name="file_search", results=results)
+            )
+    return StepRecord(id=step.id, type="tool_calls", status=step.status, tool_calls=calls)
+
+
+def message_text(message: Message) -> tuple[str, list[CitationRecord]]:
+    """The message's text parts joined, and its file citations."""
+    parts: list[str] = []
+    citations: list[CitationRecord] = []
+    offset = 0
+    for block in message.content:
+        if block.type != "text":
+            continue
+        if parts:
+            offset += 1  # the "\n" joining parts
+        for ann in block.text.annotations:
+            if ann.type == "file_citation":
+                citations.append(
+                    CitationRecord(
+                        text=ann.text,
+                        file_id=ann.file_citation.file_id,
+                        start_index=ann.start_index + offset,
+                        end_index=ann.end_index + offset,
+                    )
+                )
+        parts.append(block.text.value)
+        offset += len(block.text.value)
+    return "\n".join(parts), citations
