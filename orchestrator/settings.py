@@ -22,6 +22,7 @@ model map                  ``server.model_map``        ``ORCHESTRATOR_MODEL_MAP`
 upstream limits            ``server.upstream_*``       ``ORCHESTRATOR_UPSTREAM_TIMEOUT`` ...   120 s, 3, 8
 run expiry / concurrency   ``server.*``                ``ORCHESTRATOR_RUN_EXPIRY_SECONDS`` ... 600 s, 16
 sandbox limits             ``server.sandbox_*``        ``ORCHESTRATOR_SANDBOX_TIMEOUT`` ...    30 s, 512 MB
+sandbox isolation          --                          ``ORCHESTRATOR_SANDBOX_ISOLATION``      ``auto``
 =========================  ==========================  ======================================  ================
 
 The model map merges per name (a higher layer wins for the names it sets). A bad value in
@@ -39,6 +40,7 @@ from typing import Any, TypeVar
 
 from orchestrator.project import PROJECT_FILE, ProjectConfig, load_project_config
 from orchestrator.server.config import SandboxLimits, ServerConfig, UpstreamConfig
+from orchestrator.server.tools.code_interpreter import ISOLATION_ENV, POLICIES
 from orchestrator.targets.target import STATE_DB, STATE_DIR, TARGET_APIS, Target
 
 T = TypeVar("T")
@@ -75,6 +77,7 @@ class Flags:
     max_concurrent_runs: int | None = None
     sandbox_timeout: float | None = None
     sandbox_memory_mb: int | None = None
+    sandbox_isolation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -304,6 +307,15 @@ def _server_config(
         sandbox=SandboxLimits(
             timeout_seconds=number("sandbox_timeout", float, 0.1, 30.0),
             memory_mb=number("sandbox_memory_mb", int, 32, 512),
+            isolation=_pick(
+                _Source("--sandbox-isolation", None, ISOLATION_ENV),
+                flags.sandbox_isolation,
+                None,
+                env,
+                "auto",
+                _text,
+                _choice(POLICIES),
+            ),
         ),
     )
     # Parsed whatever the provider, so a malformed item is an error even before it matters.

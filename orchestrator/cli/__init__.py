@@ -866,6 +866,15 @@ def test_command(
     default=None,
     help="Code interpreter: memory one execution may use.  [default: 512]",
 )
+@click.option(
+    "--sandbox-isolation",
+    type=click.Choice(["auto", "weak", "namespaces", "user-namespaces", "audit-hook"]),
+    default=None,
+    help="Code interpreter: auto = the strongest isolation this machine has, and no code "
+    "interpreter if that is only the weak audit-hook mode (which exposes the server's files "
+    "and keys to model code); weak = run code in that mode rather than not at all.  "
+    "[default: auto]",
+)
 def serve(project_dir: Path | None, model_map: tuple[str, ...], **options: object) -> None:
     """Run the embedded Assistants API v2 server in the foreground.
 
@@ -873,6 +882,7 @@ def serve(project_dir: Path | None, model_map: tuple[str, ...], **options: objec
     settings; flags win over orchestrator.yaml, which wins over ORCHESTRATOR_* variables.
     """
     from orchestrator.project import find_project_root
+    from orchestrator.server.tools.code_interpreter import probe_isolation, refusal
     from orchestrator.settings import Flags, SettingsError, resolve_settings
     from orchestrator.targets import EmbeddedServer
 
@@ -890,12 +900,18 @@ def serve(project_dir: Path | None, model_map: tuple[str, ...], **options: objec
         raise click.ClickException(
             f"could not serve on {config.host}:{config.port} with state {state}: {e}"
         ) from None
+    isolation = probe_isolation(config.sandbox.isolation)
+    sandbox = isolation.mode if isolation.allowed else "disabled"
     click.echo(
-        f"Assistants API v2 server on {server.base_url} "
-        f"(state: {state}, model: {config.model_provider})"
+        f"Assistants API v2 server on {server.base_url} (state: {state}, model: "
+        f"{config.model_provider}, code interpreter sandbox: {sandbox})"
     )
     if not config.api_key:
         click.echo("No --api-key: any key is accepted; serving loopback only.")
+    if not isolation.allowed:
+        click.echo(f"WARNING: {refusal(isolation)}.")
+    elif not isolation.network_isolated:
+        click.echo(f"WARNING: code interpreter sandbox {isolation.mode}: {isolation.detail}")
     sys.stdout.flush()
     server.start()
     try:

@@ -17,6 +17,10 @@ class SandboxLimits:
     memory_mb: int = 512
     max_output_bytes: int = 64 * 1024
     max_file_bytes: int = 32 * 1024 * 1024
+    # "auto": the strongest isolation this machine has, and no code interpreter if that is
+    # only the audit hook; "weak": the same, but run code in the audit-hook mode rather
+    # than not at all (an operator's explicit choice); or one mode by name (tests).
+    isolation: str = "auto"
 
 
 @dataclass

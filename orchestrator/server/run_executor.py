@@ -584,17 +584,20 @@ class RunExecutor:
         run = self.store.require("run", self.run_id)
         code = _argument(call.arguments, "code")
         try:
-            from orchestrator.server.tools.code_interpreter import run_code
+            from orchestrator.server.tools.code_interpreter import SandboxUnavailable, run_code
         except ImportError as exc:
             raise ModelError(
                 "server_error", f"The code_interpreter tool is not available on this server: {exc}"
             ) from exc
-        result = await run_code(
-            code,
-            workdir=e.sandbox_dir(run["thread_id"]),
-            inputs=self._inputs(run["thread_id"]),
-            limits=e.config.sandbox,
-        )
+        try:
+            result = await run_code(
+                code,
+                workdir=e.sandbox_dir(run["thread_id"]),
+                inputs=self._inputs(run["thread_id"]),
+                limits=e.config.sandbox,
+            )
+        except SandboxUnavailable as exc:
+            raise ModelError("server_error", str(exc)) from exc
         logs = result.logs or ""
         if not result.ok and result.error and result.error not in logs:
             logs = f"{logs}\n{result.error}" if logs else result.error

@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from orchestrator.server.config import SandboxLimits
 from orchestrator.server.tools.code_interpreter import CodeFile, CodeResult, run_code
+from orchestrator.testing import ServerProcess
+from tests.support import ROOT
 
 LIMITS = SandboxLimits(
     timeout_seconds=5, memory_mb=256, max_output_bytes=4096, max_file_bytes=1_000_000
@@ -94,3 +100,83 @@ class Listener:
         self._stop.set()
         self._thread.join()
         self.sock.close()
+
+
+# Code that writes forged result records to every descriptor it holds, then fails.
+FORGE_RESULT_RECORDS = """
+import os
+forged = b'{"kind": "setup_error", "error": "forged\\\\nINJECTED"}\\n{"kind": "exit", "code": 0}\\n'
+for name in os.listdir("/proc/self/fd"):
+    try:
+        os.write(int(name), forged) if int(name) > 2 else None
+    except OSError:
+        pass
+1 / 0
+"""
+
+# Probes of what an execution can reach of the server; prints one JSON object.
+REACH_THE_SERVER = """
+import json, os, socket, sys
+secret = os.environ.get("PROBE_SECRET", "{secret}")
+found = []
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        try:
+            if secret.encode() in open(f"/proc/{{pid}}/environ", "rb").read():
+                found.append(pid)
+        except OSError:
+            pass
+def attempt(fn):
+    try:
+        fn()
+        return "reached"
+    except OSError as exc:
+        return type(exc).__name__
+print(json.dumps({{
+    "environ": found,
+    "shadow": attempt(lambda: open("/etc/shadow", "rb").read()),
+    "server_files": attempt(lambda: open({server_file!r}, "rb").read()),
+    "loopback": attempt(lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2).close()),
+}}))
+"""
+
+
+def run_in_process(
+    prefix: list[str], script: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` with this checkout's python under ``prefix`` (capsh, unshare...)."""
+    return subprocess.run(
+        [*prefix, sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+# Prefixes for run_in_process: as root in a default container, every capability but
+# CAP_SYS_ADMIN; and a machine where no user namespace can be made (only audit-hook).
+WITHOUT_SYS_ADMIN = ["capsh", "--drop=cap_sys_admin", "--", "-c", 'exec "$0" "$@"']
+WITHOUT_USER_NAMESPACES = [
+    "unshare",
+    "--user",
+    "--map-root-user",
+    "sh",
+    "-c",
+    'echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" "$@"',
+]
+
+
+def have(program: str) -> bool:
+    return shutil.which(program) is not None
+
+
+@dataclasses.dataclass
+class PrefixedServer(ServerProcess):
+    """``orchestrator serve`` started under ``prefix`` (e.g. WITHOUT_USER_NAMESPACES)."""
+
+    prefix: Sequence[str] = ()
+
+    def command(self) -> list[str]:
+        return [*self.prefix, *super().command()]

@@ -78,7 +78,9 @@ SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
+MAX_USER_NAMESPACES = "/proc/sys/user/max_user_namespaces"
 
 # Host paths the private root shows read-only, besides the Python installation.
 SYSTEM_PATHS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt")
@@ -226,20 +228,68 @@ def _read_exact(fd: int, size: int) -> bytes:
 
 
 def enter_namespaces(mode: str) -> None:
+    """Enter a new user namespace and, owned by it, new network/pid/ipc/uts namespaces.
+
+    The user namespace comes first in both modes: it needs no capability (so this works
+    as root without CAP_SYS_ADMIN, as in a default container), and inside it nested user
+    namespaces are switched off, so the code cannot make its own user+mount namespace
+    and mount a tmpfs that no limit counts."""
+    if mode not in ("namespaces", "user-namespaces"):
+        return
+    uid, gid = os.geteuid(), os.getegid()
+    flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     if mode == "namespaces":
-        unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
-    elif mode == "user-namespaces":
-        uid, gid = os.geteuid(), os.getegid()
-        unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+        # Every id this process can use maps to itself: the cell then becomes a separate
+        # sandbox uid, as without the user namespace.
+        unshare_with_identity_map(flags)
+    else:
+        unshare(flags)
         # Map our own ids only: the code keeps the server user's file permissions.
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", f"{uid} {uid} 1")
         _write("/proc/self/gid_map", f"{gid} {gid} 1")
-    else:
-        return
+    _write(MAX_USER_NAMESPACES, "0")
     with contextlib.suppress(OSError):
         socket.sethostname("sandbox")
     loopback_up()
+
+
+def unshare_with_identity_map(flags: int) -> None:
+    """``unshare(flags)`` (with CLONE_NEWUSER) and map every id of this namespace to
+    itself in the new one. A map of more than one's own id must be written from the
+    parent namespace (with CAP_SETUID there): a forked helper does it."""
+    uid_map, gid_map = _identity_map("/proc/self/uid_map"), _identity_map("/proc/self/gid_map")
+    me = os.getpid()
+    go_r, go_w = os.pipe()
+    helper = os.fork()
+    if helper == 0:
+        status = 1
+        try:
+            os.close(go_w)
+            if os.read(go_r, 1) == b"x":  # the parent has unshared
+                for name, text in (("uid_map", uid_map), ("gid_map", gid_map)):
+                    with open(f"/proc/{me}/{name}", "w") as f:
+                        f.write(text)
+                status = 0
+        except BaseException:
+            status = 1
+        os._exit(status)
+    os.close(go_r)
+    try:
+        unshare(flags)
+        os.write(go_w, b"x")
+    finally:
+        os.close(go_w)
+        _, status = os.waitpid(helper, 0)
+    if status != 0:
+        raise SetupError("could not map the sandbox's user ids (no CAP_SETUID?)")
+
+
+def _identity_map(path: str) -> str:
+    """The ids of this user namespace, each mapped to itself (for a child namespace)."""
+    with open(path) as f:
+        fields = f.read().split()
+    return "\n".join(f"{fields[i]} {fields[i]} {fields[i + 2]}" for i in range(0, len(fields), 3))
 
 
 def _write(path: str, text: str) -> None:
@@ -307,7 +357,7 @@ def _reap() -> None:
             return
 
 
-def supervise(pid: int, result_fd: int) -> int:
+def supervise(pid: int, result_fd: int, cell_r: int) -> int:
     """Wait for the cell; kill it if the server closes our stdin (it went away)."""
     lifeline: int | None = 0
     try:
@@ -329,6 +379,7 @@ def supervise(pid: int, result_fd: int) -> int:
                 os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     kill_descendants()
+    relay_exception(cell_r, result_fd)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         report(result_fd, {"kind": "signal", "signal": sig})
@@ -543,7 +594,7 @@ def run_cell(code: str, result_fd: int, memory_mb: int) -> int:
     return 0
 
 
-def cell(payload: dict, result_fd: int) -> int:
+def cell(payload: dict, result_fd: int, cell_fd: int) -> int:
     mode = payload["mode"]
     limits = payload["limits"]
     try:
@@ -562,7 +613,33 @@ def cell(payload: dict, result_fd: int) -> int:
     except Exception as exc:  # any failure here is ours, not the code's
         report(result_fd, {"kind": "setup_error", "error": f"{type(exc).__name__}: {exc}"})
         return SETUP_FAILED
-    return run_cell(payload["code"], result_fd, payload["memory_mb"])
+    # The code must not reach the server's result pipe (it could forge how the execution
+    # ended or inject log lines): from here on the cell only has its own pipe to the
+    # supervisor, which takes nothing from it but an exception line.
+    os.close(result_fd)
+    return run_cell(payload["code"], cell_fd, payload["memory_mb"])
+
+
+def relay_exception(cell_r: int, result_fd: int) -> None:
+    """Forward the cell's exception line, if any, to the server (as a sanitised string:
+    whatever the code wrote there, it could as well have raised)."""
+    os.set_blocking(cell_r, False)
+    data = b""
+    with contextlib.suppress(OSError):
+        while len(data) < 65536:
+            chunk = os.read(cell_r, 65536)
+            if not chunk:
+                break
+            data += chunk
+    for line in reversed(data.splitlines()):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("error"), str):
+            error = "".join(c if c.isprintable() else " " for c in record["error"])[:1000]
+            report(result_fd, {"kind": "exception", "error": error})
+            return
 
 
 def main() -> None:
@@ -577,12 +654,17 @@ def main() -> None:
         raise SystemExit(SETUP_FAILED) from None
     if LINUX:
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    cell_r, cell_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:
+        os.close(cell_r)
         # The cell exits through SystemExit so that the code's files get flushed and
         # closed and its atexit handlers run, as in a normal interpreter shutdown.
-        raise SystemExit(cell(payload, result_fd))
-    raise SystemExit(supervise(pid, result_fd))
+        raise SystemExit(cell(payload, result_fd, cell_w))
+    os.close(cell_w)
+    if LINUX:  # same-uid code (audit-hook mode) may not open our fds through /proc
+        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    raise SystemExit(supervise(pid, result_fd, cell_r))
 
 
 if __name__ == "__main__":

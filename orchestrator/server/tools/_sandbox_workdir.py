@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,16 @@ def ignored(relpath: str) -> bool:
     """Caches and tool state, not outputs: ``__pycache__`` and dot-files/directories
     (HOME is the working directory, so libraries keep ``~/.cache`` and such there)."""
     return any(part == "__pycache__" or part.startswith(".") for part in relpath.split("/"))
+
+
+def output_name(relpath: str) -> str:
+    """``relpath`` as an output file name: control and format characters (newlines, bidi
+    overrides such as U+202E that make ``gpj.exe`` look like ``exe.jpg``) and bytes that
+    are not UTF-8 become ``_``."""
+    return "".join(
+        "_" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") else c
+        for c in relpath
+    )
 
 
 def safe_input_name(name: str) -> str | None:

@@ -8,9 +8,13 @@ last bare expression is printed. What the sandbox enforces:
   (:func:`probe_isolation`): ``namespaces`` (as root: new network, pid, mount, ipc and
   uts namespaces, a private read-only root with the working directory at ``/mnt/data``
   as on OpenAI's, and a separate uid per execution); ``user-namespaces`` (the same as a
-  normal user, through a user namespace, keeping the server's uid); or, where neither
-  works, ``audit-hook``: a Python audit hook that refuses network sockets, which native
-  code and child programs can get around. ``ORCHESTRATOR_SANDBOX_ISOLATION`` forces one.
+  normal user, keeping the server's uid); or, where neither works, ``audit-hook``: a
+  Python audit hook that refuses network sockets, which native code and child programs
+  can get around. Both namespace modes go through a user namespace (which needs no
+  capability) in which nested user namespaces are off. The audit-hook mode leaves the
+  server's files and secrets reachable, so code runs in it only if the operator opted in
+  (``SandboxLimits.isolation`` = ``weak``); otherwise :func:`run_code` raises
+  :class:`SandboxUnavailable`. ``ORCHESTRATOR_SANDBOX_ISOLATION`` sets the same choice.
 - **no network** in the namespace modes: only a loopback interface exists;
 - **limits**: wall clock (``timeout_seconds``; the process group is killed), CPU time
   (``RLIMIT_CPU``), address space (``RLIMIT_AS`` from ``memory_mb``), output
@@ -63,6 +67,9 @@ GRACE_SECONDS = 0.5  # after exit, for pipes that a stray process still holds
 
 Mode = Literal["namespaces", "user-namespaces", "audit-hook"]
 MODES: tuple[Mode, ...] = ("namespaces", "user-namespaces", "audit-hook")
+# What an operator may ask for: the strongest mode or nothing, the strongest or the weak
+# one, or one mode by name.
+POLICIES = ("auto", "weak", *MODES)
 # Preferred sandbox uids/gids: unused by distributions and by systemd's container ranges.
 UID_WINDOW = (0x7F000000, 0x7F000000 + (1 << 20))
 
@@ -88,6 +95,11 @@ class Isolation:
     mode: Mode
     network_isolated: bool  # enforced by the kernel (True) or only by the audit hook
     detail: str  # one line for logs and reports
+    allowed: bool = True  # False: the audit-hook mode without the operator's consent
+
+
+class SandboxUnavailable(RuntimeError):
+    """No isolation the operator accepts works on this machine: code is not run."""
 
 
 async def run_code(
@@ -96,13 +108,19 @@ async def run_code(
     """Run ``code`` in a fresh sandboxed interpreter with ``workdir`` as its directory.
 
     ``inputs`` are written into ``workdir`` first (by plain file name). Never raises for
-    anything the code does; cancelling the awaiting task kills the execution.
+    anything the code does; cancelling the awaiting task kills the execution. Raises
+    :class:`SandboxUnavailable` if only an isolation the operator did not accept works.
     """
     loop = asyncio.get_running_loop()
     try:
-        isolation = _probed or await loop.run_in_executor(_executor(), probe_isolation)
-    except ValueError as exc:  # a misconfigured ORCHESTRATOR_SANDBOX_ISOLATION
+        policy = isolation_policy(limits.isolation)
+        isolation = _probed.get(policy) or await loop.run_in_executor(
+            _executor(), probe_isolation, policy
+        )
+    except ValueError as exc:  # a misconfigured isolation setting
         return CodeResult(logs="", ok=False, error=f"Sandbox error: {exc}", files=[])
+    if not isolation.allowed:
+        raise SandboxUnavailable(refusal(isolation))
     execution = _Execution()
     future = loop.run_in_executor(
         _executor(), _run, code, Path(workdir), list(inputs), limits, isolation, execution
@@ -117,26 +135,43 @@ async def run_code(
 # --------------------------------------------------------------------------- isolation
 
 _probe_lock = threading.Lock()
-_probed: Isolation | None = None
+_probed: dict[str, Isolation] = {}
 
 
-def probe_isolation(*, refresh: bool = False) -> Isolation:
-    """The isolation this process uses, found by running a probe cell in each candidate
-    mode (strongest first) once; logged once. ``refresh`` probes again (tests)."""
-    global _probed
+def isolation_policy(requested: str | None = None) -> str:
+    """The isolation asked for: ``requested`` (a ``SandboxLimits.isolation``) unless that
+    is ``auto``, then ``ORCHESTRATOR_SANDBOX_ISOLATION``, then ``auto``."""
+    policy = (requested or "auto").strip()
+    if policy == "auto":
+        policy = os.environ.get(ISOLATION_ENV, "auto").strip() or "auto"
+        if policy not in POLICIES:
+            raise ValueError(f"{ISOLATION_ENV}={policy!r}: expected one of {POLICIES}")
+    if policy not in POLICIES:
+        raise ValueError(f"sandbox isolation {policy!r}: expected one of {POLICIES}")
+    return policy
+
+
+def probe_isolation(requested: str | None = None, *, refresh: bool = False) -> Isolation:
+    """The isolation executions get under ``requested`` (see :func:`isolation_policy`),
+    found by running a probe cell in each candidate mode (strongest first) once per
+    policy; logged once. ``refresh`` probes again (tests)."""
+    policy = isolation_policy(requested)
     with _probe_lock:
-        if _probed is not None and not refresh:
-            return _probed
-        _probed = None
-        forced = os.environ.get(ISOLATION_ENV, "auto").strip() or "auto"
-        if forced != "auto" and forced not in MODES:
-            raise ValueError(f"{ISOLATION_ENV}={forced!r}: expected auto or one of {MODES}")
-        if forced != "auto":
-            candidates: list[Mode] = [forced]  # type: ignore[list-item]
-        elif sys.platform.startswith("linux"):
-            candidates = ["namespaces" if os.geteuid() == 0 else "user-namespaces"]
+        if refresh:
+            _probed.clear()
+        if policy in _probed:
+            return _probed[policy]
+        if policy in ("auto", "weak"):
+            # Every stronger mode first: as root without CAP_SYS_ADMIN (a default
+            # container) the user namespace of the namespaces mode still works.
+            if not sys.platform.startswith("linux"):
+                candidates: list[Mode] = []
+            elif os.geteuid() == 0:
+                candidates = ["namespaces", "user-namespaces"]
+            else:
+                candidates = ["user-namespaces"]
         else:
-            candidates = []
+            candidates = [policy]  # type: ignore[list-item]
         failures = []
         chosen: Isolation | None = None
         for mode in candidates:
@@ -148,16 +183,33 @@ def probe_isolation(*, refresh: bool = False) -> Isolation:
                 break
             failures.append(f"{mode}: {reason}")
         if chosen is None:
-            why = "; ".join(failures) or f"not supported on {sys.platform}"
-            if forced == "audit-hook":
+            why = "; ".join(failures) or f"no namespaces on {sys.platform}"
+            if policy == "audit-hook":
                 why = f"forced by {ISOLATION_ENV}"
-            chosen = Isolation("audit-hook", False, f"{_DETAILS['audit-hook']} ({why})")
-        if chosen.network_isolated:
+            chosen = Isolation(
+                "audit-hook",
+                False,
+                f"{_DETAILS['audit-hook']} ({why})",
+                allowed=policy in ("weak", "audit-hook"),
+            )
+        if not chosen.allowed:
+            logger.error("%s", refusal(chosen))
+        elif chosen.network_isolated:
             logger.info("code interpreter sandbox: %s (%s)", chosen.mode, chosen.detail)
         else:
             logger.warning("code interpreter sandbox: %s: %s", chosen.mode, chosen.detail)
-        _probed = chosen
+        _probed[policy] = chosen
         return chosen
+
+
+def refusal(isolation: Isolation) -> str:
+    """Why code is not run under ``isolation`` and what the operator can do about it."""
+    return (
+        "The code interpreter is disabled on this server: no sandbox isolation works on "
+        f"this machine, only the weak audit-hook mode, in which {isolation.detail}. Give "
+        "the server user namespaces, or start it with --sandbox-isolation weak (or "
+        f"{ISOLATION_ENV}=weak) to run code anyway"
+    )
 
 
 _DETAILS: dict[str, str] = {
@@ -166,7 +218,9 @@ _DETAILS: dict[str, str] = {
     "user-namespaces": "no network; a user namespace with new network, pid, mount, ipc and "
     "uts namespaces, a private read-only root with the working directory at /mnt/data",
     "audit-hook": "network access is refused by a Python audit hook only (native code and "
-    "child programs can still reach the network); the code runs as the server's user",
+    "child programs can still reach the network and the server over loopback); the code "
+    "runs as the server's user and can read what it can: the server's database and files, "
+    "the environment of the server process (its API keys) through /proc",
 }
 
 _PROBE_CODE = """\
@@ -407,14 +461,15 @@ def _run_unguarded(
             f"the working directory has more than {wd.MAX_SCANNED_ENTRIES} entries; "
             "changes beyond them were not looked for"
         )
+    files = []
+    for name, data in found:
+        shown = wd.output_name(name)
+        if shown != name:
+            notes.append(f"output file {name!r} is returned as {shown!r}")
+        files.append(CodeFile(shown, data))
     error = _error(raw, limits, execution)
     logs = _logs(raw, limits, notes)
-    return CodeResult(
-        logs=logs,
-        ok=error is None,
-        error=error,
-        files=[CodeFile(name, data) for name, data in found],
-    )
+    return CodeResult(logs=logs, ok=error is None, error=error, files=files)
 
 
 def sandbox_env(isolation: Isolation, workdir: Path) -> dict[str, str]:

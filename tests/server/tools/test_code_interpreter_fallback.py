@@ -131,8 +131,8 @@ def test_an_unknown_mode_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         result = run("print('never runs')", tmp_path / "wd")  # an error result, not a crash
         assert result.ok is False and result.logs == ""
         assert result.error == (
-            "Sandbox error: ORCHESTRATOR_SANDBOX_ISOLATION='chroot': expected auto or one of "
-            "('namespaces', 'user-namespaces', 'audit-hook')"
+            "Sandbox error: ORCHESTRATOR_SANDBOX_ISOLATION='chroot': expected one of "
+            "('auto', 'weak', 'namespaces', 'user-namespaces', 'audit-hook')"
         )
     finally:
         monkeypatch.delenv(ISOLATION_ENV)

@@ -8,11 +8,14 @@ is covered on ``run_code`` itself: the server's default 30 s timeout is too slow
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import openai
 import pytest
 
-from tests.support.sandbox import Listener
+from orchestrator.server.tools.code_interpreter import probe_isolation
+from tests.support import API_KEY, ROOT
+from tests.support.sandbox import WITHOUT_USER_NAMESPACES, Listener, PrefixedServer, have
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
 
@@ -55,3 +58,56 @@ def test_limit_failures_come_back_as_outputs_and_the_server_stays_up(
     # The same server goes on answering, and runs code normally.
     assert client.beta.assistants.retrieve(assistant.id).id == assistant.id
     assert run_cell(client, assistant.id, "6 * 7").startswith("42")
+
+
+def test_the_startup_line_says_the_sandbox_mode(server) -> None:  # type: ignore[no-untyped-def]
+    lines = server.log_text().splitlines()
+    first = next(line for line in lines if line.startswith("Assistants API v2 server on "))
+    assert first.endswith(f", code interpreter sandbox: {probe_isolation().mode})")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not have("unshare"), reason="needs unshare(1)")
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_without_namespaces_code_runs_only_if_the_operator_opts_in(
+    tmp_path: Path, opt_in: bool
+) -> None:
+    """Where only the audit-hook mode works (model code could read the server's keys),
+    a run that calls the code interpreter fails with a clear error, unless the server was
+    started with ``--sandbox-isolation weak``, which it then warns about."""
+    server = PrefixedServer(
+        api_key=API_KEY,
+        extra_args=["--sandbox-isolation", "weak"] if opt_in else [],
+        log_path=tmp_path / "server.log",
+        cwd=ROOT,
+        prefix=WITHOUT_USER_NAMESPACES,
+    ).start()
+    try:
+        client = server.client()
+        assistant = client.beta.assistants.create(
+            model="gpt-4o", tools=[{"type": "code_interpreter"}]
+        )
+        if opt_in:
+            assert run_cell(client, assistant.id, "6 * 7").startswith("42")
+        else:
+            thread = client.beta.threads.create(
+                messages=[{"role": "user", "content": "```python\nprint('never runs')\n```"}]
+            )
+            run = client.beta.threads.runs.create_and_poll(
+                thread_id=thread.id, assistant_id=assistant.id
+            )
+            assert run.status == "failed"
+            assert run.last_error is not None and run.last_error.code == "server_error"
+            assert run.last_error.message.startswith(
+                "The code interpreter is disabled on this server: no sandbox isolation works"
+            )
+    finally:
+        server.stop()
+    lines = server.log_text().splitlines()
+    sandbox = "audit-hook" if opt_in else "disabled"
+    first = next(line for line in lines if line.startswith("Assistants API v2 server on "))
+    assert first.endswith(f", code interpreter sandbox: {sandbox})")
+    warning = next(line for line in lines if line.startswith("WARNING: "))
+    assert "the environment of the server process (its API keys)" in warning
+    if not opt_in:
+        assert "--sandbox-isolation weak" in warning

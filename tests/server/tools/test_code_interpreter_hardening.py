@@ -1,0 +1,144 @@
+"""What model code must not get out of the sandbox, in the mode this machine gives and in
+simulated ones: root without CAP_SYS_ADMIN (a default container), and a machine where no
+user namespace can be made (only the weak audit-hook mode works there)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator.server.tools.code_interpreter import (
+    probe_isolation,
+)
+from tests.support.sandbox import (
+    FORGE_RESULT_RECORDS,
+    REACH_THE_SERVER,
+    WITHOUT_SYS_ADMIN,
+    WITHOUT_USER_NAMESPACES,
+    Listener,
+    have,
+    run,
+    run_in_process,
+)
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
+
+
+@pytest.fixture
+def wd(tmp_path: Path) -> Path:
+    return tmp_path / "sandbox" / "thread_test"
+
+
+@pytest.fixture(scope="module")
+def namespaces() -> None:
+    if probe_isolation().mode == "audit-hook":
+        pytest.skip(f"no namespaces here: {probe_isolation().detail}")
+
+
+def test_the_code_cannot_forge_the_result_pipe(wd: Path) -> None:
+    result = run(FORGE_RESULT_RECORDS, wd)
+    assert result.ok is False
+    assert result.error == "ZeroDivisionError: division by zero"
+    assert "forged" not in result.logs and "INJECTED" not in result.logs
+
+
+def test_output_file_names_are_sanitised(wd: Path) -> None:
+    code = "for name in ['report\\u202etxt.exe', 'two\\nlines.txt', 'plain.txt']:\n    open(name, 'w').write(name[:3])"
+    result = run(code, wd)
+    assert result.ok, result
+    assert sorted(f.name for f in result.files) == ["plain.txt", "report_txt.exe", "two_lines.txt"]
+    assert "[sandbox] output file 'report\\u202etxt.exe' is returned as 'report_txt.exe'" in (
+        result.logs
+    )
+    assert "[sandbox] output file 'two\\nlines.txt' is returned as 'two_lines.txt'" in result.logs
+    assert "\u202e" not in result.logs
+
+
+def test_nested_user_namespaces_are_refused(wd: Path, namespaces: None) -> None:
+    """Otherwise the code could mount its own tmpfs, which no memory limit counts."""
+    code = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWUSER, CLONE_NEWNS = 0x10000000, 0x00020000
+if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0:
+    print("made a user namespace")
+else:
+    print("refused:", os.strerror(ctypes.get_errno()))
+"""
+    result = run(code, wd)
+    assert result.ok, result
+    assert result.logs.startswith("refused:"), result.logs
+
+
+_SIMULATED = """
+import asyncio, json, sys
+from pathlib import Path
+from orchestrator.server.config import SandboxLimits
+from orchestrator.server.tools.code_interpreter import SandboxUnavailable, probe_isolation, run_code
+limits = SandboxLimits(timeout_seconds=20, isolation=sys.argv[3])
+try:
+    result = asyncio.run(run_code(sys.argv[2], workdir=Path(sys.argv[1]), inputs=[], limits=limits))
+    out = {"mode": probe_isolation(sys.argv[3]).mode, "logs": result.logs, "error": result.error}
+except SandboxUnavailable as exc:
+    out = {"mode": probe_isolation(sys.argv[3]).mode, "refused": str(exc)}
+print(json.dumps(out))
+"""
+
+
+def _simulate(prefix: list[str], wd: Path, code: str, policy: str = "auto") -> dict:
+    secret_env = {"ORCHESTRATOR_API_KEY": "sk-simulated-server-secret"}
+    done = run_in_process(prefix, _SIMULATED, str(wd), code, policy, env=secret_env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _reach(tmp_path: Path, port: int) -> str:
+    server_file = tmp_path / "server.db"
+    server_file.write_bytes(b"the server's database")
+    server_file.chmod(0o600)
+    return REACH_THE_SERVER.format(
+        secret="sk-simulated-server-secret", server_file=str(server_file), port=port
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not have("capsh"), reason="needs root and capsh")
+def test_root_without_sys_admin_still_gets_namespaces(tmp_path: Path) -> None:
+    """A default container: no CAP_SYS_ADMIN, but user namespaces work, so no secret of
+    the server is reachable (the audit-hook fallback exposed all of them)."""
+    listener = Listener()
+    try:
+        out = _simulate(WITHOUT_SYS_ADMIN, tmp_path / "wd", _reach(tmp_path, listener.port))
+    finally:
+        listener.close()
+    assert out["mode"] == "namespaces", out
+    assert out["error"] is None, out
+    reach = json.loads(out["logs"])
+    assert reach["environ"] == []
+    assert reach["shadow"] != "reached" and reach["server_files"] != "reached"
+    assert reach["loopback"] != "reached" and listener.accepted == 0
+
+
+@pytest.mark.skipif(not have("unshare"), reason="needs unshare(1)")
+def test_without_user_namespaces_the_weak_mode_is_refused(tmp_path: Path) -> None:
+    out = _simulate(WITHOUT_USER_NAMESPACES, tmp_path / "wd", "print('ran')")
+    assert out["mode"] == "audit-hook"
+    assert out["refused"].startswith(
+        "The code interpreter is disabled on this server: no sandbox isolation works on "
+        "this machine, only the weak audit-hook mode, in which"
+    )
+    assert "the environment of the server process (its API keys)" in out["refused"]
+    assert out["refused"].endswith(
+        "start it with --sandbox-isolation weak (or "
+        "ORCHESTRATOR_SANDBOX_ISOLATION=weak) to run code anyway"
+    )
+    assert not (tmp_path / "wd").exists() or not any((tmp_path / "wd").iterdir())
+
+
+@pytest.mark.skipif(not have("unshare"), reason="needs unshare(1)")
+def test_the_weak_mode_runs_when_the_operator_opts_in(tmp_path: Path) -> None:
+    out = _simulate(WITHOUT_USER_NAMESPACES, tmp_path / "wd", "print('ran')", policy="weak")
+    assert out == {"mode": "audit-hook", "logs": "ran\n", "error": None}
