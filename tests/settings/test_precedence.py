@@ -132,6 +132,13 @@ ROWS = [
     server("max_concurrent_runs", "2", 3, 4, (2, 3, 4, 16)),
     server("sandbox_timeout", "1", 2, 3.5, (1.0, 2.0, 3.5, 30.0)),
     server("sandbox_memory_mb", "64", 128, 256, (64, 128, 256, 512)),
+    Row(
+        "sandbox_isolation",
+        lambda s: s.server.sandbox.isolation,
+        "auto",
+        env=({"ORCHESTRATOR_SANDBOX_ISOLATION": "weak"}, "weak"),
+        flag=({"sandbox_isolation": "namespaces"}, "namespaces"),
+    ),
 ]  # fmt: skip
 
 
@@ -197,6 +204,7 @@ def test_every_flag_of_the_resolver_has_a_row() -> None:
         ({"ORCHESTRATOR_UPSTREAM_MAX_TOOL_ROUNDS": "1.5"}, {}, {}, "a whole number"),
         ({"ORCHESTRATOR_SANDBOX_MEMORY_MB": "8"}, {}, {}, "ORCHESTRATOR_SANDBOX_MEMORY_MB: expected"),
         ({"ORCHESTRATOR_MODEL_PROVIDER": "gpt"}, {}, {}, "ORCHESTRATOR_MODEL_PROVIDER: 'gpt' is not"),
+        ({"ORCHESTRATOR_SANDBOX_ISOLATION": "chroot"}, {}, {}, "ORCHESTRATOR_SANDBOX_ISOLATION: 'chroot' is not"),
         ({"ORCHESTRATOR_MODEL_PROVIDER": "chat"}, {}, {}, "no upstream is set"),
         ({}, {"server": {"model_provider": "chat"}}, {}, "server.upstream_base_url"),
         ({}, {}, {"host": "0.0.0.0"}, "without an API key"),
