@@ -158,3 +158,15 @@ def test_no_import_cycles() -> None:
     )
     gone = [c for c in KNOWN_CYCLES if c not in cycles]
     assert not gone, f"these known cycles are gone; delete them from KNOWN_CYCLES: {gone}"
+
+
+def test_routes_call_services_never_the_reverse() -> None:
+    # Only the app mounts routers; a router imports no other router (shared work is a
+    # service, shared FastAPI dependencies are routes.deps).
+    routes = "orchestrator.server.routes"
+    importers = {
+        name: sorted(t for t in targets if t.startswith(routes + ".") and t != f"{routes}.deps")
+        for name, targets in _import_graph().items()
+        if name != "orchestrator.server.app"
+    }
+    assert {name: found for name, found in importers.items() if found} == {}

@@ -24,7 +24,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from orchestrator.server.context import json_body
 from orchestrator.server.errors import APIError, invalid
 from orchestrator.server.ids import new_id, now
 from orchestrator.server.providers.base import (
@@ -38,6 +37,7 @@ from orchestrator.server.providers.base import (
     ToolDef,
 )
 from orchestrator.server.providers.local import LocalModel
+from orchestrator.server.routes.deps import json_body
 
 router = APIRouter()
 

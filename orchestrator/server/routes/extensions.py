@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
 from orchestrator.scripting import Script, ScriptStep
-from orchestrator.server.context import ServerContext, ctx
+from orchestrator.server.context import ServerContext
 from orchestrator.server.errors import invalid
 from orchestrator.server.providers.script import ScriptQueue
+from orchestrator.server.routes.deps import ctx
 
 router = APIRouter()
 

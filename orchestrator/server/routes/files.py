@@ -10,18 +10,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from orchestrator.server.context import ServerContext, ctx
+from orchestrator.server.context import ServerContext
 from orchestrator.server.errors import invalid
 from orchestrator.server.ids import now
+from orchestrator.server.routes.deps import ctx
 from orchestrator.server.services.files import (
     UPLOAD_PURPOSES,
     delete_file,
-    get_file,
+    list_files_page,
     read_file_bytes,
     require_file,
     store_file,
 )
-from orchestrator.server.store import ListParams
 
 router = APIRouter()
 
@@ -102,15 +102,7 @@ async def list_files(
     after: str | None = None,
     c: ServerContext = Depends(ctx),
 ) -> dict[str, Any]:
-    if not 1 <= limit <= 10000:
-        raise invalid("Invalid 'limit': integer must be between 1 and 10000.", param="limit")
-    params = ListParams(order=order, after=after)  # type: ignore[arg-type]
-    params.limit = limit  # the Files API allows up to 10,000 (checked above)
-    where = {"purpose": purpose} if purpose is not None else None
-    page = c.store.list("file", params, where=where)
-    # Expired files are deleted as they are met (and by the indexer's periodic sweep).
-    page.data = [f for f in page.data if get_file(c.store, f["id"]) is not None]
-    return page.body()
+    return list_files_page(c.store, purpose=purpose, limit=limit, order=order, after=after)
 
 
 @router.get("/files/{file_id}")

@@ -11,7 +11,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from orchestrator.server.context import ServerContext, ctx, json_body, list_params
+from orchestrator.server.context import ServerContext
+from orchestrator.server.routes.deps import ctx, json_body, list_params
 from orchestrator.server.services import vector_stores as vsf
 from orchestrator.server.store import ListParams
 from orchestrator.server.wire import check_request

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.server.errors import not_found
+from orchestrator.server.errors import invalid, not_found
 from orchestrator.server.ids import new_id, now
+from orchestrator.server.store import ListParams
 from orchestrator.server.tools.file_search import detach_file_everywhere
 
 if TYPE_CHECKING:
@@ -101,3 +102,18 @@ def purge_expired_files(store: Store) -> int:
             delete_file(store, obj["id"])
             gone += 1
     return gone
+
+
+def list_files_page(
+    store: Store, *, purpose: str | None, limit: int, order: str, after: str | None
+) -> dict[str, Any]:
+    """GET /files: a page of up to 10,000 files (the Files API's own limit), live ones only."""
+    if not 1 <= limit <= 10000:
+        raise invalid("Invalid 'limit': integer must be between 1 and 10000.", param="limit")
+    params = ListParams(order=order, after=after)  # type: ignore[arg-type]
+    params.limit = limit  # ListParams caps at 100, the other lists' limit
+    where = {"purpose": purpose} if purpose is not None else None
+    page = store.list("file", params, where=where)
+    # Expired files are deleted as they are met (and by the indexer's periodic sweep).
+    page.data = [f for f in page.data if get_file(store, f["id"]) is not None]
+    return page.body()
