@@ -13,6 +13,7 @@ adoption instead of being duplicated.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -241,69 +242,44 @@ def _vs_file(raw: dict[str, Any]) -> ActualVectorStoreFile:
     )
 
 
+@dataclass
+class Listings:
+    """What the list requests returned, as the server's JSON."""
+
+    assistants: list[dict[str, Any]]
+    vector_stores: list[dict[str, Any]]
+    files: list[dict[str, Any]]
+    # Managed vector store id -> its files (a store deleted while listing is absent).
+    store_files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
 def fetch_actual(api: Api, namespace: str, *, parallelism: int = 8) -> ActualState:
     """List the server and keep what concerns ``namespace``."""
-    state = ActualState(namespace=namespace)
-    pages: list[JournalPage] = []
-    # Files that any assistant (of any owner) or a managed store of ours references.
-    referenced: set[str] = set()
-    other_stores: list[str] = []
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         f_asst = pool.submit(api.list_assistants)
         f_vs = pool.submit(api.list_vector_stores)
         f_files = pool.submit(api.list_files)
-        for raw in f_asst.result():
-            meta = raw.get("metadata") or {}
-            asst = ActualAssistant(raw)
-            referenced.update(asst.code_interpreter_file_ids)
-            if is_managed(meta, namespace):
-                state.assistants.append(asst)
-            elif not is_marked(meta):
-                state.unmanaged_assistants.append(asst)
-        for raw in f_vs.result():
-            meta = raw.get("metadata") or {}
-            if is_lock(meta, namespace):
-                state.locks.append(raw)
-            elif is_journal(meta, namespace):
-                pages.append(JournalPage.from_raw(raw))
-            elif is_managed(meta, namespace):
-                state.vector_stores.append(
-                    ActualVectorStore(
-                        id=raw["id"],
-                        name=raw.get("name"),
-                        metadata=meta,
-                        created_at=int(raw.get("created_at") or 0),
-                        status=raw.get("status") or "completed",
-                    )
-                )
-            else:
-                other_stores.append(raw["id"])
-        listed = {raw["id"]: raw for raw in f_files.result()}
-        listings = {
-            vs.id: pool.submit(api.list_vector_store_files, vs.id) for vs in state.vector_stores
-        }
-        gone = set()
-        for vs in state.vector_stores:
-            try:
-                vs.files = [_vs_file(raw) for raw in listings[vs.id].result()]
-            except openai.NotFoundError:
-                gone.add(vs.id)  # deleted while we were listing
-            referenced.update(f.file_id for f in vs.files)
-        state.vector_stores = [v for v in state.vector_stores if v.id not in gone]
-    _index_files(state, listed, referenced)
-    # A journal page whose lock is gone or stale belongs to an apply that is over.
-    live = live_lock_tokens(state.locks)
-    state.journals = sorted(
-        (p for p in pages if p.token not in live), key=lambda p: (p.created_at, p.id)
-    )
+        listings = Listings(f_asst.result(), f_vs.result(), f_files.result())
+        managed = [
+            raw["id"]
+            for raw in listings.vector_stores
+            if is_managed(raw.get("metadata"), namespace)
+        ]
+        pending = {vs_id: pool.submit(api.list_vector_store_files, vs_id) for vs_id in managed}
+        for vs_id, future in pending.items():
+            with contextlib.suppress(openai.NotFoundError):  # deleted while we were listing
+                listings.store_files[vs_id] = future.result()
+    state = actual_from_listings(namespace, listings)
     if state.journals:
+        listed = {raw["id"]: raw for raw in listings.files}
+        ours = {f.id for f in state.files}
         recovered = recover_from_journals(
             api,
             state.journals,
             listed,
-            referenced,
-            other_stores,
-            {f.id for f in state.files},
+            _referenced(state, listings),
+            _other_stores(namespace, listings),
+            ours,
             parallelism=parallelism,
         )
         state.files.extend(
@@ -318,6 +294,67 @@ def fetch_actual(api: Api, namespace: str, *, parallelism: int = 8) -> ActualSta
             for r in recovered
         )
         state.files.sort(key=lambda f: (f.created_at, f.id))
+    return state
+
+
+def _referenced(state: ActualState, listings: Listings) -> set[str]:
+    """Files that any assistant (of any owner) or a managed store of ours references."""
+    out = {
+        fid for raw in listings.assistants for fid in ActualAssistant(raw).code_interpreter_file_ids
+    }
+    out.update(f.file_id for vs in state.vector_stores for f in vs.files)
+    return out
+
+
+def _other_stores(namespace: str, listings: Listings) -> list[str]:
+    """Vector stores that are not ours (neither managed, nor a lock, nor a journal page)."""
+    return [
+        raw["id"]
+        for raw in listings.vector_stores
+        if not any(
+            check(raw.get("metadata"), namespace) for check in (is_managed, is_lock, is_journal)
+        )
+    ]
+
+
+def actual_from_listings(namespace: str, listings: Listings) -> ActualState:
+    """The actual state of ``namespace`` in these listings (pure: no requests).
+
+    Journal pages of applies that are over are in ``journals``; what they account for is
+    found by :func:`fetch_actual` (it takes downloads).
+    """
+    state = ActualState(namespace=namespace)
+    pages: list[JournalPage] = []
+    for raw in listings.assistants:
+        meta = raw.get("metadata") or {}
+        if is_managed(meta, namespace):
+            state.assistants.append(ActualAssistant(raw))
+        elif not is_marked(meta):
+            state.unmanaged_assistants.append(ActualAssistant(raw))
+    for raw in listings.vector_stores:
+        meta = raw.get("metadata") or {}
+        if is_lock(meta, namespace):
+            state.locks.append(raw)
+        elif is_journal(meta, namespace):
+            pages.append(JournalPage.from_raw(raw))
+        elif is_managed(meta, namespace) and raw["id"] in listings.store_files:
+            state.vector_stores.append(
+                ActualVectorStore(
+                    id=raw["id"],
+                    name=raw.get("name"),
+                    metadata=meta,
+                    created_at=int(raw.get("created_at") or 0),
+                    status=raw.get("status") or "completed",
+                    files=[_vs_file(f) for f in listings.store_files[raw["id"]]],
+                )
+            )
+    listed = {raw["id"]: raw for raw in listings.files}
+    _index_files(state, listed, _referenced(state, listings))
+    # A journal page whose lock is gone or stale belongs to an apply that is over.
+    live = live_lock_tokens(state.locks)
+    state.journals = sorted(
+        (p for p in pages if p.token not in live), key=lambda p: (p.created_at, p.id)
+    )
     return state
 
 

@@ -445,7 +445,9 @@ class _Planner:
                 kind="vector_store", action="noop", key=dvs.key, label=dvs.key, id=vs.id, refs=refs
             )
         legacy = [fid for fid in detach if self.file_key_of(fid).startswith("legacy:")]
-        drift = vs.sha256 == dvs.sha256 and bool(attach or detach or set_attrs) and not legacy
+        # Same spec, yet different: edited on the server (a failed indexing or files of an
+        # earlier version are no edit, and have their own reason).
+        drift = vs.sha256 == dvs.sha256 and not legacy and not failed
         reason = "indexing failed: " + "; ".join(failed) if failed else None
         if legacy and not reason:
             reason = "its files are uploaded again under their own names"
@@ -477,6 +479,15 @@ class _Planner:
             else:
                 stores.append(f"{key}@{vid}")
         return ci, stores
+
+    def _store_replaced_by_plan(self, asst: ActualAssistant, da: DesiredAssistant) -> bool:
+        """Its vector store differs only because this plan replaces that store."""
+        _, stores = self._comparable_refs(asst)
+        now = []
+        for ref in stores:
+            key, at, _ = ref.partition("@")
+            now.append(key if at and key in self.vs_final and self.vs_final[key] is None else ref)
+        return stores != now and now == ([da.vector_store] if da.vector_store else [])
 
     def _assistant_diffs(
         self, asst: ActualAssistant, da: DesiredAssistant, meta: dict[str, str]
@@ -672,7 +683,19 @@ class _Planner:
         legacy = any(
             self.file_key_of(fid).startswith("legacy:") for fid in primary.code_interpreter_file_ids
         )
-        drift = primary.sha256 == da.sha256 and not legacy
+        swapped = self._store_replaced_by_plan(primary, da)
+        drift = (
+            primary.sha256 == da.sha256
+            and not legacy
+            # A store this plan replaces is no edit on the server.
+            and (not swapped or any(d.field != "file_search.vector_stores" for d in diffs))
+        )
+        if drift:
+            reason: str | None = "changed on the server"
+        elif legacy:
+            reason = "its files are uploaded again under their own names"
+        else:
+            reason = "its vector store is replaced" if swapped else None
         return Change(
             kind="assistant",
             action="update",
@@ -681,9 +704,7 @@ class _Planner:
             name=da.fields.get("name"),
             id=primary.id,
             drift=drift,
-            reason="changed on the server"
-            if drift
-            else ("its files are uploaded again under their own names" if legacy else None),
+            reason=reason,
             diffs=diffs,
             assistant=AssistantOp(
                 fields=send,
