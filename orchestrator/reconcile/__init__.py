@@ -21,7 +21,8 @@ Modules: :mod:`.desired` (YAML → objects), :mod:`.actual` (list the server; wi
 :mod:`.planner` (``make_plan``: desired vs. actual, pure), :mod:`.plan` (the plan model),
 :mod:`.planfile` (its JSON form), :mod:`.apply` (execute), :mod:`.workflow` (plan / apply
 under the lease / destroy), :mod:`.lease`, :mod:`.journal`, :mod:`.lockfile`,
-:mod:`.export`. Ownership rules: :mod:`orchestrator.ownership`.
+:mod:`.export`. Ownership rules: :mod:`orchestrator.ownership`. Human
+output lives in :mod:`orchestrator.cli.views`.
 """
 
 from __future__ import annotations

@@ -9,8 +9,6 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import click
-
 from orchestrator.scenarios.results import RunReport, ScenarioResult
 from orchestrator.scenarios.transcript import scenario_markdown, slug
 
@@ -124,53 +122,3 @@ def write_transcripts(report: RunReport, directory: Path) -> list[Path]:
         _write(path, scenario_markdown(r))
         written.append(path)
     return written
-
-
-def summary(report: RunReport, color: bool = False) -> str:
-    """The summary table, the pass rates when repeated, and the totals line."""
-
-    def style(text: str, outcome: str) -> str:
-        if not color:
-            return text
-        fg = {"passed": "green", "failed": "red", "error": "yellow"}[outcome]
-        return click.style(text, fg=fg, bold=True)
-
-    lines: list[str] = []
-    rates = report.pass_rates()
-    repeated = any(n > 1 for _, _, n in rates)
-    if report.results and not repeated:
-        rows = []
-        for r in report.results:
-            label = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}[r.outcome]
-            turns = f"{len(r.turns)}"
-            rows.append((r.id, label, r.outcome, turns, f"{r.duration:.2f} s"))
-        w = [
-            max(len("Scenario"), *(len(r[0]) for r in rows)),
-            6,
-            max(len("Turns"), *(len(r[3]) for r in rows)),
-        ]
-        lines.append(
-            f"{'Scenario'.ljust(w[0])}  {'Result'.ljust(w[1])}  {'Turns'.rjust(w[2])}  Time"
-        )
-        for name, label, outcome, turns, dur in rows:
-            lines.append(
-                f"{name.ljust(w[0])}  {style(label.ljust(w[1]), outcome)}  {turns.rjust(w[2])}  {dur}"
-            )
-    if repeated:
-        # Repeats measure flakiness: one line per scenario with its pass rate.
-        wn = max(len("Scenario"), *(len(n) for n, _, _ in rates))
-        lines.append(f"{'Scenario'.ljust(wn)}  Passed   Rate")
-        for name, p, n in rates:
-            rate = f"{100 * p / n:5.1f}%"
-            outcome = "passed" if p == n else "failed" if p else "error"
-            lines.append(f"{name.ljust(wn)}  {f'{p}/{n}'.ljust(7)}  {style(rate, outcome)}")
-    for p in report.errors:
-        lines.append(style("ERROR", "error") + " " + p.render())
-    total = len(report.results)
-    lines.append(
-        f"{total} scenario run{'s' if total != 1 else ''}: {report.count('passed')} passed, "
-        f"{report.count('failed')} failed, {report.count('error') + len(report.errors)} "
-        f"error{'s' if report.count('error') + len(report.errors) != 1 else ''} "
-        f"in {report.duration:.2f} s"
-    )
-    return "\n".join(lines)

@@ -17,9 +17,9 @@ from typing import Any
 import openai
 import pytest
 
+from orchestrator.cli.views.scenarios import LineReporter
 from orchestrator.ownership import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
 from orchestrator.project.specs import Location, ScenarioSpec, TurnSpec
-from orchestrator.scenarios.progress import LineReporter
 from orchestrator.scenarios.results import RunReport
 from orchestrator.scenarios.runner import RunnerOptions, run_scenarios
 from orchestrator.testing import free_port

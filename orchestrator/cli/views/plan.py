@@ -1,4 +1,4 @@
-"""Human output of plans, diffs and applies: Terraform-like, colours only where wanted.
+"""Plans and diffs on the terminal: Terraform-like, colours only where wanted.
 
 Functions return text with ANSI styles from :func:`click.style`; ``click.echo`` strips
 them when the output is not a terminal (or ``--no-color``), so there is one code path.
@@ -7,14 +7,11 @@ them when the output is not a terminal (or ``--no-color``), so there is one code
 from __future__ import annotations
 
 import difflib
-import sys
-import threading
-from typing import Any, TextIO
+from typing import Any
 
 import click
 import yaml
 
-from orchestrator.reconcile.apply import ChangeResult
 from orchestrator.reconcile.fielddiff import FieldDiff
 from orchestrator.reconcile.plan import Change, Plan
 
@@ -41,21 +38,21 @@ WHAT = {
 }
 
 
-def _style(text: str, color: str | None, **kw: Any) -> str:
+def style(text: str, color: str | None, **kw: Any) -> str:
     return click.style(text, fg=color, **kw) if color else text
 
 
 def _diff_line(line: str) -> str:
     if line.startswith(("+++", "---")):
-        return _style(line, None, bold=True)
+        return style(line, None, bold=True)
     if line.startswith("@@"):
-        return _style(line, "cyan")
+        return style(line, "cyan")
     if line.startswith("+"):
-        return _style(line, "green")
+        return style(line, "green")
     if line.startswith("-"):
-        return _style(line, "red")
+        return style(line, "red")
     if line.startswith("~"):
-        return _style(line, "yellow")
+        return style(line, "yellow")
     return line
 
 
@@ -80,14 +77,14 @@ def render_change(c: Change) -> list[str]:
         comment += ", it was changed on the server (drift)"
     elif c.reason and c.action != "blocked":
         comment += f" ({c.reason})"
-    out = [_style(comment, None, dim=True)]
+    out = [style(comment, None, dim=True)]
     ident = f" [{c.id}]" if c.id else ""
     head = f"  {symbol} {c.kind} {c.label!r}{ident}"
     if c.kind == "file" and c.file is not None:
         head += f"  (as {c.file.upload_name}, {_size(c.file.size)}, sha256 {c.file.sha256[:16]})"
-    out.append(_style(head, color, bold=True))
+    out.append(style(head, color, bold=True))
     if c.action == "blocked" and c.reason:
-        out.append(_style(f"      {c.reason}", "red"))
+        out.append(style(f"      {c.reason}", "red"))
     for d in c.diffs:
         out.extend(render_field(d))
     return out
@@ -96,7 +93,7 @@ def render_change(c: Change) -> list[str]:
 def render_field(d: FieldDiff) -> list[str]:
     if d.kind == "scalar" and len(d.lines) == 1:
         color = "green" if d.lines[0].startswith("+") else "yellow"
-        return [f"      {d.field}: " + _style(d.lines[0][2:], color)]
+        return [f"      {d.field}: " + style(d.lines[0][2:], color)]
     out = [f"      {d.field}:"]
     out.extend("        " + _diff_line(line) for line in d.lines)
     return out
@@ -115,11 +112,11 @@ def render_plan(plan: Plan, *, where: str = "") -> str:
     shown = [c for c in plan.changes if c.action != "noop"]
     unchanged = sum(c.action == "noop" for c in plan.changes)
     header = f'Namespace "{plan.namespace}"' + (f" on {where}" if where else "")
-    lines.append(_style(header, None, bold=True))
+    lines.append(style(header, None, bold=True))
     if not plan.has_changes and not plan.blocked:
         lines.append("")
         lines.append(
-            _style("No changes.", "green", bold=True)
+            style("No changes.", "green", bold=True)
             + f" The server matches the YAML ({unchanged} object{'s' if unchanged != 1 else ''} up to date)."
         )
     else:
@@ -132,13 +129,13 @@ def render_plan(plan: Plan, *, where: str = "") -> str:
         lines.append("")
         if unchanged:
             lines.append(
-                _style(
+                style(
                     f"{unchanged} object{'s' if unchanged != 1 else ''} unchanged.", None, dim=True
                 )
             )
-        lines.append(_style(plan.counts().summary(), None, bold=True))
+        lines.append(style(plan.counts().summary(), None, bold=True))
     for w in plan.warnings:
-        lines.append(_style("Warning: ", "yellow", bold=True) + w)
+        lines.append(style("Warning: ", "yellow", bold=True) + w)
     return "\n".join(lines)
 
 
@@ -163,7 +160,7 @@ def render_diff(plan: Plan) -> str:
             tag = f" ({c.reason})" if c.reason else " (not in the YAML)"
         elif c.action == "blocked":
             tag = f" ({c.reason})"
-        out.append(_style(f"diff {title}{tag}", None, bold=True))
+        out.append(style(f"diff {title}{tag}", None, bold=True))
         if not c.diffs:
             continue
         out.append(_diff_line("--- server"))
@@ -181,61 +178,5 @@ def render_diff(plan: Plan) -> str:
                     continue
                 out.append(_diff_line(line[0] + line[2:] if line[0] in "+-" else " " + line[2:]))
     if not out:
-        return _style("No differences.", "green", bold=True)
+        return style("No differences.", "green", bold=True)
     return "\n".join(out)
-
-
-class ConsoleReporter:
-    """Prints one line per finished change, and an indexing progress line on a TTY."""
-
-    def __init__(self, stream: TextIO | None = None, *, color: bool | None = None) -> None:
-        self.stream = stream or sys.stdout
-        self.err = sys.stderr
-        self.color = color
-        self.tty = self.err.isatty()
-        self._lock = threading.Lock()
-        self._progress_shown = False
-
-    def _echo(self, text: str) -> None:
-        with self._lock:
-            if self._progress_shown:
-                click.echo("", file=self.err)
-                self._progress_shown = False
-            click.echo(text, file=self.stream, color=self.color)
-
-    def started(self, change: Change) -> None:
-        pass
-
-    def finished(self, change: Change, result: ChangeResult) -> None:
-        label = f"{change.kind}.{change.label}"
-        if not result.ok:
-            self._echo(_style(f"{label}: failed: {result.error}", "red", bold=True))
-            return
-        verb = {
-            "create": "Creation",
-            "replace": "Replacement",
-            "update": "Modification",
-            "adopt": "Adoption",
-            "delete": "Destruction",
-        }.get(change.action, "Change")
-        if change.kind == "file" and change.action == "create":
-            verb = "Upload"
-        extra = ", found on the server after a lost response" if result.recovered else ""
-        self._echo(f"{label}: {verb} complete after {result.seconds:.1f}s [id={result.id}{extra}]")
-
-    def indexing(self, done: int, total: int) -> None:
-        if not self.tty or total <= 0:
-            return
-        width = 30
-        filled = int(width * done / total)
-        bar = "#" * filled + "-" * (width - filled)
-        with self._lock:
-            click.echo(
-                f"\rIndexing files [{bar}] {done}/{total}",
-                file=self.err,
-                nl=False,
-                color=self.color,
-            )
-            self._progress_shown = done < total
-            if done >= total:
-                click.echo("", file=self.err)

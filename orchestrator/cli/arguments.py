@@ -1,0 +1,92 @@
+"""Options shared by several commands (one definition each, so help and defaults agree)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class GlobalOptions:
+    """`orchestrator -v --no-color ...`: the options before the command name."""
+
+    def __init__(self, verbose: int, color: bool | None) -> None:
+        self.verbose = verbose
+        self.color = color
+
+    def echo(self, text: str = "", err: bool = False) -> None:
+        click.echo(text, err=err, color=self.color)
+
+
+def project_dir_option(help: str) -> Callable[[F], F]:
+    return click.option(
+        "--project",
+        "-C",
+        "project_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help=help,
+    )
+
+
+PROJECT_HELP = (
+    "Project root (default: the nearest folder up with orchestrator.yaml, else the git root)."
+)
+
+
+def project_options(f: F) -> F:
+    """Options of every command that works on a project and a target.
+
+    None of them reads the environment here: :mod:`orchestrator.settings` does, after
+    orchestrator.yaml (flags > orchestrator.yaml > env > defaults).
+    """
+    f = click.option(
+        "--namespace",
+        "-n",
+        help="Namespace of managed objects (default: orchestrator.yaml's, else "
+        "ORCHESTRATOR_NAMESPACE, else 'default').",
+    )(f)
+    f = click.option(
+        "--api-key",
+        help="Key for a URL target (default: orchestrator.yaml's, else OPENAI_API_KEY; "
+        "never printed).",
+    )(f)
+    f = click.option(
+        "--base-url",
+        help="Target an Assistants-v2 server at this URL instead of the embedded one "
+        "(default: orchestrator.yaml's, else OPENAI_BASE_URL).",
+    )(f)
+    return project_dir_option(PROJECT_HELP)(f)
+
+
+def parallelism_option(f: F) -> F:
+    return click.option(
+        "-j",
+        "--parallelism",
+        default=8,
+        show_default=True,
+        type=click.IntRange(1, 64),
+        help="Requests in flight at once.",
+    )(f)
+
+
+def force_unlock_option(f: F) -> F:
+    return click.option(
+        "--force-unlock", is_flag=True, help="Break the namespace's lock (a crashed apply's)."
+    )(f)
+
+
+def reconcile_options(f: F) -> F:
+    """Options plan/apply/diff share."""
+    f = parallelism_option(f)
+    f = click.option(
+        "--adopt",
+        is_flag=True,
+        help="Take over an unmanaged assistant with the same name instead of stopping.",
+    )(f)
+    f = click.option("--prune", is_flag=True, help="Delete managed objects that left the YAML.")(f)
+    return project_options(f)

@@ -1,0 +1,1 @@
+"""One module per command: parse the options, call the library, render with ``views``."""

@@ -1,0 +1,78 @@
+"""`orchestrator plan`: what apply would change (read-only)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from orchestrator.cli.arguments import GlobalOptions, reconcile_options
+from orchestrator.cli.exit_codes import CHANGES
+from orchestrator.cli.session import connected, load_project_or_exit, settings_for
+from orchestrator.cli.views.errors import reported_errors
+from orchestrator.cli.views.plan import render_plan
+from orchestrator.reconcile import planfile, workflow
+from orchestrator.reconcile.desired import desired_state
+from orchestrator.reconcile.plan import PlanOptions
+
+
+@click.command("plan")
+@reconcile_options
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the versioned machine-readable plan.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan; `orchestrator apply FILE` applies exactly it.",
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
+@click.pass_obj
+def plan_command(
+    obj: GlobalOptions,
+    paths: tuple[Path, ...],
+    project_dir: Path | None,
+    base_url: str | None,
+    api_key: str | None,
+    namespace: str | None,
+    prune: bool,
+    adopt: bool,
+    parallelism: int,
+    as_json: bool,
+    out: Path | None,
+    detailed_exitcode: bool,
+) -> None:
+    """Show what apply would change on the server to match the YAML (read-only).
+
+    \b
+    Examples:
+      orchestrator plan
+      orchestrator plan -o plan.json && orchestrator apply plan.json
+      orchestrator plan --json | jq .summary
+      orchestrator plan --detailed-exitcode   # CI: 0 in sync, 2 changes, 1 error
+    """
+    project = load_project_or_exit(project_dir, paths)
+    settings = settings_for(project, base_url, api_key, namespace)
+    target, ns = settings.target, settings.namespace
+    with reported_errors(target.describe()), connected(target) as api:
+        desired = desired_state(project, ns, partial=bool(paths))
+        result = workflow.plan(
+            api,
+            desired,
+            PlanOptions(prune=prune, adopt=adopt),
+            target=target.label,
+            parallelism=parallelism,
+        )
+    if out is not None:
+        out.write_text(planfile.dumps(result), encoding="utf-8")
+    if as_json:
+        click.echo(planfile.dumps(result), nl=False)
+    else:
+        obj.echo(render_plan(result, where=target.describe()))
+        if out is not None:
+            obj.echo(
+                f"\nSaved the plan to {out}. To apply exactly this plan: orchestrator apply {out}",
+            )
+    if detailed_exitcode and (result.has_changes or result.blocked):
+        sys.exit(CHANGES)

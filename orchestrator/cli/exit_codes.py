@@ -1,0 +1,19 @@
+"""What the exit status of a command means (one table, so commands cannot drift).
+
+=====  ==============================================================================
+0      success; `plan --detailed-exitcode` / `diff`: no changes; `test`: all passed
+1      an error (bad YAML, unreachable server, a refused or failed apply); `test`: a
+       scenario failed
+2      `plan --detailed-exitcode` / `diff`: changes present; `test`: an error (a
+       scenario that cannot run); a usage error (click's own, e.g. a typo'd flag)
+130    interrupted (Ctrl-C)
+=====  ==============================================================================
+"""
+
+OK = 0
+ERROR = 1
+CHANGES = 2
+USAGE = 2
+TEST_FAILED = 1
+TEST_ERROR = 2
+INTERRUPTED = 130

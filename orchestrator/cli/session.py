@@ -1,0 +1,57 @@
+"""What every project command does before its own work: load the project, resolve the
+settings, connect to the target. Problems end the command with one clear message."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import click
+
+from orchestrator.cli.exit_codes import ERROR
+from orchestrator.cli.views.errors import echo_problems, fail
+from orchestrator.project import Project, find_project_root, load_project
+from orchestrator.reconcile.api import Api
+from orchestrator.settings import Flags, Settings, SettingsError, resolve_settings
+from orchestrator.targets import Target, connect
+
+
+def project_root(project_dir: Path | None) -> Path:
+    return project_dir.resolve() if project_dir else find_project_root(Path.cwd())
+
+
+def load_project_or_exit(
+    project_dir: Path | None, paths: tuple[Path, ...] = (), *, code: int = ERROR
+) -> Project:
+    """Load and validate the project; print every problem and exit ``code`` if any."""
+    project = load_project(project_root(project_dir), list(paths) or None)
+    echo_problems(project, Path.cwd())
+    if not project.ok:
+        sys.exit(code)
+    return project
+
+
+def settings_for(
+    project: Project, base_url: str | None, api_key: str | None, namespace: str | None
+) -> Settings:
+    """The resolved settings of a project command (flags > orchestrator.yaml > env)."""
+    try:
+        return resolve_settings(
+            project.config, Flags(namespace=namespace, base_url=base_url, api_key=api_key)
+        )
+    except SettingsError as e:
+        raise click.UsageError(str(e)) from None
+
+
+@contextmanager
+def connected(target: Target, timeout: float = 60.0) -> Iterator[Api]:
+    """An :class:`Api` on the target (starts the embedded server when that is the target)."""
+    stack = ExitStack()
+    try:
+        client = stack.enter_context(connect(target))
+    except OSError as e:
+        fail(f"could not start or reach {target.describe()}: {e}")
+    with stack:
+        yield Api(client, timeout=timeout)

@@ -1,0 +1,69 @@
+"""An apply (or destroy) on the terminal: a line per finished change, indexing progress."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+import click
+
+from orchestrator.cli.views.plan import style
+from orchestrator.reconcile.apply import ChangeResult
+from orchestrator.reconcile.plan import Change
+
+
+class ConsoleReporter:
+    """Prints one line per finished change, and an indexing progress line on a TTY."""
+
+    def __init__(self, stream: TextIO | None = None, *, color: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.err = sys.stderr
+        self.color = color
+        self.tty = self.err.isatty()
+        self._lock = threading.Lock()
+        self._progress_shown = False
+
+    def _echo(self, text: str) -> None:
+        with self._lock:
+            if self._progress_shown:
+                click.echo("", file=self.err)
+                self._progress_shown = False
+            click.echo(text, file=self.stream, color=self.color)
+
+    def started(self, change: Change) -> None:
+        pass
+
+    def finished(self, change: Change, result: ChangeResult) -> None:
+        label = f"{change.kind}.{change.label}"
+        if not result.ok:
+            self._echo(style(f"{label}: failed: {result.error}", "red", bold=True))
+            return
+        verb = {
+            "create": "Creation",
+            "replace": "Replacement",
+            "update": "Modification",
+            "adopt": "Adoption",
+            "delete": "Destruction",
+        }.get(change.action, "Change")
+        if change.kind == "file" and change.action == "create":
+            verb = "Upload"
+        extra = ", found on the server after a lost response" if result.recovered else ""
+        self._echo(f"{label}: {verb} complete after {result.seconds:.1f}s [id={result.id}{extra}]")
+
+    def indexing(self, done: int, total: int) -> None:
+        if not self.tty or total <= 0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        bar = "#" * filled + "-" * (width - filled)
+        with self._lock:
+            click.echo(
+                f"\rIndexing files [{bar}] {done}/{total}",
+                file=self.err,
+                nl=False,
+                color=self.color,
+            )
+            self._progress_shown = done < total
+            if done >= total:
+                click.echo("", file=self.err)

@@ -1,0 +1,50 @@
+"""Errors on the terminal: one clear message (no traceback) and the exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import openai
+
+from orchestrator.cli.exit_codes import ERROR
+from orchestrator.project import Project
+from orchestrator.reconcile.api import describe_error
+from orchestrator.reconcile.errors import ReconcileError
+
+
+def fail(message: str, code: int = ERROR) -> NoReturn:
+    click.echo(click.style("Error: ", fg="red", bold=True) + message, err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def reported_errors(where: str) -> Iterator[None]:
+    """Turn reconciler and server errors into one clear message and exit code 1."""
+    try:
+        yield
+    except ReconcileError as e:
+        fail(str(e))
+    except openai.AuthenticationError:
+        fail(
+            f"{where} refused the API key (HTTP 401). Check OPENAI_API_KEY or --api-key "
+            "(the key is not shown)."
+        )
+    except openai.APIConnectionError as e:
+        fail(f"could not reach {where}: {describe_error(e)}. Is the server running?")
+    except openai.APIStatusError as e:
+        request = e.response.request
+        fail(f"{where} answered {request.method} {request.url.path} with {describe_error(e)}")
+
+
+def echo_problems(project: Project, cwd: Path) -> None:
+    """Every diagnostic as PATH:LINE:COL: SEVERITY: MESSAGE, then what to do."""
+    for d in project.diagnostics:
+        click.echo(d.format(cwd), err=True)
+    if not project.ok:
+        n = sum(d.severity == "error" for d in project.diagnostics)
+        click.echo(f"{n} problem{'s' if n != 1 else ''} found; fix them and run again.", err=True)
