@@ -176,29 +176,91 @@ def _duplicates(path: Path, node: yaml.Node, diags: Diagnostics) -> None:
             stack.extend(n.value)
 
 
-def _recursive_alias(node: yaml.Node) -> yaml.Node | None:
-    """A node that contains itself through an alias (``&a [*a]``), which has no JSON form."""
-    on_path: set[int] = set()
-    done: set[int] = set()
+# Definitions are small, hand-written data. Past these bounds a file is hostile or broken:
+# a few hundred bytes of nested aliases (an "alias bomb") expand to billions of values,
+# and deep nesting exhausts the recursion of every reader after the parser.
+MAX_NESTING = 64
+MAX_VALUES = 200_000
 
-    def visit(n: yaml.Node) -> yaml.Node | None:
-        if id(n) in on_path:
-            return n
-        if id(n) in done or isinstance(n, yaml.ScalarNode):
-            return None
-        on_path.add(id(n))
-        children = (
-            [c for pair in n.value for c in pair] if isinstance(n, yaml.MappingNode) else n.value
+
+@dataclass
+class _Shape:
+    """What a composed file would be as data, found without building it."""
+
+    loop: yaml.Node | None = None  # a node that contains itself through an alias
+    too_deep: yaml.Node | None = None  # the first node nested past MAX_NESTING
+    values: int = 0  # values after aliases are expanded (capped at MAX_VALUES + 1)
+
+
+def _children(n: yaml.Node) -> list[yaml.Node]:
+    if isinstance(n, yaml.MappingNode):
+        return [c for pair in n.value for c in pair]
+    if isinstance(n, yaml.SequenceNode):
+        return list(n.value)
+    return []
+
+
+def _shape(root: yaml.Node) -> _Shape:
+    """Walk the node graph once (iteratively, each shared node once): cycles, depth, and
+    the size aliases expand to."""
+    size: dict[int, int] = {}
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, Iterator[yaml.Node]]] = [(root, iter(_children(root)))]
+    visiting.add(id(root))
+    while stack:
+        node, pending = stack[-1]
+        child = next(pending, None)
+        if child is None:
+            stack.pop()
+            visiting.discard(id(node))
+            total = 1 + sum(size[id(c)] for c in _children(node))
+            size[id(node)] = min(total, MAX_VALUES + 1)
+            continue
+        if id(child) in visiting:
+            return _Shape(loop=child)
+        if id(child) in size:
+            continue
+        if isinstance(child, yaml.ScalarNode):
+            size[id(child)] = 1
+            continue
+        if len(stack) >= MAX_NESTING:
+            return _Shape(too_deep=child)
+        visiting.add(id(child))
+        stack.append((child, iter(_children(child))))
+    return _Shape(values=size[id(root)])
+
+
+def _shape_problem(path: Path, node: yaml.Node, diags: Diagnostics) -> bool:
+    """Report a file that has no sane data form; True if it was reported."""
+    shape = _shape(node)
+    if shape.loop is not None:
+        diags.error(
+            _loc(path, shape.loop.start_mark),
+            "this value contains itself through a YAML alias; definitions must be plain data",
         )
-        for c in children:
-            found = visit(c)
-            if found is not None:
-                return found
-        on_path.discard(id(n))
-        done.add(id(n))
-        return None
+    elif shape.too_deep is not None:
+        diags.error(
+            _loc(path, shape.too_deep.start_mark),
+            f"values nest deeper than {MAX_NESTING} levels here: flatten the data",
+        )
+    elif shape.values > MAX_VALUES:
+        diags.error(
+            _loc(path, node.start_mark),
+            f"this file expands to more than {MAX_VALUES} values through YAML aliases "
+            "(anchors repeated inside each other, an 'alias bomb'): write the data out "
+            "or use fewer nested aliases",
+        )
+    else:
+        return False
+    return True
 
-    return visit(node)
+
+def _too_deep(path: Path, diags: Diagnostics) -> None:
+    # The parsers recurse per nesting level; far past MAX_NESTING they run out of stack.
+    diags.error(
+        Location(path),
+        f"values nest far deeper than {MAX_NESTING} levels: flatten the data",
+    )
 
 
 def _explained(text: str) -> yaml.MarkedYAMLError | None:
@@ -208,7 +270,7 @@ def _explained(text: str) -> yaml.MarkedYAMLError | None:
         loader.get_single_node()
     except yaml.MarkedYAMLError as e:
         return e
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return None
     finally:
         loader.dispose()
@@ -242,19 +304,20 @@ def parse_yaml(path: Path, text: str, diags: Diagnostics, what: str = "file") ->
         node = loader.get_single_node()
         if node is None:
             return Document(path, None)
-        _duplicates(path, node, diags)
-        loop = _recursive_alias(node)
-        if loop is not None:
-            diags.error(
-                _loc(path, loop.start_mark),
-                "this value contains itself through a YAML alias; definitions must be plain data",
-            )
+        if _shape_problem(path, node, diags):
             return None
+        _duplicates(path, node, diags)
         data = loader.construct_document(node)
         doc = Document(path, data)
         _walk(doc, node, (), key_of, set())
         return doc
+    except RecursionError:
+        _too_deep(path, diags)
+        return None
     except yaml.MarkedYAMLError as e:
+        if "depth" in str(e.problem):  # libyaml's own nesting limit
+            _too_deep(path, diags)
+            return None
         loc, msg = _syntax_error(path, _explained(text) or e, what)
         diags.error(loc, msg)
         return None
@@ -274,13 +337,21 @@ def parse_json(
     except json.JSONDecodeError as e:
         diags.error(Location(path, e.lineno, e.colno), f"{what} is not valid JSON: {e.msg}")
         return None
+    except RecursionError:
+        _too_deep(path, diags)
+        return None
     doc = Document(path, data)
     loader = _FastLoader(text)
     try:
         node = loader.get_single_node()
         if node is not None:
+            if _shape_problem(path, node, diags):
+                return None
             _duplicates(path, node, diags)
             _walk(doc, node, (), lambda k: k.value, set())
+    except RecursionError:
+        _too_deep(path, diags)
+        return None
     except yaml.YAMLError:
         # Valid JSON that PyYAML cannot compose (rare escapes): no positions, still usable.
         pass

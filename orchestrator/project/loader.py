@@ -212,6 +212,10 @@ class ProjectLoader:
     def load_file(self, path: Path, loaded: _Loaded) -> None:
         if path == self.root / PROJECT_FILE:
             return  # loaded as the project file
+        if self.resolver.unreadable_name(path, "definition file") or self.resolver.outside(
+            path, "this definition file"
+        ):
+            return
         text = read_text(path, self.diags)
         if text is None:
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 from pathlib import Path
 
 from orchestrator.project.diagnostics import Diagnostics
@@ -35,6 +36,33 @@ class PathResolver:
             path.resolve().relative_to(self.root)
         except ValueError:
             return False
+        return True
+
+    def unreadable_name(self, path: Path, what: str) -> bool:
+        """Report a file whose name is not UTF-8 (the API and lock files store names as
+        text); True if it was reported. Located at its folder: the name cannot be printed."""
+        try:
+            path.name.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return False
+        shown = os.fsencode(self.rel(path)).decode("utf-8", "backslashreplace")
+        self.diags.error(
+            Location(path.parent),
+            f"{what} name '{shown}' is not valid UTF-8: rename the file (names must be text)",
+        )
+        return True
+
+    def outside(self, path: Path, what: str) -> bool:
+        """Report a file that is (or links to) something outside the project root."""
+        if self.inside(path):
+            return False
+        self.diags.error(
+            Location(path),
+            f"{what} leads outside the project root ({self.root}) to {path.resolve()}: a "
+            "symlinked definition must point inside the project; copy the file in instead",
+        )
         return True
 
     def rel(self, path: Path) -> str:
@@ -116,6 +144,9 @@ class PathResolver:
         path = path.resolve()
         if path in self._refs:
             return self._refs[path]
+        if self.unreadable_name(path, what):
+            self._refs[path] = None
+            return None
         ref: FileRef | None = None
         try:
             size = path.stat().st_size

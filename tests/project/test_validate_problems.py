@@ -3,11 +3,21 @@ message that says what was expected (through ``load_project``, which the command
 
 from __future__ import annotations
 
+import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from tests.support.project_files import DISPLAY_QUIZ, GOOD_ASSISTANT, errors, find, load
+from orchestrator.project import load_project
+from tests.support.project_files import (
+    DISPLAY_QUIZ,
+    GOOD_ASSISTANT,
+    errors,
+    find,
+    load,
+    write_project,
+)
 
 BASE = {
     "assistants/quiz.yaml": GOOD_ASSISTANT,
@@ -815,3 +825,98 @@ def test_unknown_top_level_field_points_at_extension_fields(tmp_path: Path) -> N
         p, "assistants/a.yaml", 3, "unknown field 'common' in Assistant; expected one of: kind, key"
     )
     assert "name it x-..." in d.message
+
+
+# -- hostile files: each a diagnostic, never a hang, a crash or a traceback -------------
+
+
+def _alias_bomb(levels: int) -> str:
+    # Each anchor repeats the previous one nine times: 9**levels values from ~40 bytes a line.
+    lines = ["kind: Assistant", "model: gpt-4o", 'a0: &a0 ["lol","lol","lol","lol","lol"]']
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]")
+    lines.append(f"metadata: {{x: *a{levels}}}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [6, 9])
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path: Path, levels: int) -> None:
+    bomb = _alias_bomb(levels)
+    assert len(bomb) < 600
+    tracemalloc.start()
+    try:
+        p = load(tmp_path, {"assistants/bomb.yaml": bomb})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    find(p, "assistants/bomb.yaml", 1, "expands to more than 200000 values through YAML aliases")
+    assert peak < 20 * 2**20, f"peak {peak} bytes: the aliases were expanded"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("a.yaml", "kind: Assistant\nmodel: gpt-4o\nmetadata:\n  x: " + "[" * 1000 + "]" * 1000),
+        ("b.yaml", "kind: Assistant\nmodel: gpt-4o\nmetadata:\n  x: " + "[" * 100 + "]" * 100),
+        (
+            "c.yaml",
+            "kind: Assistant\nmodel: gpt-4o\nmetadata:\n"
+            + "".join(f"{'  ' * (i + 1)}k{i}:\n" for i in range(1000))
+            + "  " * 1001
+            + "v\n",
+        ),
+    ],
+    ids=["flow 1000", "flow 100", "block 1000"],
+)
+def test_deeply_nested_yaml_is_a_diagnostic(tmp_path: Path, name: str, text: str) -> None:
+    p = load(tmp_path, {f"assistants/{name}": text})
+    (message,) = errors(p)
+    assert f"assistants/{name}" in message and "nest" in message and "64 levels" in message
+
+
+def test_deeply_nested_json_function_is_a_diagnostic(tmp_path: Path) -> None:
+    deep = '{"name": "f", "parameters": ' + '{"a": ' * 100_000 + "1" + "}" * 100_001
+    p = load(
+        tmp_path,
+        {
+            "assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\ntools:\n  - function: f.json\n",
+            "assistants/f.json": deep,
+        },
+    )
+    assert any("assistants/f.json" in e and "nest" in e for e in errors(p)), errors(p)
+
+
+def test_a_file_name_that_is_not_utf8_is_a_diagnostic(tmp_path: Path) -> None:
+    p = load(
+        tmp_path,
+        {
+            "assistants/a.yaml": (
+                "kind: Assistant\nkey: a\nmodel: gpt-4o\ntools: [code_interpreter]\n"
+                "files:\n  code_interpreter: [data/*]\n"
+            ),
+            "assistants/data/ok.txt": "fine",
+        },
+    )
+    assert errors(p) == []
+    (tmp_path / os.fsdecode(b"assistants/data/\xff.txt")).write_bytes(b"x")
+    (tmp_path / os.fsdecode(b"assistants/\xfe.yaml")).write_text("kind: Assistant\nmodel: x\n")
+    p = load_project(tmp_path, environ={})
+    found = errors(p)
+    assert any("'assistants/data/\\xff.txt' is not valid UTF-8" in e for e in found), found
+    assert any("'assistants/\\xfe.yaml' is not valid UTF-8" in e for e in found), found
+    assert [a.key for a in p.assistants] == ["a"]
+    # Every diagnostic can be printed and hashed as UTF-8 (plan hashes names).
+    for e in found:
+        e.encode("utf-8")
+
+
+def test_a_symlinked_definition_outside_the_project_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "evil.yaml"
+    outside.parent.mkdir()
+    outside.write_text("kind: Assistant\nkey: evil\nmodel: gpt-4o\n")
+    root = tmp_path / "project"
+    write_project(root, {"assistants/a.yaml": "kind: Assistant\nkey: a\nmodel: gpt-4o\n"})
+    (root / "assistants" / "evil.yaml").symlink_to(outside)
+    p = load_project(root, environ={})
+    find(p, "assistants/evil.yaml", 1, "leads outside the project root")
+    assert "evil" not in [a.key for a in p.assistants]
