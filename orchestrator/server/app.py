@@ -36,7 +36,9 @@ def _auth(request: Request) -> None:
         return
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), config.api_key):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    sent = token.strip().encode("utf-8", "surrogateescape")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent, config.api_key.encode()):
         # Never echo the key that was sent.
         raise APIError(
             401,

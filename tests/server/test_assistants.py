@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import openai
 import pytest
+
+from tests.support import API_KEY
 
 
 def test_assistant_crud_round_trip(client: openai.OpenAI) -> None:
@@ -65,6 +68,37 @@ def test_wrong_key_is_401(server) -> None:
     with pytest.raises(openai.AuthenticationError) as err:
         bad.beta.assistants.list()
     assert "sk-wrong" not in err.value.message
+
+
+def test_a_non_ascii_bearer_token_is_401(server) -> None:
+    r = httpx.get(
+        f"{server.base_url}/assistants",
+        headers={"authorization": "Bearer sk-kéy-ключ".encode()},
+    )
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (b'{"model": "gpt-4o", "name": "\\ud800"}', "lone surrogate"),
+        (
+            b'{"model": "gpt-4o", "metadata": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001,
+            "nests too deeply",
+        ),
+        (b'{"model": "gpt-4o", "temperature": NaN}', "NaN is not a JSON value"),
+        (b'{"model": "gpt-4o", "temperature": Infinity}', "Infinity is not a JSON value"),
+    ],
+    ids=["lone surrogate", "100000 deep", "NaN", "Infinity"],
+)
+def test_bodies_that_are_not_json_text_are_400(server, body: bytes, needle: str) -> None:
+    r = httpx.post(
+        f"{server.base_url}/assistants",
+        content=body,
+        headers={"authorization": f"Bearer {API_KEY}", "content-type": "application/json"},
+    )
+    assert r.status_code == 400, r.text
+    assert needle in r.json()["error"]["message"]
 
 
 def test_missing_required_parameter_is_named(client: openai.OpenAI) -> None:

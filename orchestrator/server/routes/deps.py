@@ -18,16 +18,38 @@ def ctx(request: Request) -> ServerContext:
     return request.app.state.ctx
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: no NaN/Infinity, no lone surrogates, bounded nesting; else a 400."""
+    try:
+        body = json.loads(raw, parse_constant=_no_constant) if raw.strip() else {}
+    except RecursionError:
+        raise invalid("The JSON body of your request nests too deeply.") from None
+    except ValueError as exc:
+        detail = f" ({exc})" if "is not a JSON value" in str(exc) else ""
+        raise invalid(
+            f"We could not parse the JSON body of your request{detail}. (HINT: This likely "
+            "means you aren't using your HTTP library correctly.)"
+        ) from None
+    try:
+        # A lone surrogate escape ("\ud800") parses but is not text: no store can keep it.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid(
+            "The JSON body of your request contains a lone surrogate escape (\\ud800-\\udfff), "
+            "which is not valid Unicode text."
+        ) from None
+    except RecursionError:
+        raise invalid("The JSON body of your request nests too deeply.") from None
+    return body
+
+
 async def json_body(request: Request, schema: str | None = None) -> dict[str, Any]:
     """The request's JSON body, validated against a request schema of the pinned spec."""
-    raw = await request.body()
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise invalid(
-            "We could not parse the JSON body of your request. (HINT: This likely means you "
-            "aren't using your HTTP library correctly.)"
-        ) from None
+    body = parse_json(await request.body())
     if schema is not None:
         check_request(schema, body)
     elif not isinstance(body, dict):

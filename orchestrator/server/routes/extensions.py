@@ -8,7 +8,6 @@ is pending, ``DELETE`` to clear it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,7 +17,7 @@ from orchestrator.scripting import Script, ScriptStep
 from orchestrator.server.context import ServerContext
 from orchestrator.server.errors import invalid
 from orchestrator.server.providers.script import ScriptQueue
-from orchestrator.server.routes.deps import ctx
+from orchestrator.server.routes.deps import ctx, parse_json
 
 router = APIRouter()
 
@@ -36,9 +35,9 @@ async def push_script(
     thread_id: str, request: Request, c: ServerContext = Depends(ctx)
 ) -> dict[str, Any]:
     c.store.require("thread", thread_id)
-    raw = await request.body()
+    raw = parse_json(await request.body())
     try:
-        script = Script.model_validate(json.loads(raw or b"{}"))
+        script = Script.model_validate(raw)
     except ValueError as exc:
         raise invalid(_script_problem(exc)) from None
     steps = ScriptQueue(c.store).push(thread_id, script.steps, script.mode)
