@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from orchestrator.project import find_project_root
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -31,6 +33,11 @@ def project_dir_option(help: str) -> Callable[[F], F]:
         default=None,
         help=help,
     )
+
+
+def project_root(project_dir: Path | None) -> Path:
+    """`-C DIR`, else the nearest folder up with orchestrator.yaml (else the git root)."""
+    return project_dir.resolve() if project_dir else find_project_root(Path.cwd())
 
 
 PROJECT_HELP = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 
@@ -9,17 +10,37 @@ import click
 
 from orchestrator import __version__
 from orchestrator.cli.arguments import GlobalOptions
-from orchestrator.cli.commands.apply import apply_command
-from orchestrator.cli.commands.destroy import destroy_command
-from orchestrator.cli.commands.diff import diff_command
-from orchestrator.cli.commands.export import export_command
-from orchestrator.cli.commands.plan import plan_command
-from orchestrator.cli.commands.serve import serve
-from orchestrator.cli.commands.test import test_command
-from orchestrator.cli.commands.validate import validate
+
+# name -> (module, attribute). Imported when used, so `orchestrator validate` does not
+# load the SDK, the server and the reconciler it never calls.
+COMMANDS = {
+    "validate": ("orchestrator.cli.commands.validate", "validate"),
+    "plan": ("orchestrator.cli.commands.plan", "plan_command"),
+    "apply": ("orchestrator.cli.commands.apply", "apply_command"),
+    "diff": ("orchestrator.cli.commands.diff", "diff_command"),
+    "export": ("orchestrator.cli.commands.export", "export_command"),
+    "destroy": ("orchestrator.cli.commands.destroy", "destroy_command"),
+    "test": ("orchestrator.cli.commands.test", "test_command"),
+    "serve": ("orchestrator.cli.commands.serve", "serve"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CommandGroup(click.Group):
+    """The commands of :data:`COMMANDS`, each imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name]
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="orchestrator")
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug logs).")
 @click.option(
@@ -35,19 +56,6 @@ def cli(ctx: click.Context, verbose: int, color: bool | None) -> None:
     if color is not None:
         ctx.color = color
     ctx.obj = GlobalOptions(verbose, color)
-
-
-for command in (
-    validate,
-    plan_command,
-    apply_command,
-    diff_command,
-    export_command,
-    destroy_command,
-    test_command,
-    serve,
-):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -10,16 +10,13 @@ from pathlib import Path
 
 import click
 
+from orchestrator.cli.arguments import project_root
 from orchestrator.cli.exit_codes import ERROR
 from orchestrator.cli.views.errors import echo_problems, fail
-from orchestrator.project import Project, find_project_root, load_project
+from orchestrator.project import Project, load_project
 from orchestrator.reconcile.api import Api
 from orchestrator.settings import Flags, Settings, SettingsError, resolve_settings
 from orchestrator.targets import Target, connect
-
-
-def project_root(project_dir: Path | None) -> Path:
-    return project_dir.resolve() if project_dir else find_project_root(Path.cwd())
 
 
 def load_project_or_exit(

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.arguments import project_dir_option
-from orchestrator.cli.session import project_root
+from orchestrator.cli.arguments import project_dir_option, project_root
 from orchestrator.server.tools.code_interpreter import probe_isolation, refusal
 from orchestrator.settings import Flags, SettingsError, resolve_settings
 from orchestrator.targets import EmbeddedServer

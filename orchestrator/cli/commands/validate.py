@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.arguments import PROJECT_HELP, project_dir_option
-from orchestrator.cli.session import project_root
+from orchestrator.cli.arguments import PROJECT_HELP, project_dir_option, project_root
 from orchestrator.project import load_project
 from orchestrator.project.report import summary
 
