@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from orchestrator.server.providers.base import (
     ModelRequest,
     ToolCall,
     ToolCallDelta,
+    ToolDef,
     ToolType,
     Usage,
 )
@@ -101,6 +103,24 @@ class WireNames:
         if wire_name == self.code_interpreter:
             return "code_interpreter"
         return None
+
+
+_BUILTIN_WIRE_NAME = re.compile(r"^(?:builtin_)?(file_search|code_interpreter)(?:_\d+)?$")
+_BUILTIN_ARGUMENT = {"file_search": "query", "code_interpreter": "code"}
+
+
+def builtin_offered_as(tool: ToolDef) -> ToolType | None:
+    """The built-in a function tool stands for, when it is one :func:`wire_names` names
+    and it takes the built-in's one string argument (a downstream server's offer)."""
+    m = _BUILTIN_WIRE_NAME.match(tool.name) if tool.type == "function" else None
+    if m is None:
+        return None
+    builtin: ToolType = m.group(1)  # type: ignore[assignment]
+    properties = tool.parameters.get("properties") if isinstance(tool.parameters, dict) else None
+    argument = properties.get(_BUILTIN_ARGUMENT[builtin]) if isinstance(properties, dict) else None
+    if not isinstance(argument, dict) or argument.get("type") != "string":
+        return None
+    return builtin
 
 
 def wire_names(request: ModelRequest) -> WireNames:

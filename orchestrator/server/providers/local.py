@@ -18,15 +18,20 @@ decides the step):
    which the engine turns into a ``file_citation`` annotation); for
    ``code_interpreter``, the output the code printed (and its error); for functions,
    "``<name>`` returned: ``<output>``" for each.
-3. **Named function.** If the last user message names a function tool (its name,
-   case-insensitive, as a whole identifier: ``display_quiz``, ``Display_Quiz`` and
-   ``display_quiz로`` count, ``display_quizzes`` does not), or ``tool_choice`` forces
-   one, or ``tool_choice`` is ``"required"`` (the first function tool), the model
-   calls it with arguments generated from its JSON Schema (see
+3. **Function.** If ``tool_choice`` forces a function, or the last user message names
+   function tools (their names, case-insensitive, as whole identifiers:
+   ``display_quiz``, ``Display_Quiz`` and ``display_quiz로`` count, ``display_quizzes``
+   does not), the model calls them; several named functions are called in parallel,
+   in the order the message names them (with ``parallel_tool_calls: false`` only the
+   first). Else, if the message's words match the words of a function's name,
+   description or parameter descriptions (English and Korean; scored as
+   :mod:`~orchestrator.server.providers.function_match` documents), the best-matching
+   function is called: "두 가지 질문으로 퀴즈를 만들어줘" calls a ``display_quiz``
+   described as "학생에게 퀴즈를 표시하고 ...". Else ``tool_choice: "required"`` calls
+   the first function. Arguments are generated from the function's JSON Schema (see
    :mod:`~orchestrator.server.providers.argument_gen`: enum values, defaults, examples,
    formats, bounds, nested objects and arrays, and words of the message), validated
-   before they are returned. Several named functions are called in parallel, in the
-   order the message names them; with ``parallel_tool_calls: false`` only the first.
+   before they are returned.
 4. **Code.** If ``code_interpreter`` is offered and the last user message has a
    fenced code block (```` ```python ```` or a bare ```` ``` ````), the model runs it
    (all such blocks, in order, as one program). Forced by ``tool_choice`` without a
@@ -47,6 +52,15 @@ message) when file search is not offered, else searches. Rule 2 comes before any
 forcing, so a forced tool is called once per run, not in a loop. Arguments that no
 value can satisfy (e.g. ``minimum`` above ``maximum``) are an ``invalid_prompt`` error
 naming the function.
+
+The built-ins offered as functions (what the ``chat`` provider sends upstream, so that
+one server can be the upstream of another): a function named ``file_search`` or
+``code_interpreter`` (or ``builtin_file_search``, ``builtin_code_interpreter_2``, ...,
+see :mod:`~orchestrator.server.providers.chat_mapping`) whose parameters take a
+``query`` or ``code`` string is that built-in for rules 2, 4 and 5: it is called
+exactly when a run would call the built-in (as a function call with ``{"query": ...}``
+or ``{"code": ...}``), and its outputs are reported as the built-in's are. Rule 3
+matches it only by its name (never by its description), with those same arguments.
 
 Usage is approximate (:mod:`~orchestrator.server.providers.tokens`): prompt tokens from
 all message text, tool calls and tool definitions; completion tokens from the reply or
@@ -72,7 +86,6 @@ from orchestrator.server.providers.argument_gen import (
     MessageWords,
     generate_arguments,
     generate_value,
-    name_pattern,
     python_blocks,
     schema_problem,
 )
@@ -85,8 +98,11 @@ from orchestrator.server.providers.base import (
     ToolCall,
     ToolCallDelta,
     ToolDef,
+    ToolType,
     Usage,
 )
+from orchestrator.server.providers.chat_mapping import builtin_offered_as
+from orchestrator.server.providers.function_match import best_described, named_functions
 from orchestrator.server.providers.script import ScriptQueue
 from orchestrator.server.providers.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, count_tokens
 from orchestrator.server.tools.citations import CitedSource, parse_results
@@ -105,10 +121,13 @@ _SENTENCE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+|\n|$)")
 _ERROR_LINE = re.compile(r"^(?:Traceback|\w*(?:Error|Exception)\b|Timed out)", re.M)
 
 
+_CallSpec = tuple[str, str, str]  # (type, name, arguments JSON)
+
+
 @dataclass
 class _Decision:
     text: str | None = None
-    calls: list[tuple[str, str, str]] | None = None  # (type, name, arguments JSON)
+    calls: list[_CallSpec] | None = None
 
 
 class LocalModel:
@@ -166,7 +185,10 @@ class LocalModel:
             return scripted
         outputs = _trailing_tool_outputs(request.messages)
         if outputs is not None:
-            return _Decision(text=_report_outputs(*outputs))
+            as_function = {
+                t.name: kind for t in request.tools if (kind := builtin_offered_as(t)) is not None
+            }
+            return _Decision(text=_report_outputs(*outputs, as_function))
         user = _last_user_text(request.messages)
         choice = request.tool_choice if request.tool_choice is not None else "auto"
         if choice != "none":
@@ -185,14 +207,24 @@ class LocalModel:
         return _follow_step(request, number, step)
 
     def _call_tools(self, request: ModelRequest, user: str | None, choice: Any) -> _Decision | None:
-        functions = [t for t in request.tools if t.type == "function"]
-        offered = {t.type for t in request.tools}
+        # Built-ins offered as functions (a downstream server's chat provider) play the
+        # built-in's part; the other functions are the user's.
+        as_function = {
+            kind: t.name for t in request.tools if (kind := builtin_offered_as(t)) is not None
+        }
+        functions = [
+            t for t in request.tools if t.type == "function" and t.name not in as_function.values()
+        ]
+        offered = {t.type for t in request.tools if t.type != "function"} | set(as_function)
         text = user or ""
         forced_type = choice.get("type") if isinstance(choice, dict) else None
         if forced_type not in ("function", "code_interpreter", "file_search"):
             forced_type = None  # an unknown forcing reads as "auto"
+        if forced_type == "function":
+            name = (choice.get("function") or {}).get("name")
+            forced_type = next((k for k, n in as_function.items() if n == name), forced_type)
 
-        # Rule 3: functions the message names, or the forced one.
+        # Rule 3: the forced function, the named ones, else the best described.
         if forced_type == "function":
             name = (choice.get("function") or {}).get("name")
             tool = next((t for t in functions if t.name == name), None)
@@ -204,13 +236,17 @@ class LocalModel:
                 )
             return _Decision(calls=[_function_call(tool, text, functions)])
         if forced_type is None:
-            named = _named_functions(functions, text)
-            if choice == "required" and not named and functions:
-                named = functions[:1]
-            if named:
+            every = [t for t in request.tools if t.type == "function"]
+            chosen = named_functions(every, text)
+            if not chosen:
+                described = best_described(functions, text)
+                chosen = [described] if described is not None else []
+            if choice == "required" and not chosen and functions:
+                chosen = functions[:1]
+            if chosen:
                 if not request.parallel_tool_calls:
-                    named = named[:1]
-                return _Decision(calls=[_function_call(t, text, functions) for t in named])
+                    chosen = chosen[:1]
+                return _Decision(calls=[_named_call(t, text, functions) for t in chosen])
 
         # Rule 4: a fenced code block, with code_interpreter on.
         code = python_blocks(text)
@@ -222,15 +258,32 @@ class LocalModel:
         if "code_interpreter" in offered and forced_type != "file_search" and wants_code:
             if code is None:
                 code = f"print({text!r})"
-            return _Decision(
-                calls=[("code_interpreter", "code_interpreter", _dumps({"code": code}))]
-            )
+            return _Decision(calls=[_builtin_call("code_interpreter", as_function, code=code)])
 
         # Rule 5: file search over the attached vector stores.
         if "file_search" in offered and forced_type in (None, "file_search"):
             query = " ".join(text.split())
-            return _Decision(calls=[("file_search", "file_search", _dumps({"query": query}))])
+            return _Decision(calls=[_builtin_call("file_search", as_function, query=query)])
         return None
+
+
+def _named_call(tool: ToolDef, text: str, functions: list[ToolDef]) -> _CallSpec:
+    """A call of a function the message names: a built-in offered as a function gets
+    the built-in's argument (the message as the query, or its code), others generated."""
+    kind = builtin_offered_as(tool)
+    if kind == "file_search":
+        return ("function", tool.name, _dumps({"query": " ".join(text.split())}))
+    if kind == "code_interpreter":
+        code = python_blocks(text) or f"print({text!r})"
+        return ("function", tool.name, _dumps({"code": code}))
+    return _function_call(tool, text, functions)
+
+
+def _builtin_call(kind: ToolType, as_function: dict[str, str], **arguments: str) -> _CallSpec:
+    """A call of the built-in, as the function standing for it when it is offered so."""
+    if kind in as_function:
+        return ("function", as_function[kind], _dumps(arguments))
+    return (kind, kind, _dumps(arguments))
 
 
 # -- rule 1: scripts ------------------------------------------------------------------
@@ -299,11 +352,17 @@ def _trailing_tool_outputs(
     return messages[i:], calls
 
 
-def _report_outputs(outputs: list[ChatMessage], calls: dict[str, ToolCall]) -> str:
+def _report_outputs(
+    outputs: list[ChatMessage], calls: dict[str, ToolCall], as_function: dict[str, ToolType]
+) -> str:
+    """The reply to tool outputs; ``as_function`` maps the names of functions that stand
+    for built-ins to the built-in, whose outputs are reported as the built-in's."""
     parts: list[str] = []
     for message in outputs:
         call = calls.get(message.tool_call_id or "")
         kind = call.type if call else "function"
+        if call is not None and kind == "function":
+            kind = as_function.get(call.name, kind)
         name = call.name if call else (message.tool_call_id or "the tool")
         if kind == "file_search":
             parts.append(_report_search(call, message.content))
@@ -357,15 +416,6 @@ def _report_code(output: str) -> str:
 
 
 # -- rule 3-5: calling tools ------------------------------------------------------------
-
-
-def _named_functions(functions: list[ToolDef], text: str) -> list[ToolDef]:
-    found: list[tuple[int, int, ToolDef]] = []
-    for order, tool in enumerate(functions):
-        m = name_pattern(tool.name).search(text) if tool.name else None
-        if m:
-            found.append((m.start(), order, tool))
-    return [t for _, _, t in sorted(found, key=lambda f: (f[0], f[1]))]
 
 
 def _function_call(tool: ToolDef, text: str, functions: list[ToolDef]) -> tuple[str, str, str]:

@@ -36,6 +36,7 @@ from orchestrator.server.providers.base import (
     ToolCallDelta,
     ToolDef,
 )
+from orchestrator.server.providers.function_match import description_score, named_functions
 from orchestrator.server.providers.local import LocalModel
 from orchestrator.server.providers.script import ScriptQueue
 from orchestrator.server.providers.tokens import count_tokens
@@ -189,9 +190,130 @@ def test_function_names_match_case_insensitively_as_whole_identifiers(text: str)
 
 
 @pytest.mark.parametrize("text", ["show my display_quizzes", "redisplay_quiz", "display quiz"])
-def test_partial_names_do_not_call_the_function(text: str) -> None:
-    r = respond(request(text, tools=[QUIZ]))
+def test_partial_names_are_not_names(text: str) -> None:
+    assert named_functions([QUIZ], text) == []
+
+
+@pytest.mark.parametrize("text", ["show my display_quizzes", "redisplay_quiz", "display quiz"])
+def test_partial_names_still_match_by_the_words_of_the_name(text: str) -> None:
+    # Not named, but "quiz"/"quizzes" is a word of display_quiz: the description rule.
+    (call,) = respond(request(text, tools=[QUIZ])).tool_calls
+    assert call.name == "display_quiz"
+
+
+SEED_QUIZ = function_tool(
+    {
+        "name": "display_quiz",
+        "description": "학생에게 퀴즈를 표시하고 학생의 응답을 반환합니다. "
+        "하나의 퀴즈에 여러 개의 질문이 포함될 수 있습니다.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "title": {"type": "string"},
+                "questions": {
+                    "type": "array",
+                    "description": "제목과 옵션(객관식인 경우)이 있는 질문의 배열입니다.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "question_text": {"type": "string"},
+                            "question_type": {
+                                "type": "string",
+                                "enum": ["MULTIPLE_CHOICE", "FREE_RESPONSE"],
+                            },
+                            "choices": {"type": "array", "items": {"type": "string"}},
+                        },
+                        "required": ["question_text"],
+                    },
+                },
+            },
+            "required": ["title", "questions"],
+        },
+    }
+)
+TRANSLATE = function_tool(
+    {
+        "name": "translate_text",
+        "description": "Translate a passage into another language. 문장을 번역합니다.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "target_language": {"type": "string", "description": "Language to translate to"}
+            },
+        },
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The seed's own Korean prompt: 퀴즈 and 질문 are words of the description.
+        (
+            "두 가지 질문으로 퀴즈를 만들어줘. 하나는 주관식, 하나는 객관식으로, "
+            "그런 다음 답변에 대한 피드백을 보내줘",
+            "display_quiz",
+        ),
+        ("Make a quiz with 2 questions, then give me feedback.", "display_quiz"),
+        ("이 문장을 영어로 번역해줘", "translate_text"),
+        ("Please translate this into French", "translate_text"),
+        ("What is the weather like in Oslo?", "get_weather"),
+    ],
+)
+def test_the_best_described_function_is_called(text: str, expected: str) -> None:
+    r = respond(request(text, tools=[SEED_QUIZ, TRANSLATE, WEATHER_TOOL]))
+    assert [c.name for c in r.tool_calls] == [expected]
+    schema = next(t for t in (SEED_QUIZ, TRANSLATE, WEATHER_TOOL) if t.name == expected)
+    jsonschema.validate(args(r.tool_calls[0]), schema.parameters)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello there",
+        "안녕하세요, 오늘 기분이 어때요?",
+        # Generic words (make, return, value; 만들, 반환) say nothing about which function.
+        "Make it return a value",
+        "값을 반환하도록 만들어줘",
+    ],
+)
+def test_messages_that_match_no_function_words_are_answered(text: str) -> None:
+    r = respond(request(text, tools=[SEED_QUIZ, TRANSLATE, WEATHER_TOOL]))
     assert not r.tool_calls and r.text == f"[local model] You said: {text}"
+
+
+def test_the_better_match_wins_and_a_tie_goes_to_the_first_offered() -> None:
+    empty = {"type": "object", "properties": {}}
+    grader = function_tool({"name": "quiz_grader", "parameters": empty})
+    maker = function_tool({"name": "quiz_maker", "parameters": empty})
+    asker = function_tool(
+        {"name": "quiz_maker_2", "description": "Asks questions.", "parameters": empty}
+    )
+    # "quiz" matches a word of each name (2 points each): a tie, the first offered wins.
+    assert description_score(grader, "a quiz") == description_score(maker, "a quiz") == 2
+    assert respond(request("a quiz", tools=[grader, maker])).tool_calls[0].name == "quiz_grader"
+    assert respond(request("a quiz", tools=[maker, grader])).tool_calls[0].name == "quiz_maker"
+    # "questions" also matches asker's description: 3 points beat 2, wherever it is offered.
+    assert description_score(asker, "a quiz of questions") == 3
+    r = respond(request("a quiz of questions", tools=[grader, maker, asker]))
+    assert r.tool_calls[0].name == "quiz_maker_2"
+
+
+def test_named_functions_win_over_described_ones() -> None:
+    r = respond(request("get_weather for my quiz", tools=[SEED_QUIZ, WEATHER_TOOL]))
+    assert [c.name for c in r.tool_calls] == ["get_weather"]
+
+
+def test_required_with_one_function_calls_it_whatever_the_message() -> None:
+    r = respond(request("hello there", tools=[TRANSLATE], tool_choice="required"))
+    assert [c.name for c in r.tool_calls] == ["translate_text"]
+
+
+def test_description_matching_is_linear_in_a_long_message() -> None:
+    # 20k distinct words against a few tools: a quadratic path would not finish.
+    text = " ".join(f"word{i}" for i in range(20000)) + " quiz"
+    r = respond(request(text, tools=[SEED_QUIZ, TRANSLATE, WEATHER_TOOL]))
+    assert [c.name for c in r.tool_calls] == ["display_quiz"]
 
 
 def test_message_words_fill_free_strings_and_enum_mentions_win() -> None:
@@ -444,9 +566,9 @@ def test_script_steps_are_followed_in_order_then_the_policy_resumes(store: Store
     third = respond(request("weather?", tools=tools, thread_id="thread_1"), model)
     assert third.text == "It is cold in Oslo." and third.finish_reason == "stop"
     assert queue.pending("thread_1") == []
-    # Queue empty: the policy again (file_search is offered, so it searches).
+    # Queue empty: the policy again (no function matches, file_search is offered).
     assert (
-        respond(request("weather?", tools=tools, thread_id="thread_1"), model).tool_calls[0].type
+        respond(request("fjords?", tools=tools, thread_id="thread_1"), model).tool_calls[0].type
         == "file_search"
     )
 
