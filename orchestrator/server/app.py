@@ -16,6 +16,7 @@ from orchestrator import __version__
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.context import ServerContext
 from orchestrator.server.errors import APIError
+from orchestrator.server.request_id import RequestIdMiddleware
 from orchestrator.server.routes import (
     assistants,
     chat,
@@ -72,6 +73,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         openapi_url=None,
     )
     app.state.ctx = context
+    app.add_middleware(RequestIdMiddleware)
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(_auth)])
     # runs before threads: POST /threads/runs must not be read as /threads/{thread_id}.

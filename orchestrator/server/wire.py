@@ -104,6 +104,17 @@ def _param(error: ValidationError) -> str | None:
     return out
 
 
+def _v1_tool(body: dict[str, Any], param: str | None) -> str | None:
+    """``tools[i].type`` of a v1 ``retrieval`` tool, when the error is about the tools."""
+    tools = body.get("tools")
+    if not param or not param.startswith("tools") or not isinstance(tools, list):
+        return None
+    for i, tool in enumerate(tools):
+        if isinstance(tool, dict) and tool.get("type") == "retrieval":
+            return f"tools[{i}].type"
+    return None
+
+
 def check_request(schema_name: str, body: Any) -> dict[str, Any]:
     """Validate a request body; raise a 400 APIError naming the offending parameter."""
     if not isinstance(body, dict):
@@ -120,6 +131,14 @@ def check_request(schema_name: str, body: Any) -> dict[str, Any]:
             f"Unrecognized request argument supplied: {names}", param=extra[0] if extra else where
         )
     param = _param(error)
+    renamed = _v1_tool(body, param)
+    if renamed is not None:
+        raise invalid(
+            f"Invalid value for '{renamed}': 'retrieval' is the Assistants v1 name of the tool "
+            "that v2 calls 'file_search'. Use {\"type\": \"file_search\"} and attach the files "
+            "through a vector store (tool_resources.file_search.vector_store_ids).",
+            param=renamed,
+        )
     if error.validator == "required":
         # OpenAI names the missing parameter itself: 'messages', 'tools[0].function'.
         missing = next((r for r in error.validator_value if r not in error.instance), "")

@@ -109,3 +109,39 @@ def test_missing_required_parameter_is_named(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as err:
         client.beta.assistants.create(model="gpt-4o", tools=[{"type": "function"}])
     assert err.value.body["param"].startswith("tools[0]")
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_a_v1_retrieval_tool_is_told_to_use_file_search(
+    client: openai.OpenAI, create: bool
+) -> None:
+    # Seed 001's v1 code: tools=[{"type": "code_interpreter"}, {"type": "retrieval"}].
+    tools: list = [{"type": "code_interpreter"}, {"type": "retrieval"}]
+    with pytest.raises(openai.BadRequestError) as err:
+        if create:
+            client.beta.assistants.create(model="gpt-4o", tools=tools)
+        else:
+            assistant = client.beta.assistants.create(model="gpt-4o")
+            client.beta.assistants.update(assistant.id, tools=tools)
+    assert err.value.param == "tools[1].type"
+    assert "'retrieval' is the Assistants v1 name" in err.value.message
+    assert '{"type": "file_search"}' in err.value.message
+
+
+def test_every_response_has_a_request_id(client: openai.OpenAI) -> None:
+    first = client.beta.assistants.with_raw_response.create(model="gpt-4o")
+    second = client.beta.assistants.with_raw_response.retrieve(first.parse().id)
+    ids = [first.request_id, second.request_id, client.files.with_raw_response.list().request_id]
+    assert all(i and i.startswith("req_") and len(i) == 36 for i in ids)
+    assert len(set(ids)) == 3
+    # Errors and streams carry one too (the SDK exposes it as _request_id).
+    with pytest.raises(openai.NotFoundError) as err:
+        client.beta.assistants.retrieve("asst_missing")
+    assert err.value.request_id and err.value.request_id.startswith("req_")
+    thread = client.beta.threads.create()
+    assert thread._request_id and thread._request_id.startswith("req_")
+    with client.chat.completions.with_streaming_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
+    ) as streamed:
+        assert streamed.request_id and streamed.request_id.startswith("req_")
+        assert any(line.startswith("data: ") for line in streamed.iter_lines())

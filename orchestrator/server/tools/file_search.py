@@ -17,6 +17,16 @@ A chunk with every query term once scores about 0.78, one with half of them (equ
 rare) about 0.53; more occurrences or shorter chunks push towards 1. Results are
 ordered by score. N, n and the average chunk length are over every chunk the server
 has indexed.
+
+When no chunk holds any query term (a Korean question over an English document, a
+misspelling, a word form the stemmer does not fold), the search falls back to
+character n-grams instead of answering nothing, as a semantic engine would: each of
+the first :data:`FALLBACK_SCAN` chunks of the searched stores (and allowed files), in
+index order, scores the share of the query's n-grams it contains
+(:func:`search_terms.query_grams`), scaled by :data:`FALLBACK_SCALE`. So fallback
+scores are at most 0.25 and say how little matched: 0.0 means not even a character
+pair in common (the chunks are then the first ones of the stores, in order). They
+are never mixed with BM25 results, and ``score_threshold`` applies to them as well.
 """
 
 from __future__ import annotations
@@ -24,13 +34,14 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.server.tools import index_tables
 from orchestrator.server.tools.attribute_filters import matches
-from orchestrator.server.tools.search_terms import index_terms, query_terms
+from orchestrator.server.tools.search_terms import gram_text, index_terms, query_grams, query_terms
 
 if TYPE_CHECKING:
     from orchestrator.server.store import Store
@@ -38,6 +49,9 @@ if TYPE_CHECKING:
 # How steeply the normalised score approaches 1 (see the module docstring).
 _SCORE_SLOPE = 1.5
 _K1, _B = 1.2, 0.75
+# The similarity fallback: how many chunks it reads at most, and its score ceiling.
+FALLBACK_SCAN = 2000
+FALLBACK_SCALE = 0.25
 
 
 @dataclass
@@ -155,10 +169,9 @@ def search(
     index_tables.ensure(store)
     live = list(dict.fromkeys(vector_store_ids))
     terms = query_terms(query)
-    if not live or not terms or max_num_results < 1:
+    if not live or max_num_results < 1:
         return []
-    match = " OR ".join(f'"{t}"' for t in terms)  # terms are letters/digits only
-    candidates = min(500, max(50, 4 * max_num_results))
+    limits = _Limits(max_num_results, score_threshold)
     with store.transaction() as conn:
         allowed: list[str] | None = None
         if filters is not None:
@@ -170,43 +183,125 @@ def search(
             allowed = [f"{r[0]} {r[1]}" for r in rows if matches(filters, json.loads(r[2]))]
             if not allowed:
                 return []
-        total, total_terms = conn.execute(
-            "SELECT chunks, terms FROM fs_stats WHERE id = 1"
-        ).fetchone()
-        placeholders = ",".join("?" * len(terms))
-        docs = dict(
-            conn.execute(
-                f"SELECT term, doc FROM fs_vocab WHERE term IN ({placeholders})", terms
-            ).fetchall()
-        )
-        # Stage 1: ids only, streamed in FTS5's rank order (no sort, no big columns)
-        # until enough chunks of the searched stores (and allowed files) are found.
-        sql = (
-            "WITH m AS (SELECT rowid AS id, rank FROM fs_fts WHERE fs_fts MATCH ?) "
-            "SELECT c.id FROM m JOIN fs_chunks c ON c.id = m.id "
-            "WHERE c.vector_store_id IN (SELECT value FROM json_each(?)) "
-        )
-        args: list[Any] = [match, json.dumps(live)]
-        if allowed is not None:
-            sql += (
-                "AND (c.vector_store_id || ' ' || c.file_id) IN (SELECT value FROM json_each(?)) "
-            )
-            args.append(json.dumps(allowed))
-        sql += "ORDER BY m.rank LIMIT ?"
-        args.append(candidates)
-        ids = [r[0] for r in conn.execute(sql, args).fetchall()]
-        # Stage 2: the candidates' text, terms and attributes. Chunks exist only for
-        # completed files (they are written when indexing completes).
-        rows = conn.execute(
-            "SELECT c.id, c.vector_store_id, c.file_id, c.filename, c.text, c.length, "
-            "t.terms, f.attributes FROM fs_chunks c "
-            "JOIN fs_fts t ON t.rowid = c.id "
-            "JOIN vs_files f ON f.vector_store_id = c.vector_store_id AND f.file_id = c.file_id "
-            "WHERE c.id IN (SELECT value FROM json_each(?))",
-            (json.dumps(ids),),
+        # Reads happen in the transaction; ranking (CPU work) after it, unlocked.
+        rank = _bm25_search(conn, live, allowed, terms, limits) if terms else None
+        if rank is None:
+            rank = _similar(conn, live, allowed, query, limits)
+    return rank()
+
+
+@dataclass(frozen=True)
+class _Limits:
+    max_num_results: int
+    score_threshold: float
+
+
+def _scope(live: list[str], allowed: list[str] | None) -> tuple[str, list[Any]]:
+    """SQL restricting chunks ``c`` to the searched stores (and allowed files)."""
+    sql = "c.vector_store_id IN (SELECT value FROM json_each(?)) "
+    args: list[Any] = [json.dumps(live)]
+    if allowed is not None:
+        sql += "AND (c.vector_store_id || ' ' || c.file_id) IN (SELECT value FROM json_each(?)) "
+        args.append(json.dumps(allowed))
+    return sql, args
+
+
+def _hit(row: tuple[Any, ...], score: float) -> SearchHit:
+    vs_id, file_id, filename, text, attributes = row
+    return SearchHit(
+        file_id=file_id,
+        filename=filename,
+        score=min(1.0, max(0.0, score)),
+        text=text,
+        attributes=json.loads(attributes),
+        vector_store_id=vs_id,
+    )
+
+
+def _similar(
+    conn: sqlite3.Connection,
+    live: list[str],
+    allowed: list[str] | None,
+    query: str,
+    limits: _Limits,
+) -> Callable[[], list[SearchHit]]:
+    """The n-gram fallback (module docstring): never empty while the stores have chunks."""
+    grams = query_grams(query)
+    scope, args = _scope(live, allowed)
+    rows = conn.execute(
+        "SELECT c.id, c.vector_store_id, c.file_id, c.filename, c.text, f.attributes "
+        "FROM fs_chunks c JOIN vs_files f "
+        "ON f.vector_store_id = c.vector_store_id AND f.file_id = c.file_id "
+        f"WHERE {scope}ORDER BY c.id LIMIT ?",
+        [*args, FALLBACK_SCAN],
+    ).fetchall()
+    return partial(_rank_similar, rows, grams, limits)
+
+
+def _rank_similar(rows: list[Any], grams: list[str], limits: _Limits) -> list[SearchHit]:
+    scored = []
+    for chunk_id, vs_id, file_id, filename, text, attributes in rows:
+        haystack = gram_text(text)
+        share = sum(g in haystack for g in grams) / len(grams) if grams else 0.0
+        score = round(FALLBACK_SCALE * share, 6)
+        scored.append((-score, chunk_id, (vs_id, file_id, filename, text, attributes), score))
+    scored.sort(key=lambda s: (s[0], s[1]))
+    return [
+        _hit(row, score)
+        for _, _, row, score in scored[: limits.max_num_results]
+        if score >= limits.score_threshold
+    ]
+
+
+def _bm25_search(
+    conn: sqlite3.Connection,
+    live: list[str],
+    allowed: list[str] | None,
+    terms: list[str],
+    limits: _Limits,
+) -> Callable[[], list[SearchHit]] | None:
+    """Both BM25 stages (module docstring); None when no chunk holds a query term."""
+    match = " OR ".join(f'"{t}"' for t in terms)  # terms are letters/digits only
+    candidates = min(500, max(50, 4 * limits.max_num_results))
+    total, total_terms = conn.execute("SELECT chunks, terms FROM fs_stats WHERE id = 1").fetchone()
+    placeholders = ",".join("?" * len(terms))
+    docs = dict(
+        conn.execute(
+            f"SELECT term, doc FROM fs_vocab WHERE term IN ({placeholders})", terms
         ).fetchall()
+    )
+    # Stage 1: ids only, streamed in FTS5's rank order (no sort, no big columns)
+    # until enough chunks of the searched stores (and allowed files) are found.
+    scope, scope_args = _scope(live, allowed)
+    sql = (
+        "WITH m AS (SELECT rowid AS id, rank FROM fs_fts WHERE fs_fts MATCH ?) "
+        f"SELECT c.id FROM m JOIN fs_chunks c ON c.id = m.id WHERE {scope}"
+        "ORDER BY m.rank LIMIT ?"
+    )
+    ids = [r[0] for r in conn.execute(sql, [match, *scope_args, candidates]).fetchall()]
+    # Stage 2: the candidates' text, terms and attributes. Chunks exist only for
+    # completed files (they are written when indexing completes).
+    rows = conn.execute(
+        "SELECT c.id, c.vector_store_id, c.file_id, c.filename, c.text, c.length, "
+        "t.terms, f.attributes FROM fs_chunks c "
+        "JOIN fs_fts t ON t.rowid = c.id "
+        "JOIN vs_files f ON f.vector_store_id = c.vector_store_id AND f.file_id = c.file_id "
+        "WHERE c.id IN (SELECT value FROM json_each(?))",
+        (json.dumps(ids),),
+    ).fetchall()
     if not rows:
-        return []
+        return None
+    return partial(_rank_bm25, rows, terms, docs, (total, total_terms), limits)
+
+
+def _rank_bm25(
+    rows: list[Any],
+    terms: list[str],
+    docs: dict[str, int],
+    totals: tuple[int, int],
+    limits: _Limits,
+) -> list[SearchHit]:
+    total, total_terms = totals
     total = max(total, 1)
     avg_length = max(total_terms / total, 1.0)
     idf = {t: _idf(total, docs.get(t, 0)) for t in terms}
@@ -222,18 +317,9 @@ def search(
         scored.append((-s, chunk_id, vs_id, file_id, filename, text, attributes, s))
     scored.sort()
     hits = []
-    for _, _, vs_id, file_id, filename, text, attributes, s in scored[:max_num_results]:
+    for _, _, vs_id, file_id, filename, text, attributes, s in scored[: limits.max_num_results]:
         score = round(1.0 - math.exp(-_SCORE_SLOPE * s / best), 6) if best > 0 else 0.0
-        if score < score_threshold:
+        if score < limits.score_threshold:
             break  # best first: the rest score no higher
-        hits.append(
-            SearchHit(
-                file_id=file_id,
-                filename=filename,
-                score=min(1.0, max(0.0, score)),
-                text=text,
-                attributes=json.loads(attributes),
-                vector_store_id=vs_id,
-            )
-        )
+        hits.append(_hit((vs_id, file_id, filename, text, attributes), score))
     return hits

@@ -13,6 +13,11 @@ the index vocabulary is exactly these terms:
   becomes its bigrams ("사과" -> "사과"), so it matches wherever its characters occur
   in that order, whatever particle follows; a one-character query run matches the
   single characters.
+
+For the similarity fallback (a query none of whose terms is in the searched chunks),
+:func:`query_grams` and :func:`gram_text` give character n-grams that need no whole
+word in common: trigrams of each space-padded Latin word (" refund " -> " re", "ref",
+..., "nd "), bigrams of each CJK run.
 """
 
 from __future__ import annotations
@@ -154,3 +159,25 @@ def query_terms(query: str) -> list[str]:
     distinct = list(dict.fromkeys(terms))
     content = [t for t in distinct if t not in STOPWORDS and not (len(t) == 1 and t.isascii())]
     return content or distinct
+
+
+# At most this many distinct n-grams of a query are looked for (bounds the work).
+MAX_QUERY_GRAMS = 256
+
+
+def gram_text(text: str) -> str:
+    """``text`` as the fallback compares it: normalised runs, one space apart and around."""
+    return " " + " ".join(m.group() for m in _RUN.finditer(_normalise(text))) + " "
+
+
+def query_grams(query: str) -> list[str]:
+    """Distinct character n-grams of a query, in order (see the module docstring)."""
+    grams: list[str] = []
+    for m in _RUN.finditer(_normalise(query)):
+        run = m.group()
+        if _CJK_START.match(run):
+            grams.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+        elif not (run in STOPWORDS or (len(run) == 1 and run.isascii())):
+            padded = f" {run} "
+            grams.extend(padded[i : i + 3] for i in range(len(padded) - 2))
+    return list(dict.fromkeys(grams))[:MAX_QUERY_GRAMS]

@@ -9,6 +9,7 @@ from typing import Any
 import openai
 import pytest
 
+from orchestrator.server.tools.file_search import FALLBACK_SCALE
 from tests.support.wire_check import SpecChecker
 
 ENGLISH = {
@@ -172,7 +173,14 @@ def test_scores_threshold_and_max_results(corpus) -> None:
     assert 0 < len(above.data) < len(scores)
     assert all(r.score >= cut for r in above.data)
 
-    nothing = client.vector_stores.search(corpus["en"], query="xylophone quokka")
+    # No word matches: the n-gram fallback answers, with low scores that say so.
+    unmatched = client.vector_stores.search(corpus["en"], query="xylophone quokka")
+    assert unmatched.data and all(r.score <= FALLBACK_SCALE for r in unmatched.data)
+    nothing = client.vector_stores.search(
+        corpus["en"],
+        query="xylophone quokka",
+        ranking_options={"score_threshold": FALLBACK_SCALE + 0.01},
+    )
     assert nothing.data == [] and nothing.has_more is False
 
 

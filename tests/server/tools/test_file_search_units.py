@@ -14,6 +14,7 @@ from orchestrator.server.errors import APIError
 from orchestrator.server.services import vector_stores as vsf
 from orchestrator.server.services.files import store_file
 from orchestrator.server.services.vector_stores import search
+from orchestrator.server.tools import file_search
 from orchestrator.server.tools.chunking import ChunkingStrategy, chunk_text, count_tokens
 from orchestrator.server.tools.citations import (
     NO_RESULTS,
@@ -22,7 +23,7 @@ from orchestrator.server.tools.citations import (
     format_results,
     parse_results,
 )
-from orchestrator.server.tools.file_search import SearchHit
+from orchestrator.server.tools.file_search import FALLBACK_SCALE, SearchHit
 from orchestrator.server.tools.search_terms import index_terms, query_terms
 
 # -- chunking ---------------------------------------------------------------------------------
@@ -186,7 +187,11 @@ def test_search_merges_several_vector_stores(c: ServerContext) -> None:
     assert hits[0].score >= hits[1].score and all(0 < h.score <= 1 for h in hits)
     assert len(search(store, [a, b], "cats purr", max_num_results=1)) == 1
     assert search(store, [a, b], "cats purr", score_threshold=1.0) == []
-    assert search(store, [a], "고양이") == []
+    # No chunk of [a] holds 고양이: the n-gram fallback still answers, with scores that
+    # say nothing matched (0.0, not a character pair in common), in index order.
+    fallback = search(store, [a], "고양이")
+    assert [(h.filename, h.score) for h in fallback] == [("cats.txt", 0.0), ("dogs.txt", 0.0)]
+    assert search(store, [a], "고양이", score_threshold=0.01) == []
     assert search(store, [b], "고양이")[0].filename == "cats-ko.txt"
     assert search(store, [], "cats") == []
     # Results feed the citations format directly.
@@ -219,3 +224,33 @@ def test_wait_until_indexed_sees_fresh_attachments(c: ServerContext) -> None:
     assert vsf.wait_until_indexed(store, [vs], timeout=30)
     assert vsf.pending_files(store, [vs]) == 0
     assert search(store, [vs], "omega")[0].file_id == big["id"]
+
+
+def test_misspelt_queries_fall_back_to_character_ngrams(c: ServerContext) -> None:
+    store = c.store
+    vs, _ = _store_with(
+        c,
+        {
+            "cats.txt": "Cats purr and sleep most of the day.",
+            "dogs.txt": "Dogs bark at the mail carrier.",
+            "refunds.txt": "Refunds are paid within 30 days of the return.",
+        },
+    )
+    # No word of the query is indexed, yet the chunks sharing its letters come first.
+    hits = search(store, [vs], "kats purrr")
+    assert hits[0].filename == "cats.txt"
+    assert 0 < hits[0].score <= FALLBACK_SCALE and hits[0].score > hits[1].score
+    assert search(store, [vs], "refundz")[0].filename == "refunds.txt"
+    # max_num_results and score_threshold hold for the fallback too.
+    assert len(search(store, [vs], "kats purrr", max_num_results=1)) == 1
+    assert search(store, [vs], "kats purrr", score_threshold=FALLBACK_SCALE + 0.01) == []
+    # A query with an indexed word never falls back: only BM25's matches come back.
+    assert [h.filename for h in search(store, [vs], "bark")] == ["dogs.txt"]
+
+
+def test_the_fallback_reads_a_bounded_number_of_chunks(c: ServerContext, monkeypatch) -> None:
+    store = c.store
+    vs, _ = _store_with(c, {f"f{i}.txt": f"alpha beta {i}" for i in range(6)})
+    monkeypatch.setattr(file_search, "FALLBACK_SCAN", 3)
+    hits = search(store, [vs], "zzz qqq", max_num_results=20)
+    assert len(hits) == 3
