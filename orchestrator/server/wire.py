@@ -135,7 +135,7 @@ def check_request(schema_name: str, body: Any) -> dict[str, Any]:
     if renamed is not None:
         raise invalid(
             f"Invalid value for '{renamed}': 'retrieval' is the Assistants v1 name of the tool "
-            "that v2 calls 'file_search'. Use {\"type\": \"file_search\"} and attach the files "
+            'that v2 calls \'file_search\'. Use {"type": "file_search"} and attach the files '
             "through a vector store (tool_resources.file_search.vector_store_ids).",
             param=renamed,
         )
