@@ -31,7 +31,6 @@ from orchestrator.ownership import (
     is_marked,
     sha256_json,
 )
-from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.identity import (
     display_filename,
     file_tag,
@@ -42,6 +41,7 @@ from orchestrator.reconcile.identity import (
 from orchestrator.reconcile.journal import JournalPage
 from orchestrator.reconcile.lease import live_lock_tokens
 from orchestrator.reconcile.recover import recover_from_journals
+from orchestrator.reconcile.target import ReconcileTarget
 
 
 @dataclass
@@ -253,7 +253,7 @@ class Listings:
     store_files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def fetch_actual(api: Api, namespace: str, *, parallelism: int = 8) -> ActualState:
+def fetch_actual(api: ReconcileTarget, namespace: str, *, parallelism: int = 8) -> ActualState:
     """List the server and keep what concerns ``namespace``."""
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         f_asst = pool.submit(api.list_assistants)

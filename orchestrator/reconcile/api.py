@@ -104,7 +104,9 @@ class CallStats:
 
 
 class Api:
-    """A thin wrapper over an ``openai.OpenAI`` client (thread-safe; used from a pool)."""
+    """The reconciler's target on the Assistants API v2: lists and writes of files,
+    vector stores and assistants, as :class:`~orchestrator.reconcile.target.ReconcileTarget`
+    names them, over an ``openai.OpenAI`` client (thread-safe; used from a pool)."""
 
     def __init__(
         self,
@@ -240,9 +242,8 @@ class Api:
         with self._sha_lock:
             if file_id in self._content_sha:
                 return self._content_sha[file_id]
-        files = self.client.files
         try:
-            data = self.call(lambda: files.content(file_id).content, what=f"download {file_id}")
+            data = self.file_content(file_id, what=f"download {file_id}")
         except openai.NotFoundError:
             return None
         sha = hashlib.sha256(data).hexdigest()
@@ -250,7 +251,13 @@ class Api:
             self._content_sha[file_id] = sha
         return sha
 
+    def file_content(self, file_id: str, *, what: str) -> bytes:
+        files = self.client.files
+        return self.call(lambda: files.content(file_id).content, what=what)
+
     # -- writes ----------------------------------------------------------------------------
+    # A create raises AmbiguousWriteError when the server may have created the object
+    # anyway (the caller lists to find it); deletes return False when it was gone already.
 
     def delete(self, fn: Callable[[], Any], *, what: str) -> bool:
         """An idempotent delete: gone already (e.g. a retried delete) counts as done."""
@@ -259,6 +266,95 @@ class Api:
         except openai.NotFoundError:
             return False
         return True
+
+    def upload_file(self, filename: str, content: bytes, *, what: str) -> str:
+        files = self.client.files
+        created = self.call(
+            lambda: files.create(file=(filename, content), purpose="assistants"),
+            what=what,
+            kind="create",
+        )
+        return created.id
+
+    def delete_file(self, file_id: str, *, what: str) -> bool:
+        files = self.client.files
+        return self.delete(lambda: files.delete(file_id), what=what)
+
+    def create_vector_store(
+        self, name: str, metadata: dict[str, str], *, what: str
+    ) -> dict[str, Any]:
+        stores = self.client.vector_stores
+        created = self.call(
+            lambda: stores.create(name=name, metadata=metadata), what=what, kind="create"
+        )
+        return created.to_dict(mode="json")
+
+    def update_vector_store(
+        self, vector_store_id: str, metadata: dict[str, str], *, name: str | None = None, what: str
+    ) -> None:
+        stores = self.client.vector_stores
+        named = {"name": name} if name is not None else {}
+        self.call(
+            lambda: stores.update(vector_store_id, metadata=metadata, **named),
+            what=what,
+            kind="write",
+        )
+
+    def delete_vector_store(self, vector_store_id: str, *, what: str) -> bool:
+        stores = self.client.vector_stores
+        return self.delete(lambda: stores.delete(vector_store_id), what=what)
+
+    def attach_files(self, vector_store_id: str, files: list[dict[str, Any]], *, what: str) -> str:
+        """Attach files (``file_id``, ``attributes``, ``chunking_strategy``) as one batch;
+        the batch id."""
+        batches = self.client.vector_stores.file_batches
+        batch = self.call(
+            lambda: batches.create(vector_store_id, files=files),  # type: ignore[arg-type]
+            what=what,
+            kind="create",
+        )
+        return batch.id
+
+    def file_batch_counts(
+        self, vector_store_id: str, batch_id: str, *, what: str
+    ) -> dict[str, int]:
+        """A batch's ``file_counts``: in_progress, completed, failed, cancelled, total."""
+        batches = self.client.vector_stores.file_batches
+        batch = self.call(
+            lambda: batches.retrieve(batch_id, vector_store_id=vector_store_id), what=what
+        )
+        return dict(batch.file_counts.to_dict(mode="json"))
+
+    def set_file_attributes(
+        self, vector_store_id: str, file_id: str, attributes: dict[str, str], *, what: str
+    ) -> None:
+        store_files = self.client.vector_stores.files
+        self.call(
+            lambda: store_files.update(
+                file_id, vector_store_id=vector_store_id, attributes=attributes
+            ),
+            what=what,
+            kind="write",
+        )
+
+    def detach_file(self, vector_store_id: str, file_id: str, *, what: str) -> bool:
+        store_files = self.client.vector_stores.files
+        return self.delete(
+            lambda: store_files.delete(file_id, vector_store_id=vector_store_id), what=what
+        )
+
+    def create_assistant(self, body: dict[str, Any], *, what: str) -> str:
+        assistants = self.client.beta.assistants
+        created = self.call(lambda: assistants.create(**body), what=what, kind="create")
+        return created.id
+
+    def update_assistant(self, assistant_id: str, body: dict[str, Any], *, what: str) -> None:
+        assistants = self.client.beta.assistants
+        self.call(lambda: assistants.update(assistant_id, **body), what=what, kind="write")
+
+    def delete_assistant(self, assistant_id: str, *, what: str) -> bool:
+        assistants = self.client.beta.assistants
+        return self.delete(lambda: assistants.delete(assistant_id), what=what)
 
 
 def _after(after: str | None) -> dict[str, str]:

@@ -29,11 +29,12 @@ from typing import Any, Protocol
 import openai
 
 from orchestrator.ownership import FILE_SHA_ATTRIBUTE, KEY_KEY, is_managed
-from orchestrator.reconcile.api import AmbiguousWriteError, Api, describe_error
+from orchestrator.reconcile.api import AmbiguousWriteError, describe_error
 from orchestrator.reconcile.errors import ReconcileError
 from orchestrator.reconcile.identity import STORE_FILES_KEYS, files_metadata
 from orchestrator.reconcile.journal import Journal, PendingUpload
 from orchestrator.reconcile.plan import Change, FileOp, Plan
+from orchestrator.reconcile.target import ReconcileTarget
 
 ContentSource = Callable[[FileOp], bytes]
 
@@ -127,7 +128,7 @@ def content_from_disk(root: Any) -> ContentSource:
 class Executor:
     def __init__(
         self,
-        api: Api,
+        api: ReconcileTarget,
         plan: Plan,
         content: ContentSource,
         options: ApplyOptions | None = None,
@@ -319,13 +320,7 @@ class Executor:
     def _upload(self, c: Change) -> str:
         assert c.file is not None
         data = self.payloads[c.key]
-        files = self.api.client.files
-        created = self.api.call(
-            lambda: files.create(file=(c.file.upload_name, data), purpose="assistants"),  # type: ignore[union-attr]
-            what=f"upload {c.label}",
-            kind="create",
-        )
-        return created.id
+        return self.api.upload_file(c.file.upload_name, data, what=f"upload {c.label}")
 
     def _find_files(self, changes: list[Change]) -> dict[int, str]:
         """Uploads that got created although their response was lost.
@@ -372,19 +367,14 @@ class Executor:
                 continue
             sha = self.api.content_sha256(f["id"])
             if sha is not None and any(sha.startswith(u.sha12) for u in pending if u.may_be(f)):
-                fid = f["id"]
-                self.api.delete(
-                    lambda fid=fid: self.api.client.files.delete(fid),
-                    what=f"delete duplicate upload {fid}",
-                )
+                self.api.delete_file(f["id"], what=f"delete duplicate upload {f['id']}")
 
     def _drop_journal(self, c: Change) -> None:
         assert c.id is not None
         page_id = c.id
         try:
-            self.api.delete(
-                lambda: self.api.client.vector_stores.delete(page_id),
-                what=f"delete the journal of an interrupted apply ({page_id})",
+            self.api.delete_vector_store(
+                page_id, what=f"delete the journal of an interrupted apply ({page_id})"
             )
         except openai.APIError as e:  # harmless: the next plan resolves it again
             log.warning("could not delete journal page %s: %s", page_id, describe_error(e))
@@ -401,7 +391,6 @@ class Executor:
         assert c.vector_store is not None
         op = c.vector_store
         started = time.monotonic()
-        stores = self.api.client.vector_stores
         recovered = False
         attach_ids = {self._file_id(sha, c): sha for sha in op.attach}
         # Which file holds what, kept on the store itself (see identity.py).
@@ -414,23 +403,17 @@ class Executor:
         if attach_ids:
             self._attach(c, vs_id, attach_ids)
         for fid, sha in op.set_attributes.items():
-            self.api.call(
-                lambda fid=fid, sha=sha: stores.files.update(
-                    fid, vector_store_id=vs_id, attributes={FILE_SHA_ATTRIBUTE: sha}
-                ),
-                what=f"set attributes of {fid} in {c.label}",
-                kind="write",
+            self.api.set_file_attributes(
+                vs_id, fid, {FILE_SHA_ATTRIBUTE: sha}, what=f"set attributes of {fid} in {c.label}"
             )
         for fid in op.detach:
-            self.api.delete(
-                lambda fid=fid: stores.files.delete(fid, vector_store_id=vs_id),
-                what=f"detach {fid} from {c.label}",
-            )
+            self.api.detach_file(vs_id, fid, what=f"detach {fid} from {c.label}")
         if op.update_store and c.action == "update":
-            self.api.call(
-                lambda: stores.update(vs_id, name=op.name, metadata={**op.metadata, **entries}),
+            self.api.update_vector_store(
+                vs_id,
+                {**op.metadata, **entries},
+                name=op.name,
                 what=f"update vector store {c.label}",
-                kind="write",
             )
         # Only a complete store is handed to the assistants (a replacement that failed
         # half-way must not take the place of the old one).
@@ -447,17 +430,14 @@ class Executor:
         assert c.vector_store is not None
         op = c.vector_store
         metadata = {**op.metadata, **entries}
-        stores = self.api.client.vector_stores
         for round_ in range(self.opt.recovery_rounds):
             if round_:
                 time.sleep(min(0.2 * 2**round_, 2.0))
             try:
-                created = self.api.call(
-                    lambda: stores.create(name=op.name, metadata=metadata),
-                    what=f"create vector store {c.label}",
-                    kind="create",
+                created = self.api.create_vector_store(
+                    op.name, metadata, what=f"create vector store {c.label}"
                 )
-                return created.id, False
+                return created["id"], False
             except AmbiguousWriteError:
                 mine = [
                     v
@@ -476,7 +456,6 @@ class Executor:
         """Attach files with a file batch, wait for indexing; recover from lost responses."""
         assert c.vector_store is not None
         chunking = c.vector_store.chunking_strategy
-        batches = self.api.client.vector_stores.file_batches
         with self._lock:
             self._index_total += len(attach)
         self.reporter.indexing(self._index_done, self._index_total)
@@ -494,12 +473,7 @@ class Executor:
                     item["chunking_strategy"] = chunking
                 items.append(item)
             try:
-                batch = self.api.call(
-                    lambda items=items: batches.create(vs_id, files=items),  # type: ignore[arg-type]
-                    what=f"attach files to {c.label}",
-                    kind="create",
-                )
-                batch_id = batch.id
+                batch_id = self.api.attach_files(vs_id, items, what=f"attach files to {c.label}")
                 remaining = {}
             except AmbiguousWriteError:
                 attached = {f["id"] for f in self.api.list_vector_store_files(vs_id)}
@@ -513,7 +487,6 @@ class Executor:
     def _wait_indexed(
         self, c: Change, vs_id: str, file_ids: set[str], batch_id: str | None
     ) -> None:
-        stores = self.api.client.vector_stores
         deadline = time.monotonic() + self.opt.indexing_timeout
         delay = self.opt.poll_interval
         counted = 0
@@ -524,14 +497,12 @@ class Executor:
                 else None
             )
             if batch_id is not None:
-                batch = self.api.call(
-                    lambda: stores.file_batches.retrieve(batch_id, vector_store_id=vs_id),
-                    what=f"poll indexing of {c.label}",
+                counts = self.api.file_batch_counts(
+                    vs_id, batch_id, what=f"poll indexing of {c.label}"
                 )
-                counts = batch.file_counts
-                finished = counts.completed + counts.failed + counts.cancelled
-                in_progress = counts.in_progress
-                failed = counts.failed + counts.cancelled
+                finished = counts["completed"] + counts["failed"] + counts["cancelled"]
+                in_progress = counts["in_progress"]
+                failed = counts["failed"] + counts["cancelled"]
             else:
                 assert files is not None
                 finished = sum(f.get("status") != "in_progress" for f in files)
@@ -591,11 +562,7 @@ class Executor:
 
     def _create_assistant(self, c: Change) -> str:
         body = self._assistant_body(c)
-        assistants = self.api.client.beta.assistants
-        created = self.api.call(
-            lambda: assistants.create(**body), what=f"create assistant {c.label}", kind="create"
-        )
-        return created.id
+        return self.api.create_assistant(body, what=f"create assistant {c.label}")
 
     def _find_assistants(self, changes: list[Change]) -> dict[int, str]:
         listed = [
@@ -616,13 +583,8 @@ class Executor:
         assert c.assistant is not None and c.id is not None
         started = time.monotonic()
         body = self._assistant_body(c)
-        assistants = self.api.client.beta.assistants
         asst_id = c.id
-        self.api.call(
-            lambda: assistants.update(asst_id, **body),
-            what=f"update assistant {c.label}",
-            kind="write",
-        )
+        self.api.update_assistant(asst_id, body, what=f"update assistant {c.label}")
         self._record(c, ChangeResult(ok=True, id=asst_id, seconds=time.monotonic() - started))
 
     # -- deletions ----------------------------------------------------------------------------------
@@ -631,13 +593,13 @@ class Executor:
         assert c.id is not None
         started = time.monotonic()
         object_id = c.id
+        what = f"delete {c.kind} {c.label}"
         if c.kind == "assistant":
-            fn: Callable[[], Any] = lambda: self.api.client.beta.assistants.delete(object_id)  # noqa: E731
+            self.api.delete_assistant(object_id, what=what)
         elif c.kind == "vector_store":
-            fn = lambda: self.api.client.vector_stores.delete(object_id)  # noqa: E731
+            self.api.delete_vector_store(object_id, what=what)
         else:
-            fn = lambda: self.api.client.files.delete(object_id)  # noqa: E731
-        self.api.delete(fn, what=f"delete {c.kind} {c.label}")
+            self.api.delete_file(object_id, what=what)
         if c.action == "replace":
             # The change itself was recorded when its successor was created.
             return

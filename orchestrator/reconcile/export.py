@@ -22,9 +22,10 @@ import yaml
 
 from orchestrator.ownership import KEY_KEY, RESERVED_METADATA_KEYS, is_managed
 from orchestrator.reconcile.actual import ActualAssistant, fetch_actual
-from orchestrator.reconcile.api import Api, describe_error
+from orchestrator.reconcile.api import describe_error
 from orchestrator.reconcile.identity import display_filename
 from orchestrator.reconcile.normalise import DEFAULT_CHUNKING, normalise_tool
+from orchestrator.reconcile.target import ReconcileTarget
 
 _KEY_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -76,7 +77,9 @@ _Dumper.add_representer(str, _str_representer)
 
 
 class _Exporter:
-    def __init__(self, api: Api, namespace: str, root: Path, options: ExportOptions) -> None:
+    def __init__(
+        self, api: ReconcileTarget, namespace: str, root: Path, options: ExportOptions
+    ) -> None:
         self.api = api
         self.ns = namespace
         self.root = root.resolve()
@@ -184,10 +187,7 @@ class _Exporter:
                 self.report.warnings.append(f"{what}: file {fid} ({name}) not downloaded")
                 continue
             try:
-                data = self.api.call(
-                    lambda fid=fid: self.api.client.files.content(fid).content,
-                    what=f"download {fid}",
-                )
+                data = self.api.file_content(fid, what=f"download {fid}")
             except openai.APIError as e:
                 self.report.warnings.append(
                     f"{what}: could not download file {fid} ({name}): {describe_error(e)}; "
@@ -320,6 +320,8 @@ class _Exporter:
         return out
 
 
-def export_assistants(api: Api, namespace: str, root: Path, options: ExportOptions) -> ExportReport:
+def export_assistants(
+    api: ReconcileTarget, namespace: str, root: Path, options: ExportOptions
+) -> ExportReport:
     """Write YAML for the server's assistants (managed in ``namespace`` and unmanaged)."""
     return _Exporter(api, namespace, root, options).run()

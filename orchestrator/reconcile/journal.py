@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.ownership import JOURNAL_KEY, is_journal, marker_metadata
-from orchestrator.reconcile.api import AmbiguousWriteError, Api
+from orchestrator.reconcile.api import AmbiguousWriteError
 from orchestrator.reconcile.errors import ReconcileError
 from orchestrator.reconcile.identity import SHA_PREFIX_LEN
+from orchestrator.reconcile.target import FileStore
 
 log = logging.getLogger("orchestrator.reconcile")
 
@@ -126,7 +127,7 @@ def page_metadata(
 class Journal:
     """The journal of one apply: written before its first upload or deletion."""
 
-    def __init__(self, api: Api, namespace: str, token: str) -> None:
+    def __init__(self, api: FileStore, namespace: str, token: str) -> None:
         self.api = api
         self.namespace = namespace
         self.token = token
@@ -142,18 +143,15 @@ class Journal:
         return [u for p in self.pages for u in p.uploads]
 
     def write(self, uploads: list[PendingUpload], deletes: list[str]) -> None:
-        stores = self.api.client.vector_stores
         name = f"orchestrator journal ({self.namespace})"
         for meta in page_metadata(self.namespace, self.token, uploads, deletes):
             marker = meta[JOURNAL_KEY]
             for _ in range(self.api.policy.attempts):
                 try:
-                    created = self.api.call(
-                        lambda meta=meta: stores.create(name=name, metadata=meta),
-                        what="write the apply's journal",
-                        kind="create",
+                    created = self.api.create_vector_store(
+                        name, meta, what="write the apply's journal"
                     )
-                    self.pages.append(JournalPage.from_raw(created.to_dict(mode="json")))
+                    self.pages.append(JournalPage.from_raw(created))
                     break
                 except AmbiguousWriteError:
                     mine = [
@@ -170,12 +168,9 @@ class Journal:
 
     def close(self) -> None:
         """Delete the pages (the apply finished: everything it recorded is resolved)."""
-        stores = self.api.client.vector_stores
         for page in self.pages:
             try:
-                self.api.delete(
-                    lambda pid=page.id: stores.delete(pid), what=f"delete journal page {page.id}"
-                )
+                self.api.delete_vector_store(page.id, what=f"delete journal page {page.id}")
             except Exception as e:  # the next plan resolves and deletes it
                 log.warning("could not delete journal page %s: %s", page.id, e)
         self.pages = []

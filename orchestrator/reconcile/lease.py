@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.ownership import LOCK_KEY, is_lock, marker_metadata
-from orchestrator.reconcile.api import AmbiguousWriteError, Api
+from orchestrator.reconcile.api import AmbiguousWriteError
 from orchestrator.reconcile.errors import LockHeldError
+from orchestrator.reconcile.target import FileStore
 
 log = logging.getLogger("orchestrator.reconcile")
 
@@ -123,7 +124,7 @@ class ServerLock:
 
     def __init__(
         self,
-        api: Api,
+        api: FileStore,
         namespace: str,
         operation: str = "apply",
         *,
@@ -172,8 +173,7 @@ class ServerLock:
         }
 
     def _delete(self, lock_id: str) -> None:
-        vs = self.api.client.vector_stores
-        self.api.delete(lambda: vs.delete(lock_id), what=f"delete lock {lock_id}")
+        self.api.delete_vector_store(lock_id, what=f"delete lock {lock_id}")
 
     def _held_message(self, other: LockInfo) -> str:
         left = max(0, int(other.expires_at - self.clock()))
@@ -226,16 +226,12 @@ class ServerLock:
         return self
 
     def _create(self) -> str:
-        vs = self.api.client.vector_stores
         name = f"orchestrator lock ({self.namespace})"
         for _ in range(self.api.policy.attempts):
             try:
-                created = self.api.call(
-                    lambda: vs.create(name=name, metadata=self._metadata()),
-                    what="create lock",
-                    kind="create",
-                )
-                return created.id
+                return self.api.create_vector_store(name, self._metadata(), what="create lock")[
+                    "id"
+                ]
             except AmbiguousWriteError:
                 mine = [lk for lk in self.locks() if lk.token == self.token]
                 if mine:
@@ -245,18 +241,13 @@ class ServerLock:
         )
 
     def _heartbeat(self) -> None:
-        vs = self.api.client.vector_stores
         deadline = self.clock() + self.ttl
         while not self._stop.wait(self.ttl / 3):
             lock_id = self.id
             if lock_id is None:
                 return
             try:
-                self.api.call(
-                    lambda lock_id=lock_id: vs.update(lock_id, metadata=self._metadata()),
-                    what="renew lock",
-                    kind="write",
-                )
+                self.api.update_vector_store(lock_id, self._metadata(), what="renew lock")
                 deadline = self.clock() + self.ttl
             except Exception as e:  # keep trying until the lease runs out
                 log.warning("could not renew the lock: %s", e)

@@ -16,8 +16,8 @@ from typing import Any
 
 import openai
 
-from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.journal import JournalPage, PendingUpload
+from orchestrator.reconcile.target import FileStore
 
 
 @dataclass
@@ -29,7 +29,7 @@ class RecoveredFile:
 
 
 def recover_from_journals(
-    api: Api,
+    api: FileStore,
     journals: list[JournalPage],
     listed: dict[str, dict[str, Any]],
     referenced: set[str],
@@ -85,7 +85,7 @@ def recover_from_journals(
     return found
 
 
-def _store_files(api: Api) -> Any:
+def _store_files(api: FileStore) -> Any:
     def get(vs_id: str) -> list[str]:
         try:
             return [f["id"] for f in api.list_vector_store_files(vs_id)]

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.reconcile.actual import ActualState, fetch_actual
-from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.apply import (
     ApplyOptions,
     ApplyResult,
@@ -30,6 +29,7 @@ from orchestrator.reconcile.lease import ServerLock
 from orchestrator.reconcile.plan import Plan, PlanOptions
 from orchestrator.reconcile.planfile import digest, read_plan
 from orchestrator.reconcile.planner import make_plan
+from orchestrator.reconcile.target import ReconcileTarget
 
 
 def _env_seconds(name: str, default: float) -> float:
@@ -98,7 +98,7 @@ def load_saved_plan(path: Path, *, namespace: str | None = None, target: str = "
 
 
 def plan(
-    api: Api,
+    api: ReconcileTarget,
     desired: DesiredState,
     options: PlanOptions | None = None,
     *,
@@ -114,7 +114,7 @@ def _stale(plan: Plan, actual: ActualState) -> bool:
 
 
 def apply(
-    api: Api,
+    api: ReconcileTarget,
     plan: Plan,
     content: ContentSource,
     *,
@@ -186,7 +186,9 @@ def apply(
     return ApplyOutcome(plan=plan, result=result, notes=server_lock.notes, replanned=replanned)
 
 
-def destroy_plan(api: Api, namespace: str, *, target: str = "", parallelism: int = 8) -> Plan:
+def destroy_plan(
+    api: ReconcileTarget, namespace: str, *, target: str = "", parallelism: int = 8
+) -> Plan:
     """A plan that deletes every managed object of ``namespace`` (and nothing else)."""
     return plan(
         api,

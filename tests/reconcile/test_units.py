@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 from pathlib import Path
 
+import openai
 import pytest
 
 from orchestrator.ownership import check_namespace
@@ -16,6 +18,7 @@ from orchestrator.project.specs import (
     ProjectConfig,
     VectorStoreSpec,
 )
+from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.desired import desired_state
 from orchestrator.reconcile.errors import DesiredStateError
 from orchestrator.reconcile.fielddiff import text_diff, tools_diff
@@ -32,6 +35,7 @@ from orchestrator.reconcile.lockfile import env_var_name, lockfile_path, update_
 from orchestrator.reconcile.normalise import normalise_fields, normalise_tool
 from orchestrator.reconcile.plan import AssistantOp, Change, FileOp, Plan
 from orchestrator.reconcile.planfile import digest, plan_from_json, plan_to_json
+from orchestrator.reconcile.target import AssistantObjects, FileStore, ReconcileTarget
 
 
 def test_file_entries_bind_content_to_file_ids() -> None:
@@ -245,3 +249,19 @@ def test_code_interpreter_files_are_named_as_the_code_interpreter_uses_them(
         "docs/a-table.csv has the same content as data/table.csv: it is uploaded once, and "
         "the code interpreter shows it as 'table.csv'"
     ]
+
+
+def test_the_assistants_v2_api_is_a_reconcile_target() -> None:
+    # The seam the planner and apply call (orchestrator.reconcile.target); no request is made.
+    api = Api(openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="unused"))
+    assert isinstance(api, ReconcileTarget)
+    for proto in (FileStore, AssistantObjects):
+        for name, member in vars(proto).items():
+            if name.startswith("_") or not callable(member):
+                continue
+            # Same parameters, same kinds (keyword-only `what`), as the seam declares.
+            want = [(p.name, p.kind) for p in inspect.signature(member).parameters.values()]
+            have = [
+                (p.name, p.kind) for p in inspect.signature(getattr(Api, name)).parameters.values()
+            ]
+            assert have == want, name
