@@ -23,6 +23,7 @@ upstream limits            ``server.upstream_*``       ``ORCHESTRATOR_UPSTREAM_T
 run expiry / concurrency   ``server.*``                ``ORCHESTRATOR_RUN_EXPIRY_SECONDS`` ... 600 s, 16
 sandbox limits             ``server.sandbox_*``        ``ORCHESTRATOR_SANDBOX_TIMEOUT`` ...    30 s, 512 MB
 sandbox isolation          --                          ``ORCHESTRATOR_SANDBOX_ISOLATION``      ``auto``
+sandbox disk / executions  --                          ``ORCHESTRATOR_SANDBOX_DISK_MB`` ...    512 MB, 4
 =========================  ==========================  ======================================  ================
 
 The model map merges per name (a higher layer wins for the names it sets). A bad value in
@@ -78,6 +79,8 @@ class Flags:
     sandbox_timeout: float | None = None
     sandbox_memory_mb: int | None = None
     sandbox_isolation: str | None = None
+    sandbox_disk_mb: int | None = None
+    sandbox_max_concurrent: int | None = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,19 @@ def _server_config(
             check,
         )
 
+    def flag_or_env(name: str, kind: type[Any], minimum: float, default: Any) -> Any:
+        # Not (yet) in orchestrator.yaml's schema: flag, environment, default.
+        parse, check = _number(kind, minimum)
+        return _pick(
+            _Source(f"--{name.replace('_', '-')}", None, f"ORCHESTRATOR_{name.upper()}"),
+            getattr(flags, name),
+            None,
+            env,
+            default,
+            parse,
+            check,
+        )
+
     def text(name: str) -> str | None:
         return _pick(
             _Source(
@@ -316,6 +332,8 @@ def _server_config(
                 _text,
                 _choice(POLICIES),
             ),
+            disk_mb=flag_or_env("sandbox_disk_mb", int, 1, 512),
+            max_concurrent=flag_or_env("sandbox_max_concurrent", int, 1, 4),
         ),
     )
     # Parsed whatever the provider, so a malformed item is an error even before it matters.

@@ -21,6 +21,12 @@ class SandboxLimits:
     # only the audit hook; "weak": the same, but run code in the audit-hook mode rather
     # than not at all (an operator's explicit choice); or one mode by name (tests).
     isolation: str = "auto"
+    # Per execution, summed over all its processes (RLIMIT_AS above is per process):
+    # memory is memory_mb; CPU time defaults to the timeout plus a second.
+    cpu_seconds: float | None = None
+    # The thread's working directory (hidden files included), across its executions.
+    disk_mb: int = 512
+    max_concurrent: int = 4  # executions at once, server-wide; more wait for a slot
 
 
 @dataclass

@@ -139,6 +139,20 @@ ROWS = [
         env=({"ORCHESTRATOR_SANDBOX_ISOLATION": "weak"}, "weak"),
         flag=({"sandbox_isolation": "namespaces"}, "namespaces"),
     ),
+    Row(
+        "sandbox_disk_mb",
+        lambda s: s.server.sandbox.disk_mb,
+        512,
+        env=({"ORCHESTRATOR_SANDBOX_DISK_MB": "100"}, 100),
+        flag=({"sandbox_disk_mb": 200}, 200),
+    ),
+    Row(
+        "sandbox_max_concurrent",
+        lambda s: s.server.sandbox.max_concurrent,
+        4,
+        env=({"ORCHESTRATOR_SANDBOX_MAX_CONCURRENT": "2"}, 2),
+        flag=({"sandbox_max_concurrent": 8}, 8),
+    ),
 ]  # fmt: skip
 
 
@@ -205,6 +219,7 @@ def test_every_flag_of_the_resolver_has_a_row() -> None:
         ({"ORCHESTRATOR_SANDBOX_MEMORY_MB": "8"}, {}, {}, "ORCHESTRATOR_SANDBOX_MEMORY_MB: expected"),
         ({"ORCHESTRATOR_MODEL_PROVIDER": "gpt"}, {}, {}, "ORCHESTRATOR_MODEL_PROVIDER: 'gpt' is not"),
         ({"ORCHESTRATOR_SANDBOX_ISOLATION": "chroot"}, {}, {}, "ORCHESTRATOR_SANDBOX_ISOLATION: 'chroot' is not"),
+        ({"ORCHESTRATOR_SANDBOX_DISK_MB": "0"}, {}, {}, "ORCHESTRATOR_SANDBOX_DISK_MB: expected a whole number >= 1"),
         ({"ORCHESTRATOR_MODEL_PROVIDER": "chat"}, {}, {}, "no upstream is set"),
         ({}, {"server": {"model_provider": "chat"}}, {}, "server.upstream_base_url"),
         ({}, {}, {"host": "0.0.0.0"}, "without an API key"),

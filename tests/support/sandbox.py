@@ -180,3 +180,29 @@ class PrefixedServer(ServerProcess):
 
     def command(self) -> list[str]:
         return [*self.prefix, *super().command()]
+
+
+# Six processes of 150 MB each: within a per-process limit, over any per-execution one.
+SIX_FORKED_HOGS = """
+import os, time
+children = []
+for _ in range(6):
+    pid = os.fork()
+    if pid == 0:
+        block = b"x" * (150 * 1024 * 1024)
+        time.sleep(2)
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+print("all done")
+"""
+
+
+def directory_bytes(path: Path) -> int:
+    """Allocated bytes under ``path``, hidden files included."""
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames + filenames:
+            total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+    return total

@@ -100,6 +100,19 @@ from orchestrator.targets import EmbeddedServer
     help="Code interpreter: memory one execution may use.  [default: 512]",
 )
 @click.option(
+    "--sandbox-disk-mb",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Code interpreter: megabytes a thread's working directory may hold, hidden files "
+    "included.  [default: 512]",
+)
+@click.option(
+    "--sandbox-max-concurrent",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Code interpreter: executions at once, server-wide; more wait.  [default: 4]",
+)
+@click.option(
     "--sandbox-isolation",
     type=click.Choice(["auto", "weak", "namespaces", "user-namespaces", "audit-hook"]),
     default=None,

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Literal
 
 from orchestrator.server.config import SandboxLimits
+from orchestrator.server.tools import _sandbox_budget as budgets
 from orchestrator.server.tools import _sandbox_workdir as wd
 
 logger = logging.getLogger("orchestrator.sandbox")
@@ -61,7 +62,7 @@ SANDBOX_DIR = "/mnt/data"  # the working directory's path inside the namespace m
 MAX_PROCESSES = 64  # processes and threads of one execution (RLIMIT_NPROC)
 MAX_OPEN_FILES = 1024
 MAX_RETURNED_FILES = 20
-MAX_CONCURRENT = 16  # executions at once; more wait for a slot
+MAX_THREADS = 64  # executions waiting for a slot or running (limits.max_concurrent run)
 SETUP_FAILED = 70  # the bootstrap's exit status when it could not build the sandbox
 GRACE_SECONDS = 0.5  # after exit, for pipes that a stray process still holds
 
@@ -327,7 +328,33 @@ class _WorkdirLocks:
                     del self._locks[key]
 
 
+class _Slots:
+    """A server-wide cap on executions running at once (the latest limit asked for)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._running = 0
+
+    @contextlib.contextmanager
+    def hold(self, limit: int, execution: _Execution) -> Iterator[bool]:
+        """Yields True with a slot, False if the execution was cancelled while waiting."""
+        with self._cond:
+            while self._running >= max(1, limit) and not execution.cancelled:
+                self._cond.wait(0.1)
+            if execution.cancelled:
+                yield False
+                return
+            self._running += 1
+        try:
+            yield True
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify()
+
+
 _uids = _UidPool()
+_slots = _Slots()
 _workdir_locks = _WorkdirLocks()
 _executor_lock = threading.Lock()
 _executor_instance: ThreadPoolExecutor | None = None
@@ -339,7 +366,7 @@ def _executor() -> ThreadPoolExecutor:
     global _executor_instance
     with _executor_lock:
         if _executor_instance is None:
-            _executor_instance = ThreadPoolExecutor(MAX_CONCURRENT, thread_name_prefix="sandbox")
+            _executor_instance = ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="sandbox")
         return _executor_instance
 
 
@@ -400,6 +427,7 @@ class _Raw:
     records: list[dict]
     returncode: int
     timed_out: bool
+    over_budget: str | None = None  # which per-execution budget it went over
 
 
 def _run(
@@ -413,8 +441,8 @@ def _run(
     try:
         # One execution at a time per directory: each hands the directory to its own
         # uid and takes it back, and reports what changed while it ran.
-        with _workdir_locks.hold(workdir):
-            if execution.cancelled:
+        with _slots.hold(limits.max_concurrent, execution) as running, _workdir_locks.hold(workdir):
+            if not running or execution.cancelled:
                 return CodeResult(logs="", ok=False, error="Cancelled", files=[])
             return _run_unguarded(code, workdir, inputs, limits, isolation, execution)
     except Exception as exc:  # the caller must get a result, whatever broke
@@ -433,20 +461,36 @@ def _run_unguarded(
     execution: _Execution,
 ) -> CodeResult:
     workdir.mkdir(parents=True, exist_ok=True)
+    budget = execution_budget(limits)
     notes = wd.write_inputs(workdir, [(f.name, f.data) for f in inputs])
+    present = budgets.entries(workdir, budget.disk_entries)
+    full = budgets.over_disk(budget, budgets.disk_usage(workdir, budget.disk_entries))
+    if full is not None:  # before running anything: the thread's quota is used up
+        return CodeResult(logs="", ok=False, error=full, files=[])
     uid = _uids.acquire() if isolation.mode == "namespaces" else None
     owner = (uid, uid) if uid is not None else None
     server = (os.geteuid(), os.getegid()) if uid is not None else None
     try:
         before = wd.scan(workdir, chown_to=owner, hash_since_ns=time.time_ns() - wd.HASH_WINDOW_NS)
         try:
-            raw = _spawn(code, workdir, limits, isolation, uid, execution)
+            watchdog = budgets.Watchdog(budget, workdir)
+            raw = _spawn(code, workdir, limits, isolation, uid, execution, watchdog)
         finally:
             # Take the directory back (the code's processes are gone), whatever happened.
             after = wd.scan(workdir, chown_to=server)
     finally:
         if uid is not None:
             _uids.release(uid)
+    if budgets.over_disk(budget, budgets.disk_usage(workdir, budget.disk_entries)):
+        # Overshot between two samples: what this execution added goes, until it fits.
+        removed = budgets.trim(workdir, set(present), budget)
+        after = wd.scan(workdir)
+        if removed:
+            shown = ", ".join(repr(r) for r in removed[:5]) + (", ..." if len(removed) > 5 else "")
+            notes.append(f"removed to keep the working directory within its quota: {shown}")
+        raw.over_budget = raw.over_budget or (
+            f"Disk quota exceeded: the working directory may hold {limits.disk_mb} MB"
+        )
     names = wd.changed_files(workdir, before, after)
     found, file_notes = wd.read_files(
         workdir,
@@ -470,6 +514,20 @@ def _run_unguarded(
     error = _error(raw, limits, execution)
     logs = _logs(raw, limits, notes)
     return CodeResult(logs=logs, ok=error is None, error=error, files=files)
+
+
+def execution_budget(limits: SandboxLimits) -> budgets.Budget:
+    return budgets.Budget(
+        memory_bytes=limits.memory_mb * 1024 * 1024,
+        tasks=MAX_PROCESSES + 1,  # and the bootstrap that supervises them
+        cpu_seconds=limits.cpu_seconds or _cpu_seconds(limits),
+        disk_bytes=limits.disk_mb * 1024 * 1024,
+        disk_entries=wd.MAX_SCANNED_ENTRIES,
+    )
+
+
+def _cpu_seconds(limits: SandboxLimits) -> int:
+    return max(1, math.ceil(limits.timeout_seconds)) + 1
 
 
 def sandbox_env(isolation: Isolation, workdir: Path) -> dict[str, str]:
@@ -504,7 +562,7 @@ def _payload(
             "memory_mb": limits.memory_mb,
             "limits": {
                 "memory_bytes": limits.memory_mb * 1024 * 1024,
-                "cpu_seconds": max(1, math.ceil(limits.timeout_seconds)) + 1,
+                "cpu_seconds": max(1, math.ceil(limits.cpu_seconds or _cpu_seconds(limits))),
                 "file_bytes": limits.max_file_bytes,
                 "open_files": MAX_OPEN_FILES,
                 # Meaningful only where the count is this execution's own (not root's).
@@ -524,6 +582,7 @@ def _spawn(
     isolation: Isolation,
     uid: int | None,
     execution: _Execution,
+    watchdog: budgets.Watchdog,
 ) -> _Raw:
     result_r, result_w = os.pipe()
     try:
@@ -544,7 +603,9 @@ def _spawn(
         os.close(result_w)
     execution.started(proc.pid)
     try:
-        return _supervise(proc, result_r, result_w, code, limits, isolation, uid, execution)
+        return _supervise(
+            proc, result_r, result_w, code, limits, isolation, uid, execution, watchdog
+        )
     finally:
         # Whatever is left of the group (a stray background process) goes with it.
         execution.kill()
@@ -565,6 +626,7 @@ def _supervise(
     isolation: Isolation,
     uid: int | None,
     execution: _Execution,
+    watchdog: budgets.Watchdog,
 ) -> _Raw:
     """Feed the payload, collect output and results, enforce the wall clock.
 
@@ -589,6 +651,8 @@ def _supervise(
     out_total = 0
     result = bytearray()
     timed_out = False
+    over_budget: str | None = None
+    next_check = time.monotonic()
     stop_at: float | None = None  # when we asked it to stop
     exited_at: float | None = None
     with selectors.DefaultSelector() as sel:
@@ -603,9 +667,12 @@ def _supervise(
                 now = time.monotonic()
                 if exited_at is None and exit_fd is None and _exited(proc.pid):
                     exited_at = now
-                stop = execution.cancelled or now >= deadline
+                if stop_at is None and exited_at is None and now >= next_check:
+                    over_budget = watchdog.check(proc.pid)  # kills the execution if over
+                    next_check = time.monotonic() + watchdog.INTERVAL
+                stop = execution.cancelled or now >= deadline or over_budget is not None
                 if stop and stop_at is None and exited_at is None:
-                    timed_out = not execution.cancelled
+                    timed_out = not execution.cancelled and over_budget is None
                     stop_at = now
                     proc.stdin.close()  # the lifeline
                 if stop_at is not None and now >= stop_at + 1.0:
@@ -615,6 +682,8 @@ def _supervise(
                 if stop_at is not None and now >= stop_at + 2.0:
                     break
                 waits = [deadline - now if stop_at is None else stop_at + 1.0 - now]
+                if stop_at is None and exited_at is None:
+                    waits.append(next_check - now)
                 if exited_at is not None:
                     waits.append(exited_at + GRACE_SECONDS - now)
                 if exit_fd is None:
@@ -643,7 +712,7 @@ def _supervise(
             if exit_fd is not None:
                 os.close(exit_fd)
     returncode = _wait_or_kill(proc, execution)
-    return _Raw(bytes(out), out_total, _records(bytes(result)), returncode, timed_out)
+    return _Raw(bytes(out), out_total, _records(bytes(result)), returncode, timed_out, over_budget)
 
 
 def _wait_or_kill(proc: subprocess.Popen[bytes], execution: _Execution) -> int:
@@ -684,6 +753,8 @@ def _seconds(value: float) -> str:
 def _error(raw: _Raw, limits: SandboxLimits, execution: _Execution) -> str | None:
     if execution.cancelled:
         return "Cancelled"
+    if raw.over_budget:
+        return raw.over_budget
     if raw.timed_out:
         return f"Timed out after {_seconds(limits.timeout_seconds)} s"
     for record in raw.records:
@@ -716,7 +787,7 @@ def _signal_error(number: int, limits: SandboxLimits) -> str:
     except ValueError:
         name = f"signal {number}"
     if number == signal.SIGXCPU:
-        cpu = max(1, math.ceil(limits.timeout_seconds)) + 1
+        cpu = max(1, math.ceil(limits.cpu_seconds or _cpu_seconds(limits)))
         return f"CPU time limit exceeded ({cpu} s)"
     if number == signal.SIGXFSZ:
         return f"File size limit exceeded ({limits.max_file_bytes} bytes)"

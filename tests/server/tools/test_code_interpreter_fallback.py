@@ -18,11 +18,13 @@ import pytest
 
 from orchestrator.server.tools.code_interpreter import (
     ISOLATION_ENV,
+    MAX_PROCESSES,
     CodeFile,
     Isolation,
     probe_isolation,
 )
 from tests.support.sandbox import (
+    SIX_FORKED_HOGS,
     Listener,
     host_processes_with,
     leave_the_process_group,
@@ -137,3 +139,25 @@ def test_an_unknown_mode_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     finally:
         monkeypatch.delenv(ISOLATION_ENV)
         probe_isolation(refresh=True)
+
+
+def test_memory_and_processes_are_budgeted_per_execution(
+    audit_hook: Isolation, tmp_path: Path
+) -> None:
+    """Without namespaces RLIMIT_NPROC does not count per execution (the server's uid,
+    maybe root): the watchdog's sums hold all the same."""
+    hogs = run(SIX_FORKED_HOGS, tmp_path / "wd", memory_mb=256, timeout_seconds=30)
+    assert hogs.error is not None and hogs.error.startswith("Memory limit exceeded"), hogs
+    token = f"{uuid.uuid4().int % 10**6 + 10**6}.625"
+    bomb = f"""
+import subprocess
+for _ in range(150):
+    subprocess.Popen(["sleep", "{token}"])
+import time
+time.sleep(20)
+"""
+    result = run(bomb, tmp_path / "wd", timeout_seconds=30)
+    assert result.error is not None
+    assert result.error.startswith("Too many processes: the execution ran ")
+    assert result.error.endswith(f" processes and threads (limit {MAX_PROCESSES + 1})")
+    assert wait_until(lambda: not host_processes_with(f"sleep\x00{token}"), timeout=5)

@@ -4,6 +4,8 @@ user namespace can be made (only the weak audit-hook mode works there)."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -11,15 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.server.tools.code_interpreter import (
-    probe_isolation,
-)
+from orchestrator.server.tools.code_interpreter import CodeResult, probe_isolation, run_code
 from tests.support.sandbox import (
     FORGE_RESULT_RECORDS,
+    LIMITS,
     REACH_THE_SERVER,
+    SIX_FORKED_HOGS,
     WITHOUT_SYS_ADMIN,
     WITHOUT_USER_NAMESPACES,
     Listener,
+    directory_bytes,
     have,
     run,
     run_in_process,
@@ -142,3 +145,104 @@ def test_without_user_namespaces_the_weak_mode_is_refused(tmp_path: Path) -> Non
 def test_the_weak_mode_runs_when_the_operator_opts_in(tmp_path: Path) -> None:
     out = _simulate(WITHOUT_USER_NAMESPACES, tmp_path / "wd", "print('ran')", policy="weak")
     assert out == {"mode": "audit-hook", "logs": "ran\n", "error": None}
+
+
+# --------------------------------------------------------------------------- budgets
+
+
+def test_memory_is_one_budget_for_all_the_processes(wd: Path) -> None:
+    result = run(SIX_FORKED_HOGS, wd, memory_mb=256, timeout_seconds=30)
+    assert result.ok is False
+    assert result.error is not None
+    assert result.error.startswith("Memory limit exceeded: the execution's processes used ")
+    assert result.error.endswith(" MB together (limit 256 MB)")
+    assert "all done" not in result.logs
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not have("capsh"), reason="needs root and capsh")
+def test_memory_budget_as_root_without_sys_admin(tmp_path: Path) -> None:
+    out = _simulate(WITHOUT_SYS_ADMIN, tmp_path / "wd", SIX_FORKED_HOGS)
+    assert out["mode"] == "namespaces"
+    assert out["error"].startswith("Memory limit exceeded"), out
+
+
+def test_cpu_time_is_one_budget_for_all_the_processes(wd: Path) -> None:
+    code = """
+import os, time
+children = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        start = time.process_time()
+        while time.process_time() - start < 0.6:  # under a per-process limit of 1 s
+            pass
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+print("all done")
+"""
+    result = run(code, wd, cpu_seconds=1, timeout_seconds=60)
+    assert result.error is not None
+    assert result.error.startswith("CPU time limit exceeded: the execution's processes used ")
+    assert result.error.endswith(" s together (limit 1 s)")
+
+
+def test_hidden_files_count_against_the_disk_quota(wd: Path) -> None:
+    code = """
+import os
+os.makedirs(".cache", exist_ok=True)
+for i in range(40):
+    with open(f".cache/blob{i}", "wb") as f:
+        f.write(os.urandom(1024 * 1024))
+print("wrote 40 MB")
+"""
+    result = run(code, wd, disk_mb=10, timeout_seconds=30, max_file_bytes=8_000_000)
+    assert result.ok is False
+    assert result.error is not None and result.error.startswith("Disk quota exceeded")
+    assert directory_bytes(wd) <= 10 * 1024 * 1024
+
+
+def test_the_quota_holds_across_a_threads_executions(wd: Path) -> None:
+    write = "open({name!r}, 'wb').write(bytes(range(256)) * 4096 * 6)  # 6 MB"
+    first = run(write.format(name="first.bin"), wd, disk_mb=10, max_file_bytes=8_000_000)
+    assert first.ok, first.error
+    second = run(write.format(name="second.bin"), wd, disk_mb=10, max_file_bytes=8_000_000)
+    assert second.ok is False
+    assert second.error is not None and second.error.startswith("Disk quota exceeded")
+    assert "removed to keep the working directory within its quota: 'second.bin'" in second.logs
+    assert sorted(os.listdir(wd)) == ["first.bin"]  # what was there stays
+    # Full: the next execution does not start at all.
+    filler = run("open('filler.bin', 'wb').write(b'never written')", wd, disk_mb=5)
+    assert filler.error == "Disk quota exceeded: the working directory holds 6 MB (limit 5 MB)"
+    assert sorted(os.listdir(wd)) == ["first.bin"]
+
+
+def test_executions_beyond_the_cap_wait_for_a_slot(tmp_path: Path) -> None:
+    code = (
+        "import os, time\nopen('started', 'w').close()\n"
+        "while not os.path.exists('release'):\n    time.sleep(0.02)"
+    )
+    dirs = [tmp_path / f"thread{i}" for i in range(5)]
+    limits = dataclasses.replace(LIMITS, max_concurrent=2, timeout_seconds=60)
+
+    async def main() -> tuple[int, list[CodeResult]]:
+        tasks = [
+            asyncio.create_task(run_code(code, workdir=d, inputs=[], limits=limits)) for d in dirs
+        ]
+
+        def running() -> list[Path]:
+            return [d for d in dirs if (d / "started").exists() and not (d / "release").exists()]
+
+        peak = 0
+        for _ in dirs:
+            while not running():
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.0)  # room for any execution that should not start
+            peak = max(peak, len(running()))
+            (running()[0] / "release").touch()
+        return peak, await asyncio.gather(*tasks)
+
+    peak, results = asyncio.run(asyncio.wait_for(main(), timeout=120))
+    assert peak == 2
+    assert all(r.ok for r in results), results

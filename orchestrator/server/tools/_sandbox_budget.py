@@ -1,0 +1,217 @@
+"""Budgets that hold for a whole execution, not per process: memory, tasks (processes and
+threads), CPU time, and the bytes and entries of its working directory.
+
+Resource limits (``RLIMIT_*``) count per process, so six forked children each get the
+whole memory limit. A watchdog in the server samples the execution's process tree (the
+bootstrap and every descendant: in the namespace modes the pid namespace keeps them
+below it, in the audit-hook mode the bootstrap is their subreaper) and its working
+directory, and kills the execution when a sum goes over. Memory is the proportional set
+size (shared pages divided among the processes that map them, so a fork is not counted
+twice), read from ``/proc/<pid>/smaps_rollup``, or the resident size where that is not
+readable. A sample can only see what exists at that moment: a budget can be overshot for
+up to one sampling interval; the per-process limits bound how far.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Budget:
+    memory_bytes: int
+    tasks: int
+    cpu_seconds: float
+    disk_bytes: int  # the working directory, hidden files included
+    disk_entries: int
+
+
+@dataclass(frozen=True)
+class TreeUsage:
+    pids: tuple[int, ...]
+    memory_bytes: int
+    tasks: int
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    bytes: int
+    entries: int  # stops counting past the budget's entries
+
+
+def tree_usage(root: int) -> TreeUsage:
+    """``root`` and all its descendants, found by their parent pids in ``/proc``."""
+    parents: dict[int, int] = {}
+    stats: dict[int, list[bytes]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        pid = int(name)
+        parents[pid] = int(fields[1])
+        stats[pid] = fields
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    tree, stack = [], [root] if root in stats else []
+    while stack:
+        pid = stack.pop()
+        tree.append(pid)
+        stack.extend(children.get(pid, ()))
+    memory = tasks = 0
+    ticks = 0
+    for pid in tree:
+        # After ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+        # utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss
+        fields = stats[pid]
+        ticks += sum(int(x) for x in fields[11:15])
+        tasks += int(fields[17])
+        memory += _pss(pid, int(fields[21]) * PAGE)
+    return TreeUsage(tuple(tree), memory, tasks, ticks / TICKS)
+
+
+def _pss(pid: int, rss: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return rss
+
+
+def entries(workdir: Path, max_entries: int) -> dict[str, tuple[int, int]]:
+    """Every entry under ``workdir`` (not following symlinks, hidden ones too) as
+    ``relpath -> (allocated bytes, mode)``; stops past ``max_entries``."""
+    found: dict[str, tuple[int, int]] = {}
+    stack = [""]
+    while stack and len(found) <= max_entries:
+        rel_dir = stack.pop()
+        try:
+            scanner = os.scandir(workdir / rel_dir if rel_dir else workdir)
+        except OSError:
+            continue
+        with scanner:
+            for entry in scanner:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                found[rel] = (st.st_blocks * 512, st.st_mode)
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append(rel)
+    return found
+
+
+def disk_usage(workdir: Path, max_entries: int) -> DiskUsage:
+    found = entries(workdir, max_entries)
+    return DiskUsage(sum(size for size, _ in found.values()), len(found))
+
+
+def trim(workdir: Path, before: set[str], budget: Budget) -> list[str]:
+    """Remove what an execution added (largest first) until the directory is within the
+    budget again; the names removed. What was there before is left alone."""
+    found = entries(workdir, budget.disk_entries)
+    total, count = sum(size for size, _ in found.values()), len(found)
+    removed = []
+    added = sorted((rel for rel in found if rel not in before), key=lambda r: -found[r][0])
+    for rel in added:
+        if total <= budget.disk_bytes and count <= budget.disk_entries:
+            break
+        path = workdir / rel
+        if not os.path.lexists(path):  # went with a directory removed before
+            continue
+        with contextlib.suppress(OSError):
+            if stat.S_ISDIR(found[rel][1]):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+            removed.append(rel)
+        total -= found[rel][0]
+        count -= 1
+    return removed
+
+
+def kill_tree(pids: tuple[int, ...]) -> None:
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+class Watchdog:
+    """Samples one execution; :meth:`check` says why it must stop, if it must."""
+
+    INTERVAL = 0.05  # seconds between samples of the process tree
+
+    def __init__(self, budget: Budget, workdir: Path) -> None:
+        self.budget = budget
+        self.workdir = workdir
+        self._disk_every = self.INTERVAL
+        self._next_disk = 0.0
+        self.peak_memory = 0
+
+    def check(self, root: int) -> str | None:
+        usage = tree_usage(root)
+        self.peak_memory = max(self.peak_memory, usage.memory_bytes)
+        reason = over_tree(self.budget, usage)
+        now = time.monotonic()
+        if reason is None and now >= self._next_disk:
+            disk = disk_usage(self.workdir, self.budget.disk_entries)
+            # A large directory costs more to walk: sample it less often.
+            self._disk_every = max(self.INTERVAL, 10 * (time.monotonic() - now))
+            self._next_disk = time.monotonic() + self._disk_every
+            reason = over_disk(self.budget, disk)
+        if reason is not None:
+            kill_tree(usage.pids)
+        return reason
+
+
+def over_tree(budget: Budget, usage: TreeUsage) -> str | None:
+    if usage.memory_bytes > budget.memory_bytes:
+        return (
+            f"Memory limit exceeded: the execution's processes used "
+            f"{usage.memory_bytes // MB} MB together (limit {budget.memory_bytes // MB} MB)"
+        )
+    if usage.tasks > budget.tasks:
+        return (
+            f"Too many processes: the execution ran {usage.tasks} processes and threads "
+            f"(limit {budget.tasks})"
+        )
+    if usage.cpu_seconds > budget.cpu_seconds:
+        return (
+            f"CPU time limit exceeded: the execution's processes used "
+            f"{usage.cpu_seconds:.1f} s together (limit {budget.cpu_seconds:g} s)"
+        )
+    return None
+
+
+def over_disk(budget: Budget, disk: DiskUsage) -> str | None:
+    if disk.entries > budget.disk_entries:
+        return (
+            f"Disk quota exceeded: the working directory has more than {budget.disk_entries} "
+            "files and directories"
+        )
+    if disk.bytes > budget.disk_bytes:
+        return (
+            f"Disk quota exceeded: the working directory holds {disk.bytes // MB} MB "
+            f"(limit {budget.disk_bytes // MB} MB)"
+        )
+    return None
