@@ -105,8 +105,7 @@ class ServerProcess:
             str(self.db_path) if self.db_path else ":memory:",
             *self.extra_args,
         ]
-        if self.api_key:
-            args += ["--api-key", self.api_key]
+        # The key goes in the environment (start()), not here: argv is visible in `ps`.
         return args
 
     def start(self) -> ServerProcess:
@@ -120,6 +119,8 @@ class ServerProcess:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in _IGNORED_ENV}
         env.update(self.env)
+        if self.api_key:
+            env["ORCHESTRATOR_API_KEY"] = self.api_key
         if self.log_path:
             with open(self.log_path, "ab") as log:  # the child keeps its own handle
                 self.proc = subprocess.Popen(

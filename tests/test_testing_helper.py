@@ -17,6 +17,19 @@ import pytest
 from orchestrator.testing import ServerProcess
 
 
+def test_the_key_is_not_on_the_command_line(tmp_path: Path) -> None:
+    # argv is readable by every local user (`ps`); the environment is not.
+    with ServerProcess(api_key="sk-not-in-argv") as srv:
+        assert srv.pid is not None
+        argv = Path(f"/proc/{srv.pid}/cmdline").read_bytes().split(b"\0")
+        assert not any(b"sk-not-in-argv" in a for a in argv), argv
+        assert srv.client().beta.assistants.create(model="gpt-4o").object == "assistant"
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(
+                base_url=srv.base_url, api_key="sk-other", max_retries=0
+            ).beta.assistants.list()
+
+
 def test_context_manager_serves_then_stops(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     with ServerProcess(api_key="sk-helper", log_path=log) as srv:

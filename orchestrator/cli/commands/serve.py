@@ -29,7 +29,8 @@ from orchestrator.targets import EmbeddedServer
 )
 @click.option(
     "--api-key",
-    help="Bearer token clients must send (env ORCHESTRATOR_API_KEY). Required off loopback.",
+    help="Bearer token clients must send. Required off loopback. Prefer the environment "
+    "variable ORCHESTRATOR_API_KEY: a command line is visible to other local users (ps).",
 )
 @click.option(
     "--model-provider",
