@@ -188,9 +188,14 @@ class ChatModel:
                     if resp.status_code >= 300:
                         body = await resp.aread()
                         failure = classify_status(
-                            resp.status_code, resp.headers, body, url=self.where, model=model
+                            resp.status_code,
+                            resp.headers,
+                            body,
+                            url=self.where,
+                            model=model,
+                            redact=self.redact,
                         )
-                        said, _ = upstream_message(body)
+                        said, _ = upstream_message(body, redact=self.redact)
                         if resp.status_code == 400 and self._drop_rejected(payload, said):
                             attempt -= 1
                             continue
@@ -261,7 +266,7 @@ class ChatModel:
             if not isinstance(chunk, dict):
                 continue
             if chunk.get("error") and not chunk.get("choices"):
-                failure = classify_stream_error(chunk["error"], url=self.where)
+                failure = classify_stream_error(chunk["error"], url=self.where, redact=self.redact)
                 if failure.retryable and not text and not assembler.slots:
                     raise _RetryableStreamError(failure)  # Nothing passed on yet.
                 raise ModelError(failure.code, self.redact(failure.message))

@@ -19,28 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from orchestrator.redaction import Redactor, shorten
+
 ErrorCode = Literal["server_error", "rate_limit_exceeded", "invalid_prompt"]
 
 # Statuses worth another attempt (as the openai SDK: timeouts, lock conflicts, limits, 5xx).
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
-
-_SECRET_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{3,}|Bearer\s+\S+)", re.IGNORECASE)
-
-
-class Redactor:
-    """Removes the upstream key (and anything shaped like a key) from text."""
-
-    def __init__(self, *secrets: str | None) -> None:
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for s in self.secrets:
-            text = text.replace(s, "***")
-        return _SECRET_LIKE.sub(_mask, text)
-
-
-def _mask(match: re.Match[str]) -> str:
-    return "Bearer ***" if match.group(0).lower().startswith("bearer") else "sk-***"
 
 
 def display_url(url: str) -> str:
@@ -75,8 +59,11 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def upstream_message(body: bytes, limit: int = 300) -> tuple[str, str | None]:
-    """The upstream's own error message and code, from any of the usual body shapes."""
+def upstream_message(
+    body: bytes, limit: int = 300, *, redact: Redactor | None = None
+) -> tuple[str, str | None]:
+    """The upstream's own error message and code, from any of the usual body shapes,
+    redacted before it is shortened (a cut key cannot be recognised any more)."""
     text = body.decode("utf-8", "replace").strip()
     code = None
     try:
@@ -95,8 +82,7 @@ def upstream_message(body: bytes, limit: int = 300) -> tuple[str, str | None]:
             detail = data["detail"]
             text = detail if isinstance(detail, str) else json.dumps(detail)
     text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    text = shorten(redact(text) if redact else text, limit)
     return text or "no message", str(code) if code else None
 
 
@@ -109,9 +95,15 @@ class Failure:
 
 
 def classify_status(
-    status: int, headers: httpx.Headers, body: bytes, *, url: str, model: str
+    status: int,
+    headers: httpx.Headers,
+    body: bytes,
+    *,
+    url: str,
+    model: str,
+    redact: Redactor | None = None,
 ) -> Failure:
-    said, code = upstream_message(body)
+    said, code = upstream_message(body, redact=redact)
     where = f"The upstream model endpoint {url}"
     retry_after = parse_retry_after(headers)
     if status == 429:
@@ -198,9 +190,9 @@ def classify_transport(exc: Exception, *, url: str, timeout: float) -> Failure:
     )
 
 
-def classify_stream_error(error: object, *, url: str) -> Failure:
+def classify_stream_error(error: object, *, url: str, redact: Redactor | None = None) -> Failure:
     """An ``error`` object sent inside a stream (vLLM, OpenRouter, LiteLLM do this)."""
-    said, code = upstream_message(json.dumps({"error": error}).encode())
+    said, code = upstream_message(json.dumps({"error": error}).encode(), redact=redact)
     lowered = f"{code} {said}".lower()
     if code == "context_length_exceeded" or "context length" in lowered:
         return Failure(
