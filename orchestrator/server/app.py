@@ -18,6 +18,7 @@ from orchestrator.server.context import ServerContext
 from orchestrator.server.errors import APIError
 from orchestrator.server.request_id import RequestIdMiddleware
 from orchestrator.server.routes import (
+    agents,
     assistants,
     chat,
     extensions,
@@ -77,7 +78,17 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(_auth)])
     # runs before threads: POST /threads/runs must not be read as /threads/{thread_id}.
-    for module in (assistants, runs, threads, messages, files, vector_stores, chat, extensions):
+    for module in (
+        agents,
+        assistants,
+        runs,
+        threads,
+        messages,
+        files,
+        vector_stores,
+        chat,
+        extensions,
+    ):
         v1.include_router(module.router)
     app.include_router(v1)
 

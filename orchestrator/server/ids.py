@@ -11,6 +11,7 @@ import threading
 import time
 
 PREFIXES = {
+    "agent": "agent_",
     "assistant": "asst_",
     "thread": "thread_",
     "message": "msg_",

@@ -33,6 +33,7 @@ CREATE INDEX IF NOT EXISTS objects_kind_parent ON objects (kind, parent, id);
 
 # Wire names of object kinds, for "No <kind> found with id ..." errors.
 _LABELS = {
+    "agent": "agent",
     "assistant": "assistant",
     "thread": "thread",
     "message": "message",

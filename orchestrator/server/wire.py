@@ -117,9 +117,14 @@ def _v1_tool(body: dict[str, Any], param: str | None) -> str | None:
 
 def check_request(schema_name: str, body: Any) -> dict[str, Any]:
     """Validate a request body; raise a 400 APIError naming the offending parameter."""
+    return check_against(validator(schema_name), body)
+
+
+def check_against(request_validator: Draft202012Validator, body: Any) -> dict[str, Any]:
+    """:func:`check_request` with any request schema (e.g. one the spec does not hold)."""
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.")
-    error = best_match(validator(schema_name).iter_errors(body))
+    error = best_match(request_validator.iter_errors(body))
     if error is None:
         return body
     if error.validator == "additionalProperties":

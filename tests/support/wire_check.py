@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from jsonschema import Draft202012Validator
+from openai.types.beta import Agent, AgentDeleted
+from pydantic import BaseModel, ValidationError
 
 from orchestrator.server import wire
 
@@ -67,6 +69,30 @@ def check_sse_event(event: str, data: Any) -> list[str]:
     return [f"SSE {event}: {p}" for p in problems]
 
 
+def check_agent_body(method: str, path: str, body: Any) -> list[str]:
+    """The pinned spec has no /agents: check against the SDK's own (generated) types,
+    strictly, so a missing or mistyped field is a violation rather than a default."""
+    if method == "DELETE":
+        model: type[BaseModel] = AgentDeleted
+    elif method == "GET" and path == "/v1/agents":
+        model = _AgentPage
+    else:
+        model = Agent
+    try:
+        model.model_validate(body, strict=True)
+    except ValidationError as exc:
+        return [f"{method} {path}: {e['loc']}: {e['msg']}" for e in exc.errors()[:5]]
+    return []
+
+
+class _AgentPage(BaseModel):
+    object: Literal["list"]
+    data: list[Agent]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
 class SpecChecker:
     def __init__(self) -> None:
         self.violations: list[str] = []
@@ -90,6 +116,10 @@ class SpecChecker:
                 self.violations.append(f"{request.method} {path}: bad error body {body!r}")
             return
         if not path.startswith("/v1/") or "/x-orchestrator/" in path:
+            return
+        if path == "/v1/agents" or path.startswith("/v1/agents/"):
+            self.checked += 1
+            self.violations.extend(check_agent_body(request.method, path, body))
             return
         validator = response_validator(request.method, path, response.status_code)
         if validator is None:
