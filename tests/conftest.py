@@ -17,6 +17,9 @@ from orchestrator.testing import ServerProcess
 from tests.support import API_KEY, ROOT
 from tests.support.wire_check import SpecChecker
 
+# Fixtures shared by folders (the reconciler's: proj, proxy, direct, sentinels, untouched).
+pytest_plugins = ("tests.support.reconcile_fixtures",)
+
 # Tests that use these fixtures talk to a server process: they are the integration layer.
 SERVER_FIXTURES = frozenset({"server", "server_factory", "client"})
 

@@ -14,15 +14,6 @@ from tests.support import API_KEY, ROOT
 from tests.support import reconcile as support
 from tests.support.reconcile import Proj, managed
 
-# The reconciler tests' fixtures (see tests/test_reconcile_support.py).
-direct, proj, proxy, sentinels, untouched = (
-    support.direct,
-    support.proj,
-    support.proxy,
-    support.sentinels,
-    support.untouched,
-)
-
 
 class Terminal:
     """A command run on a pseudo-terminal, read and typed into like a user would."""

@@ -8,15 +8,6 @@ from __future__ import annotations
 from tests.support import reconcile as support
 from tests.support.reconcile import Proj, managed, store_files
 
-# The reconciler tests' fixtures (see tests/test_reconcile_support.py).
-direct, proj, proxy, sentinels, untouched = (
-    support.direct,
-    support.proj,
-    support.proxy,
-    support.sentinels,
-    support.untouched,
-)
-
 
 def test_apply_creates_everything_and_a_second_apply_writes_nothing(proj: Proj, direct) -> None:
     proj.basic()

@@ -7,17 +7,7 @@ import uuid
 
 import yaml
 
-from tests.support import reconcile as support
 from tests.support.reconcile import FUNCTION, Proj, managed, store_files
-
-# The reconciler tests' fixtures (see tests/test_reconcile_support.py).
-direct, proj, proxy, sentinels, untouched = (
-    support.direct,
-    support.proj,
-    support.proxy,
-    support.sentinels,
-    support.untouched,
-)
 
 
 def test_drift_shows_the_fields_edited_on_the_server(proj: Proj, direct) -> None:

@@ -18,15 +18,6 @@ from tests.support import ROOT
 from tests.support import reconcile as support
 from tests.support.reconcile import SCORES_CSV, Proj, bookkeeping, managed, orphans
 
-# The reconciler tests' fixtures (see tests/test_reconcile_support.py).
-direct, proj, proxy, sentinels, untouched = (
-    support.direct,
-    support.proj,
-    support.proxy,
-    support.sentinels,
-    support.untouched,
-)
-
 BASIC_NAMES = {"scores.csv", "algebra.md", "geometry.md"}
 
 

@@ -1,10 +1,7 @@
-"""Shared pieces of the reconciler tests (no tests here).
-
-Every test gets its own namespace on the shared ``orchestrator serve`` process and talks
-to it through :class:`tests.support.proxy.FaultProxy`, which counts requests at the HTTP layer
-(and injects faults where a test asks). A module-wide set of *sentinel* objects that
-the reconciler must never touch — unmanaged assistants, files and vector stores, and
-objects managed by another namespace — is checked after every test.
+"""Shared pieces of the reconciler tests (no tests here): the project a test works in
+(:class:`Proj`, driving the CLI), and views of what the server holds (:func:`managed`,
+:func:`orphans`, :func:`bookkeeping`). The fixtures are in
+:mod:`tests.support.reconcile_fixtures`.
 """
 
 from __future__ import annotations
@@ -14,15 +11,12 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import openai
-import pytest
 from click.testing import CliRunner, Result
 
 from orchestrator.cli import cli
@@ -30,13 +24,10 @@ from orchestrator.ownership import (
     JOURNAL_KEY,
     KEY_KEY,
     LOCK_KEY,
-    MANAGED_BY_KEY,
-    MANAGED_BY_VALUE,
     NAMESPACE_KEY,
     is_managed,
 )
-from orchestrator.reconcile.identity import file_tag, legacy_namespace_tag, read_file_entries
-from orchestrator.testing import ServerProcess
+from orchestrator.reconcile.identity import file_tag, read_file_entries
 from tests.support import API_KEY, ROOT
 from tests.support.proxy import FaultProxy, Faults
 
@@ -280,97 +271,6 @@ class Proj:
         )
 
 
-# -- fixtures (imported by the test modules) -----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def proxy(server: ServerProcess) -> Iterator[FaultProxy]:
-    p = FaultProxy(server.base_url).start()
-    yield p
-    p.stop()
-
-
-@pytest.fixture(scope="module")
-def direct(server: ServerProcess) -> openai.OpenAI:
-    """An SDK client straight to the server (no proxy), for setting up and checking."""
-    return server.client()
-
-
-@dataclass
-class Sentinels:
-    ids: dict[str, str]
-    snapshot: dict[str, Any]
-
-
-def _snapshot(client: openai.OpenAI, ids: dict[str, str]) -> dict[str, Any]:
-    return {
-        "assistant": client.beta.assistants.retrieve(ids["assistant"]).to_dict(),
-        "other_ns": client.beta.assistants.retrieve(ids["other_ns"]).to_dict(),
-        "store": client.vector_stores.retrieve(ids["store"]).metadata,
-        "store_files": sorted(f.id for f in store_files(client, ids["store"])),
-        "file": client.files.retrieve(ids["file"]).to_dict(),
-        "lookalike": client.files.retrieve(ids["lookalike"]).to_dict(),
-        "twin": client.files.retrieve(ids["twin"]).to_dict(),
-        "other_store": client.vector_stores.retrieve(ids["other_store"]).metadata,
-    }
-
-
-@pytest.fixture(scope="module")
-def sentinels(direct: openai.OpenAI) -> Sentinels:
-    tag = uuid.uuid4().hex[:8]
-    f = direct.files.create(
-        file=("sentinel-notes.md", b"# Sentinel\nnot ours\n"), purpose="assistants"
-    )
-    # A file named as an earlier version named ours, but for another namespace.
-    lookalike = direct.files.create(
-        file=(f"{'a' * 16}-{legacy_namespace_tag(f'other-{tag}')}--notes.md", b"lookalike"),
-        purpose="assistants",
-    )
-    # Someone's own copy of a file the tests manage: same name, same bytes, used by nothing.
-    twin = direct.files.create(file=("scores.csv", SCORES_CSV), purpose="assistants")
-    vs = direct.vector_stores.create(name=f"sentinel {tag}", file_ids=[f.id])
-    asst = direct.beta.assistants.create(
-        model="gpt-4o",
-        name=f"Sentinel {tag}",
-        instructions="not managed",
-        tools=[{"type": "code_interpreter"}, {"type": "file_search"}],
-        tool_resources={
-            "code_interpreter": {"file_ids": [f.id]},
-            "file_search": {"vector_store_ids": [vs.id]},
-        },
-    )
-    # Managed by the orchestrator, but in another namespace, with keys the tests use.
-    other_meta = {MANAGED_BY_KEY: MANAGED_BY_VALUE, NAMESPACE_KEY: f"other-{tag}", KEY_KEY: "tutor"}
-    other = direct.beta.assistants.create(model="gpt-4o", name="Tutor other", metadata=other_meta)
-    other_vs = direct.vector_stores.create(name="quiz", metadata={**other_meta, KEY_KEY: "quiz"})
-    ids = {
-        "assistant": asst.id,
-        "other_ns": other.id,
-        "store": vs.id,
-        "file": f.id,
-        "lookalike": lookalike.id,
-        "twin": twin.id,
-        "other_store": other_vs.id,
-    }
-    return Sentinels(ids=ids, snapshot=_snapshot(direct, ids))
-
-
-@pytest.fixture
-def untouched(sentinels: Sentinels, direct: openai.OpenAI, proxy: FaultProxy) -> Iterator[None]:
-    """After the test: every sentinel object is exactly as it was; faults are reset."""
-    proxy.configure()
-    proxy.reset()
-    yield
-    proxy.configure()
-    proxy.release()
-    assert _snapshot(direct, sentinels.ids) == sentinels.snapshot
-
-
-@pytest.fixture
-def proj(tmp_path: Path, proxy: FaultProxy, untouched: None) -> Proj:
-    return Proj(tmp_path / "project", f"t-{uuid.uuid4().hex[:10]}", proxy)
-
-
 __all__ = [
     "FUNCTION",
     "SCORES_CSV",
@@ -378,12 +278,7 @@ __all__ = [
     "Managed",
     "Proj",
     "bookkeeping",
-    "direct",
     "managed",
     "orphans",
-    "proj",
-    "proxy",
-    "sentinels",
     "store_files",
-    "untouched",
 ]
