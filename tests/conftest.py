@@ -15,13 +15,14 @@ import pytest
 
 from orchestrator.testing import ServerProcess
 from tests.support import API_KEY, ROOT
+from tests.support.proxy import FaultProxy, openai_today
 from tests.support.wire_check import SpecChecker
 
 # Fixtures shared by folders (the reconciler's: proj, proxy, direct, sentinels, untouched).
 pytest_plugins = ("tests.support.reconcile_fixtures",)
 
 # Tests that use these fixtures talk to a server process: they are the integration layer.
-SERVER_FIXTURES = frozenset({"server", "server_factory", "client"})
+SERVER_FIXTURES = frozenset({"server", "server_factory", "client", "today"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -76,3 +77,16 @@ def spec_checker() -> Iterator[SpecChecker]:
 def client(server: ServerProcess, spec_checker: SpecChecker) -> openai.OpenAI:
     """The real openai SDK against the shared server; every response is spec-checked."""
     return server.client(spec_checker)
+
+
+@pytest.fixture
+def today(server: ServerProcess) -> Iterator[FaultProxy]:
+    """OpenAI as it is today, played by the shared server behind a proxy: the Assistants
+    API (/v1/assistants, /v1/threads) answers 404. Every ``api: openai`` test goes through
+    it, and fails if anything called a retired endpoint."""
+    proxy = openai_today(server.base_url)
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+    assert not proxy.retired_calls(), f"called retired endpoints: {proxy.retired_calls()}"

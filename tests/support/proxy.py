@@ -11,6 +11,11 @@ the real ``orchestrator serve`` process and its response comes back unchanged. F
 - ``drop_before``: the connection is closed before forwarding;
 - ``slow_after``: forwarded, then answered late (past a client's timeout).
 
+``retired`` path prefixes (after the base path, e.g. ``/assistants``) are answered with
+the 404 OpenAI gives for an endpoint it no longer serves, and never forwarded: in front of
+the embedded server this is *today's OpenAI*, where the Assistants API is gone
+(:func:`openai_today`); ``retired_calls()`` lists what reached them.
+
 ``hang_after_writes=N`` blocks every write after the N-th, and ``hang_when(method, path,
 body)`` every request it returns true for (the test then kills the client process,
 simulating an apply killed half-way, or at a chosen point).
@@ -83,9 +88,14 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+# What OpenAI has answered since 2026-08-26 for the Assistants API's endpoints.
+RETIRED_BY_OPENAI = ("/assistants", "/threads")
+
+
 class FaultProxy:
-    def __init__(self, upstream_base_url: str) -> None:
+    def __init__(self, upstream_base_url: str, *, retired: tuple[str, ...] = ()) -> None:
         parts = urlsplit(upstream_base_url)
+        self.retired = retired
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
         self.prefix = parts.path.rstrip("/")  # e.g. /v1
@@ -187,6 +197,10 @@ class FaultProxy:
     def faults(self) -> list[Recorded]:
         return [r for r in self.log if r.fault]
 
+    def retired_calls(self) -> list[tuple[str, str]]:
+        """Requests that reached a retired endpoint, as (method, path)."""
+        return [(r.method, r.path) for r in self.log if r.fault == "retired"]
+
     def object_writes(self) -> list[tuple[str, str]]:
         """Writes as (method, path), leaving out the reconciler's bookkeeping: the namespace
         lock's create/renew/delete and the apply's journal pages (see bookkeeping_writes)."""
@@ -270,6 +284,11 @@ class FaultProxy:
             return
         if method in WRITE_METHODS and self.state.faults.write_delay:
             time.sleep(self.state.faults.write_delay)
+        route = path.split("?", 1)[0].removeprefix(self.prefix)
+        if any(route == p or route.startswith(p + "/") for p in self.retired):
+            self._record(method, path, 404, "retired", body)
+            self._reply(h, 404, _retired_body(method, path.split("?", 1)[0]), {})
+            return
         when = self.state.faults.when
         fault = (when(method, path.split("?", 1)[0], body) if when else None) or self._pick_fault(
             method, path.split("?", 1)[0].removeprefix(self.prefix)
@@ -341,6 +360,23 @@ class FaultProxy:
         h.close_connection = True
         with contextlib.suppress(OSError):
             h.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _retired_body(method: str, path: str) -> bytes:
+    error = {
+        "message": f"Invalid URL ({method} {path})",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    return json.dumps({"error": error}).encode()
+
+
+def openai_today(upstream_base_url: str) -> FaultProxy:
+    """A started proxy that plays OpenAI as it is today in front of ``upstream_base_url``:
+    /v1/assistants and /v1/threads answer 404; files, vector stores, agents, responses,
+    conversations and containers go through."""
+    return FaultProxy(upstream_base_url, retired=RETIRED_BY_OPENAI).start()
 
 
 def _error_body(status: int) -> bytes:
