@@ -227,7 +227,7 @@ def _read_exact(fd: int, size: int) -> bytes:
 # --------------------------------------------------------------------------- supervisor
 
 
-def enter_namespaces(mode: str) -> None:
+def enter_namespaces(mode: str, memory_bytes: int) -> None:
     """Enter a new user namespace and, owned by it, new network/pid/ipc/uts namespaces.
 
     The user namespace comes first in both modes: it needs no capability (so this works
@@ -249,6 +249,10 @@ def enter_namespaces(mode: str) -> None:
         _write("/proc/self/uid_map", f"{uid} {uid} 1")
         _write("/proc/self/gid_map", f"{gid} {gid} 1")
     _write(MAX_USER_NAMESPACES, "0")
+    # System V shared memory outlives the processes that map it (no sum over them sees
+    # it): the new IPC namespace gets no more than the memory budget.
+    _write("/proc/sys/kernel/shmmax", str(memory_bytes))
+    _write("/proc/sys/kernel/shmall", str(-(-memory_bytes // os.sysconf("SC_PAGE_SIZE"))))
     with contextlib.suppress(OSError):
         socket.sethostname("sandbox")
     loopback_up()
@@ -648,7 +652,7 @@ def main() -> None:
     result_fd = fcntl.fcntl(payload["result_fd"], fcntl.F_DUPFD_CLOEXEC, 200)
     os.close(payload["result_fd"])
     try:
-        enter_namespaces(payload["mode"])
+        enter_namespaces(payload["mode"], payload["limits"]["memory_bytes"])
     except SetupError as exc:
         report(result_fd, {"kind": "setup_error", "error": str(exc)})
         raise SystemExit(SETUP_FAILED) from None

@@ -8,13 +8,17 @@ below it, in the audit-hook mode the bootstrap is their subreaper) and its worki
 directory, and kills the execution when a sum goes over. Memory is the proportional set
 size (shared pages divided among the processes that map them, so a fork is not counted
 twice), read from ``/proc/<pid>/smaps_rollup``, or the resident size where that is not
-readable. A sample can only see what exists at that moment: a budget can be overshot for
+readable, plus the memory files (``memfd_create``) the processes hold open, which no
+process's resident size shows until mapped (a mapped one counts twice: on the safe side).
+System V shared memory is bounded in the sandbox's IPC namespace by the bootstrap; the
+private ``/tmp`` and ``/dev/shm`` are size-limited tmpfs. A sample can only see what exists at that moment: a budget can be overshot for
 up to one sampling interval; the per-process limits bound how far.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -150,6 +154,26 @@ def trim(workdir: Path, before: set[str], budget: Budget) -> list[str]:
     return removed
 
 
+def memory_file_bytes(pids: tuple[int, ...]) -> int:
+    """Bytes of the distinct memory files (memfd) open in ``pids``."""
+    seen: dict[tuple[int, int], int] = {}
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            path = f"/proc/{pid}/fd/{fd}"
+            try:
+                if not os.readlink(path).startswith("/memfd:"):
+                    continue
+                st = os.stat(path)
+            except OSError:
+                continue
+            seen[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+    return sum(seen.values())
+
+
 def kill_tree(pids: tuple[int, ...]) -> None:
     for pid in pids:
         with contextlib.suppress(OSError):
@@ -167,12 +191,16 @@ class Watchdog:
         self._disk_every = self.INTERVAL
         self._next_disk = 0.0
         self.peak_memory = 0
+        self._memfd_bytes = 0
 
     def check(self, root: int) -> str | None:
         usage = tree_usage(root)
+        now = time.monotonic()
+        if now >= self._next_disk:  # the slower samples: memory files and the directory
+            self._memfd_bytes = memory_file_bytes(usage.pids)
+        usage = dataclasses.replace(usage, memory_bytes=usage.memory_bytes + self._memfd_bytes)
         self.peak_memory = max(self.peak_memory, usage.memory_bytes)
         reason = over_tree(self.budget, usage)
-        now = time.monotonic()
         if reason is None and now >= self._next_disk:
             disk = disk_usage(self.workdir, self.budget.disk_entries)
             # A large directory costs more to walk: sample it less often.

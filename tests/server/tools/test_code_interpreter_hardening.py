@@ -246,3 +246,33 @@ def test_executions_beyond_the_cap_wait_for_a_slot(tmp_path: Path) -> None:
     peak, results = asyncio.run(asyncio.wait_for(main(), timeout=120))
     assert peak == 2
     assert all(r.ok for r in results), results
+
+
+def test_memory_files_and_shared_memory_count_too(wd: Path, namespaces: None) -> None:
+    """Memory that no process's resident size shows: memfd files not mapped, and System V
+    segments (bounded in the sandbox's IPC namespace)."""
+    memfds = """
+import os, time
+fds = []
+for i in range(20):
+    fd = os.memfd_create(f"chunk{i}")
+    os.write(fd, os.urandom(20 * 1024 * 1024))
+    fds.append(fd)
+time.sleep(2)
+print("holding 400 MB")
+"""
+    result = run(memfds, wd, memory_mb=256, max_file_bytes=32 * 1024 * 1024, timeout_seconds=30)
+    assert result.error is not None and result.error.startswith("Memory limit exceeded"), result
+    sysv = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_PRIVATE, IPC_CREAT = 0, 0o1000
+ids = [libc.shmget(IPC_PRIVATE, ctypes.c_size_t(100 * 1024 * 1024), IPC_CREAT | 0o600) for _ in range(5)]
+print(["ok" if i >= 0 else os.strerror(ctypes.get_errno()) for i in ids])
+"""
+    result = run(sysv, wd, memory_mb=256)
+    assert result.ok, result
+    assert (
+        result.logs
+        == "['ok', 'ok', 'No space left on device', 'No space left on device', 'No space left on device']\n"
+    )
