@@ -250,9 +250,14 @@ def enter_namespaces(mode: str, memory_bytes: int) -> None:
         _write("/proc/self/gid_map", f"{gid} {gid} 1")
     _write(MAX_USER_NAMESPACES, "0")
     # System V shared memory outlives the processes that map it (no sum over them sees
-    # it): the new IPC namespace gets no more than the memory budget.
-    _write("/proc/sys/kernel/shmmax", str(memory_bytes))
-    _write("/proc/sys/kernel/shmall", str(-(-memory_bytes // os.sysconf("SC_PAGE_SIZE"))))
+    # it): the new IPC namespace gets no more than the memory budget. Only the namespace's
+    # root may set that; with our own uid mapped alone (user-namespaces) nobody is.
+    try:
+        _write("/proc/sys/kernel/shmmax", str(memory_bytes))
+        _write("/proc/sys/kernel/shmall", str(-(-memory_bytes // os.sysconf("SC_PAGE_SIZE"))))
+    except SetupError:
+        if mode == "namespaces":
+            raise
     with contextlib.suppress(OSError):
         socket.sethostname("sandbox")
     loopback_up()

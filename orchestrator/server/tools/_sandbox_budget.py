@@ -47,6 +47,7 @@ class TreeUsage:
     memory_bytes: int
     tasks: int
     cpu_seconds: float
+    starts: dict[int, bytes]  # pid -> start time, to tell a reused pid
 
 
 @dataclass(frozen=True)
@@ -55,39 +56,50 @@ class DiskUsage:
     entries: int  # stops counting past the budget's entries
 
 
-def tree_usage(root: int) -> TreeUsage:
-    """``root`` and all its descendants, found by their parent pids in ``/proc``."""
-    parents: dict[int, int] = {}
-    stats: dict[int, list[bytes]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rpartition(b")")[2].split()
-        except OSError:
-            continue
-        pid = int(name)
-        parents[pid] = int(fields[1])
-        stats[pid] = fields
-    children: dict[int, list[int]] = {}
-    for pid, parent in parents.items():
-        children.setdefault(parent, []).append(pid)
-    tree, stack = [], [root] if root in stats else []
-    while stack:
-        pid = stack.pop()
-        tree.append(pid)
-        stack.extend(children.get(pid, ()))
-    memory = tasks = 0
-    ticks = 0
+def _stat(pid: int | str) -> list[bytes] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()
+    except OSError:
+        return None
+
+
+def tree_usage(root: int, known: dict[int, bytes] | None = None, exact_above: int = 0) -> TreeUsage:
+    """``root`` and all its descendants, found by their parent pids in ``/proc``; or,
+    cheaper, only the ``known`` ones (pid -> start time, from a previous full sample)
+    that are still the same processes. Memory is the resident size while that is at
+    most ``exact_above`` (no less than the proportional one, and cheap to read), else the
+    proportional size (which walks the page tables)."""
+    if known is None:
+        names: list[int | str] = [n for n in os.listdir("/proc") if n.isdigit()]
+    else:
+        names = list(known)
+    stats = {int(n): fields for n in names if (fields := _stat(n)) is not None}
+    if known is not None:
+        # A pid reused by another process since the full sample is not ours.
+        tree = [pid for pid, fields in stats.items() if fields[19] == known[pid]]
+    else:
+        children: dict[int, list[int]] = {}
+        for pid, fields in stats.items():
+            children.setdefault(int(fields[1]), []).append(pid)
+        tree, stack = [], [root] if root in stats else []
+        while stack:
+            pid = stack.pop()
+            tree.append(pid)
+            stack.extend(children.get(pid, ()))
+    rss = tasks = ticks = 0
     for pid in tree:
         # After ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
         # utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss
         fields = stats[pid]
         ticks += sum(int(x) for x in fields[11:15])
         tasks += int(fields[17])
-        memory += _pss(pid, int(fields[21]) * PAGE)
-    return TreeUsage(tuple(tree), memory, tasks, ticks / TICKS)
+        rss += int(fields[21]) * PAGE
+    memory = rss
+    if rss > exact_above:
+        memory = sum(_pss(pid, int(stats[pid][21]) * PAGE) for pid in tree)
+    starts = {pid: stats[pid][19] for pid in tree}
+    return TreeUsage(tuple(tree), memory, tasks, ticks / TICKS, starts)
 
 
 def _pss(pid: int, rss: int) -> int:
@@ -183,23 +195,30 @@ def kill_tree(pids: tuple[int, ...]) -> None:
 class Watchdog:
     """Samples one execution; :meth:`check` says why it must stop, if it must."""
 
-    INTERVAL = 0.05  # seconds between samples of the process tree
+    INTERVAL = 0.05  # seconds between samples of the known processes
+    FULL_EVERY = 0.25  # seconds between walks of /proc for new ones (costlier)
 
     def __init__(self, budget: Budget, workdir: Path) -> None:
         self.budget = budget
         self.workdir = workdir
         self._disk_every = self.INTERVAL
         self._next_disk = 0.0
-        self.peak_memory = 0
         self._memfd_bytes = 0
+        self._known: dict[int, bytes] = {}
+        self._next_full = 0.0
 
     def check(self, root: int) -> str | None:
-        usage = tree_usage(root)
         now = time.monotonic()
+        exact_above = self.budget.memory_bytes - self._memfd_bytes
+        if now >= self._next_full:
+            usage = tree_usage(root, None, exact_above)
+            self._known = usage.starts
+            self._next_full = now + self.FULL_EVERY
+        else:
+            usage = tree_usage(root, self._known, exact_above)
         if now >= self._next_disk:  # the slower samples: memory files and the directory
             self._memfd_bytes = memory_file_bytes(usage.pids)
         usage = dataclasses.replace(usage, memory_bytes=usage.memory_bytes + self._memfd_bytes)
-        self.peak_memory = max(self.peak_memory, usage.memory_bytes)
         reason = over_tree(self.budget, usage)
         if reason is None and now >= self._next_disk:
             disk = disk_usage(self.workdir, self.budget.disk_entries)
