@@ -14,7 +14,10 @@ from orchestrator.cli.arguments import project_root
 from orchestrator.cli.exit_codes import ERROR
 from orchestrator.cli.views.errors import echo_problems, fail
 from orchestrator.project import Project, load_project
+from orchestrator.reconcile import workflow
 from orchestrator.reconcile.api import Api
+from orchestrator.reconcile.desired import DesiredState, desired_state
+from orchestrator.reconcile.plan import Plan, PlanOptions
 from orchestrator.settings import Flags, Settings, SettingsError, resolve_settings
 from orchestrator.targets import Target, connect
 
@@ -52,3 +55,20 @@ def connected(target: Target, timeout: float = 60.0) -> Iterator[Api]:
         fail(f"could not start or reach {target.describe()}: {e}")
     with stack:
         yield Api(client, timeout=timeout)
+
+
+def plan_project(
+    api: Api,
+    project: Project,
+    settings: Settings,
+    options: PlanOptions,
+    *,
+    partial: bool,
+    parallelism: int,
+) -> tuple[DesiredState, Plan]:
+    """The YAML's desired state in the settings' namespace, and the plan to reach it."""
+    desired = desired_state(project, settings.namespace, partial=partial)
+    plan = workflow.plan(
+        api, desired, options, target=settings.target.label, parallelism=parallelism
+    )
+    return desired, plan

@@ -9,7 +9,12 @@ import click
 
 from orchestrator.cli.arguments import GlobalOptions, force_unlock_option, reconcile_options
 from orchestrator.cli.exit_codes import ERROR
-from orchestrator.cli.session import connected, load_project_or_exit, settings_for
+from orchestrator.cli.session import (
+    connected,
+    load_project_or_exit,
+    plan_project,
+    settings_for,
+)
 from orchestrator.cli.views.apply import ConsoleReporter
 from orchestrator.cli.views.errors import fail, reported_errors
 from orchestrator.cli.views.plan import render_plan
@@ -17,7 +22,6 @@ from orchestrator.cli.views.prompt import confirm
 from orchestrator.reconcile import lockfile as lf
 from orchestrator.reconcile import workflow
 from orchestrator.reconcile.apply import ApplyOptions, content_from_disk, content_from_memory
-from orchestrator.reconcile.desired import desired_state
 from orchestrator.reconcile.plan import Plan, PlanOptions
 
 
@@ -98,12 +102,12 @@ def apply_command(
             )
         else:
             ns = settings.namespace
-            desired = desired_state(project, ns, partial=bool(args))
-            plan = workflow.plan(
+            desired, plan = plan_project(
                 api,
-                desired,
+                project,
+                settings,
                 PlanOptions(prune=prune, adopt=adopt),
-                target=label,
+                partial=bool(args),
                 parallelism=parallelism,
             )
             obj.echo(render_plan(plan, where=target.describe()), err=err)

@@ -9,11 +9,15 @@ import click
 
 from orchestrator.cli.arguments import GlobalOptions, reconcile_options
 from orchestrator.cli.exit_codes import CHANGES
-from orchestrator.cli.session import connected, load_project_or_exit, settings_for
+from orchestrator.cli.session import (
+    connected,
+    load_project_or_exit,
+    plan_project,
+    settings_for,
+)
 from orchestrator.cli.views.errors import reported_errors
 from orchestrator.cli.views.plan import render_plan
-from orchestrator.reconcile import planfile, workflow
-from orchestrator.reconcile.desired import desired_state
+from orchestrator.reconcile import planfile
 from orchestrator.reconcile.plan import PlanOptions
 
 
@@ -54,14 +58,14 @@ def plan_command(
     """
     project = load_project_or_exit(project_dir, paths)
     settings = settings_for(project, base_url, api_key, namespace)
-    target, ns = settings.target, settings.namespace
+    target = settings.target
     with reported_errors(target.describe()), connected(target) as api:
-        desired = desired_state(project, ns, partial=bool(paths))
-        result = workflow.plan(
+        _, result = plan_project(
             api,
-            desired,
+            project,
+            settings,
             PlanOptions(prune=prune, adopt=adopt),
-            target=target.label,
+            partial=bool(paths),
             parallelism=parallelism,
         )
     if out is not None:
