@@ -1,5 +1,6 @@
 """The CLI is the only layer that talks to the terminal: `click` is imported, `print()`
-called and the process exited only under orchestrator/cli/ (a static scan of the package)."""
+called and the process exited only under orchestrator/cli/, and nothing else imports the
+CLI (a static scan of the package)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ def _modules() -> list[Path]:
     return sorted(p for p in PACKAGE.rglob("*.py") if CLI not in p.parents and p not in SCRIPTS)
 
 
+def _imports_cli(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").startswith("orchestrator.cli")
+    return isinstance(node, ast.Import) and any(
+        a.name.startswith("orchestrator.cli") for a in node.names
+    )
+
+
 def _offences(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     found = []
@@ -30,6 +39,8 @@ def _offences(path: Path) -> list[str]:
             found.append(f"{where}: imports click")
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "click":
             found.append(f"{where}: imports from click")
+        elif _imports_cli(node) and path.name != "__main__.py":  # `python -m orchestrator`
+            found.append(f"{where}: imports the CLI")
         elif isinstance(node, ast.ImportFrom) and node.module == "sys":
             if any(a.name == "exit" for a in node.names):
                 found.append(f"{where}: imports sys.exit")
@@ -50,6 +61,7 @@ def test_the_scan_sees_what_it_looks_for(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text(
         "import sys\nimport click\nfrom click import echo\n"
+        "from orchestrator.cli.session import connected\n"
         "def f():\n    print('x')\n    sys.exit(1)\n    raise SystemExit(2)\n",
         encoding="utf-8",
     )
@@ -62,6 +74,7 @@ def test_the_scan_sees_what_it_looks_for(tmp_path: Path) -> None:
     assert sorted(f.split(": ", 1)[1] for f in found) == [
         "imports click",
         "imports from click",
+        "imports the CLI",
         "print()",
         "raises SystemExit",
         "sys.exit",
