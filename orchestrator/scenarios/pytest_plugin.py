@@ -146,8 +146,13 @@ class ScenarioItem(pytest.Item):
     def setup(self) -> None:
         # Everything that can make the scenario unrunnable happens here, so pytest
         # reports it as an error (not a failure); pytrace=False: the message says it all.
+        from orchestrator.settings import SettingsError
+
         session = self._session()
-        runner = session.runner(self.root)
+        try:
+            runner = session.runner(self.root)
+        except SettingsError as exc:
+            pytest.fail(f"orchestrator settings: {exc}", pytrace=False)
         problem = session.call(runner.preflight())
         if problem is not None:
             pytest.fail(problem.render(), pytrace=False)

@@ -140,3 +140,15 @@ def test_embedded_target_by_default(pytester: pytest.Pytester, project: Path) ->
     assert result.ret == pytest.ExitCode.OK
     assert result.parseoutcomes() == {"passed": 1}
     assert "scenarios/pass.yaml::quiz passes PASSED" in result.stdout.str()
+
+
+def test_a_bad_setting_is_a_clear_error_of_each_item(
+    pytester: pytest.Pytester, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The plugin resolves its target like the CLI: a malformed value is named, no traceback.
+    monkeypatch.setenv("ORCHESTRATOR_MODEL_MAP", "gpt-4o")
+    result = pytester.runpytest("--scenarios", "scenarios/pass.yaml")
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str()
+    assert "orchestrator settings: ORCHESTRATOR_MODEL_MAP: expected" in out
+    assert "Traceback" not in out and "settings.py" not in out
