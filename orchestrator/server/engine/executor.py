@@ -4,9 +4,11 @@ One :class:`RunExecutor` takes a run from ``queued`` until it is finished or wai
 function outputs (``requires_action``). Each model round is streamed: text deltas
 become ``thread.message.delta`` events of a ``message_creation`` step, tool call
 deltas become ``thread.run.step.delta`` events of a ``tool_calls`` step. Built-in
-tools run here (``file_search`` through the search index, ``code_interpreter`` only
-through the sandbox) and the model is asked again with their outputs; ``function``
-calls end the slice as ``requires_action``.
+tools run through :mod:`.file_search_call` (the search index) and :mod:`.code_call`
+(only the sandbox), and the model is asked again with their outputs; ``function``
+calls end the slice as ``requires_action``. Reply text is cut into deltas by
+:mod:`.citations`. This module is the Assistants surface's part of the engine: it
+turns those neutral results into run steps, messages and their events.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.server.engine.citations import CitationStream
+from orchestrator.server.engine.code_call import code_inputs, run_code_call
+from orchestrator.server.engine.file_search_call import ranking, run_file_search
 from orchestrator.server.ids import new_id, now
 from orchestrator.server.objects import (
     image_file_part,
@@ -44,23 +48,16 @@ from orchestrator.server.providers.base import (
     ToolCallDelta,
     ToolDef,
 )
-from orchestrator.server.services.files import get_file, read_file_bytes, store_file
-from orchestrator.server.services.vector_stores import search, wait_until_indexed
-from orchestrator.server.tools.citations import citation_sources, format_results
+from orchestrator.server.services.files import get_file
 
 if TYPE_CHECKING:
-    from orchestrator.server.engine import Engine
+    from orchestrator.server.engine.runs import Engine
+    from orchestrator.server.tools.code_interpreter import CodeFile
 
 log = logging.getLogger("orchestrator.server.engine")
 
 # Tool rounds (model asks for tools, the engine runs them) one run may take.
 MAX_TOOL_ROUNDS = 10
-
-# A citation marker is held back from a text delta until it is complete, so one delta
-# carries the whole marker and its annotation; give up holding after this many chars.
-_MARKER_HOLD_LIMIT = 256
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_DEFAULT_RANKER = "default_2024_08_21"
 
 
 @dataclass
@@ -78,7 +75,7 @@ class _Round:
     message_step: dict[str, Any] | None = None
     text_index: int = 0
     streamed: str = ""
-    stream: _CitationStream | None = None
+    stream: CitationStream | None = None
     message_closed: bool = False
     tool_step: dict[str, Any] | None = None
     calls: dict[int, _OpenCall] = field(default_factory=dict)
@@ -86,56 +83,12 @@ class _Round:
     response: ModelResponse | None = None
 
 
-class _CitationStream:
-    """Cuts reply text into deltas that never split a citation marker, each with the
-    ``file_citation`` annotations of the markers it contains."""
-
-    def __init__(self, sources: dict[str, str]) -> None:
-        self.sources = sources
-        self.emitted = 0  # characters sent so far
-        self.pending = ""
-        self.annotations = 0
-
-    def feed(self, text: str) -> list[tuple[str, list[dict[str, Any]]]]:
-        self.pending += text
-        cut = len(self.pending)
-        if self.sources:
-            start = self.pending.rfind("【")
-            unclosed = start != -1 and "】" not in self.pending[start:]
-            if unclosed and len(self.pending) - start < _MARKER_HOLD_LIMIT:
-                cut = start
-        return self._take(cut)
-
-    def flush(self) -> list[tuple[str, list[dict[str, Any]]]]:
-        return self._take(len(self.pending))
-
-    def _take(self, cut: int) -> list[tuple[str, list[dict[str, Any]]]]:
-        if cut <= 0:
-            return []
-        chunk, self.pending = self.pending[:cut], self.pending[cut:]
-        annotations = []
-        if self.sources:
-            from orchestrator.server.tools.citations import annotate
-
-            for ann in annotate(chunk, self.sources):
-                ann = {
-                    "index": self.annotations,
-                    **ann,
-                    "start_index": ann["start_index"] + self.emitted,
-                    "end_index": ann["end_index"] + self.emitted,
-                }
-                self.annotations += 1
-                annotations.append(ann)
-        self.emitted += len(chunk)
-        return [(chunk, annotations)]
-
-
 class RunExecutor:
     def __init__(self, engine: Engine, run_id: str) -> None:
         self.engine = engine
         self.store = engine.store
         self.run_id = run_id
-        self._code_inputs: list[Any] | None = None
+        self._code_inputs: list[CodeFile] | None = None
         self._state: _Round | None = None
         # Tool call ids already used in this run: each must answer to one call only.
         self._used_ids: set[str] = set()
@@ -180,12 +133,7 @@ class RunExecutor:
         if state is None:
             return
         if state.message is not None and not state.message_closed and state.streamed:
-            sources = state.stream.sources if state.stream else {}
-            annotations: list[dict[str, Any]] = []
-            if sources:
-                from orchestrator.server.tools.citations import annotate
-
-                annotations = annotate(state.streamed, sources)
+            annotations = state.stream.annotate_all(state.streamed) if state.stream else []
             content = [*state.message["content"], text_part(state.streamed, annotations)]
             self.store.mutate("message", state.message["id"], lambda m: m.update(content=content))
         if state.tool_step is not None and state.calls:
@@ -374,7 +322,7 @@ class RunExecutor:
                 self._message_delta(state, [{"index": i, **image_file_part(file_id)}])
                 state.message["content"].append(image_file_part(file_id))
         state.text_index = len(images)
-        state.stream = _CitationStream(dict(self.engine.private(self.run_id)["sources"]))
+        state.stream = CitationStream(dict(self.engine.private(self.run_id)["sources"]))
 
     def _emit_text(self, state: _Round, text: str) -> None:
         state.streamed += text
@@ -409,12 +357,7 @@ class RunExecutor:
         assert state.message is not None and state.message_step is not None and state.stream
         for chunk, marks in state.stream.flush():
             self._text_delta(state, chunk, marks)
-        annotations: list[dict[str, Any]] = []
-        if state.stream.sources:
-            from orchestrator.server.tools.citations import annotate
-
-            annotations = annotate(text, state.stream.sources)
-        content = [*state.message["content"], text_part(text, annotations)]
+        content = [*state.message["content"], text_part(text, state.stream.annotate_all(text))]
         ts = now()
         if incomplete:
             e.set_message(
@@ -566,7 +509,10 @@ class RunExecutor:
         return {
             "id": call.id,
             "type": "file_search",
-            "file_search": {"ranking_options": _ranking(run), "results": []},
+            "file_search": {
+                "ranking_options": ranking(_file_search_options(run).get("ranking_options")),
+                "results": [],
+            },
         }
 
     def _update_call(self, step_id: str, call_id: str, change: Any) -> dict[str, Any]:
@@ -582,45 +528,24 @@ class RunExecutor:
     async def _run_code(self, step_id: str, call: _OpenCall) -> None:
         e = self.engine
         run = self.store.require("run", self.run_id)
-        code = _argument(call.arguments, "code")
-        try:
-            from orchestrator.server.tools.code_interpreter import SandboxUnavailable, run_code
-        except ImportError as exc:
-            raise ModelError(
-                "server_error", f"The code_interpreter tool is not available on this server: {exc}"
-            ) from exc
-        try:
-            result = await run_code(
-                code,
-                workdir=e.sandbox_dir(run["thread_id"]),
-                inputs=self._inputs(run["thread_id"]),
-                limits=e.config.sandbox,
-            )
-        except SandboxUnavailable as exc:
-            raise ModelError("server_error", str(exc)) from exc
-        logs = result.logs or ""
-        if not result.ok and result.error and result.error not in logs:
-            logs = f"{logs}\n{result.error}" if logs else result.error
+        outcome = await run_code_call(
+            self.store,
+            _argument(call.arguments, "code"),
+            workdir=e.sandbox_dir(run["thread_id"]),
+            inputs=self._inputs(run["thread_id"]),
+            limits=e.config.sandbox,
+        )
         outputs: list[dict[str, Any]] = []
-        if logs:
-            outputs.append({"type": "logs", "logs": logs})
-        written = []
-        images = []
-        for f in result.files:
-            name = PurePosixPath(f.name).name or "output"
-            obj = store_file(self.store, name, f.data, "assistants_output")
-            if name.lower().endswith(".png") or f.data.startswith(_PNG_MAGIC):
-                outputs.append({"type": "image", "image": {"file_id": obj["id"]}})
-                images.append(obj["id"])
-            written.append(f"{f.name} ({obj['id']})")
-        model_output = logs or ("(no output)" if result.ok else "(failed with no output)")
-        if written:
-            model_output += "\nFiles written: " + ", ".join(written)
+        if outcome.logs:
+            outputs.append({"type": "logs", "logs": outcome.logs})
+        images = [w.file["id"] for w in outcome.written if w.is_image]
+        outputs += [{"type": "image", "image": {"file_id": file_id}} for file_id in images]
 
         def change(c: dict[str, Any]) -> None:
             c["code_interpreter"]["outputs"] = outputs
 
         self._update_call(step_id, call.id, change)
+        model_output = outcome.model_output
         e.update_private(
             self.run_id,
             lambda p: (
@@ -643,23 +568,16 @@ class RunExecutor:
 
     async def _file_search(self, step_id: str, call: _OpenCall, run: dict[str, Any]) -> None:
         e = self.engine
-        query = _argument(call.arguments, "query")
         options = _file_search_options(run)
-        ranking = _ranking(run)
-        # Like OpenAI: a run's search sees files attached just before it (e.g. message
-        # attachments still being indexed), waiting a bounded time for them.
-        await asyncio.to_thread(wait_until_indexed, self.store, self.resources.vector_store_ids)
-        hits = await asyncio.to_thread(
-            search,
+        ranked = ranking(options.get("ranking_options"))
+        outcome = await run_file_search(
             self.store,
             self.resources.vector_store_ids,
-            query,
-            max_num_results=options.get("max_num_results") or 20,
-            score_threshold=ranking["score_threshold"],
+            _argument(call.arguments, "query"),
+            call_index=e.private(self.run_id)["file_search_calls"],
+            max_num_results=options.get("max_num_results"),
+            score_threshold=ranked["score_threshold"],
         )
-        index = e.private(self.run_id)["file_search_calls"]
-        output = format_results(index, hits)
-        sources = citation_sources(index, hits)
         results = [
             {
                 "file_id": h.file_id,
@@ -667,17 +585,17 @@ class RunExecutor:
                 "score": max(0.0, min(1.0, float(h.score))),
                 "content": [{"type": "text", "text": h.text}],
             }
-            for h in hits
+            for h in outcome.hits
         ]
 
         def change(c: dict[str, Any]) -> None:
-            c["file_search"] = {"ranking_options": ranking, "results": results}
+            c["file_search"] = {"ranking_options": ranked, "results": results}
 
         step = self._update_call(step_id, call.id, change)
 
         def remember(p: dict[str, Any]) -> None:
-            p["calls"].setdefault(call.id, {}).update(output=output)
-            p["sources"].update(sources)
+            p["calls"].setdefault(call.id, {}).update(output=outcome.output)
+            p["sources"].update(outcome.sources)
             p["file_search_calls"] += 1
 
         e.update_private(self.run_id, remember)
@@ -687,31 +605,22 @@ class RunExecutor:
                 "index": _position(step, call.id),
                 "type": "file_search",
                 "id": call.id,
-                "file_search": {"ranking_options": ranking, "results": results},
+                "file_search": {"ranking_options": ranked, "results": results},
             },
         )
 
-    def _inputs(self, thread_id: str) -> list[Any]:
+    def _inputs(self, thread_id: str) -> list[CodeFile]:
         """The files the code can read: the assistant's, the thread's and attachments'."""
-        if self._code_inputs is not None:
-            return self._code_inputs
-        from orchestrator.server.tools.code_interpreter import CodeFile
-
-        ids = list(self.resources.code_file_ids)
-        for message in self.store.all("message", parent=thread_id):
-            for att in message.get("attachments") or []:
-                for_code = any(t.get("type") == "code_interpreter" for t in att.get("tools", []))
-                if for_code and att["file_id"] not in ids:
-                    ids.append(att["file_id"])
-        inputs = []
-        for file_id in ids:
-            obj = get_file(self.store, file_id)
-            if obj is None:
-                continue  # deleted since it was attached
-            name = PurePosixPath(obj["filename"]).name or file_id
-            inputs.append(CodeFile(name=name, data=read_file_bytes(self.store, file_id)))
-        self._code_inputs = inputs
-        return inputs
+        if self._code_inputs is None:
+            ids = list(self.resources.code_file_ids)
+            for message in self.store.all("message", parent=thread_id):
+                for att in message.get("attachments") or []:
+                    tools = att.get("tools", [])
+                    for_code = any(t.get("type") == "code_interpreter" for t in tools)
+                    if for_code and att["file_id"] not in ids:
+                        ids.append(att["file_id"])
+            self._code_inputs = code_inputs(self.store, ids)
+        return self._code_inputs
 
     def _attachment_names(self, thread_id: str) -> dict[str, str]:
         names = {}
@@ -761,11 +670,3 @@ def _file_search_options(run: dict[str, Any]) -> dict[str, Any]:
         if tool["type"] == "file_search":
             return tool.get("file_search") or {}
     return {}
-
-
-def _ranking(run: dict[str, Any]) -> dict[str, Any]:
-    ranking = _file_search_options(run).get("ranking_options") or {}
-    ranker = ranking.get("ranker") or _DEFAULT_RANKER
-    if ranker == "auto":
-        ranker = _DEFAULT_RANKER
-    return {"ranker": ranker, "score_threshold": float(ranking.get("score_threshold") or 0.0)}

@@ -1,10 +1,10 @@
 """The run engine: runs execute outside the request, on the server's event loop.
 
 A created run is stored ``queued`` and handed to an asyncio task that waits for one of
-``config.max_concurrent_runs`` slots, then executes it (:mod:`run_executor`) until it
+``config.max_concurrent_runs`` slots, then executes it (:mod:`~orchestrator.server.engine.executor`) until it
 finishes or needs the client's tool outputs (``requires_action``; submitting them
 starts a new task). Every state change and delta is appended to the run's event log
-(:mod:`events`), which SSE responses read; polling reads the stored objects.
+(:mod:`~orchestrator.server.events`), which SSE responses read; polling reads the stored objects.
 
 Cancellation and expiry stop the task (``asyncio.Task.cancel``, which also stops a
 model stream or a sandboxed execution in flight) and then mark the run, its open step
@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from orchestrator.server.config import ServerConfig
+from orchestrator.server.engine.executor import RunExecutor
 from orchestrator.server.errors import invalid
 from orchestrator.server.events import EventLog
 from orchestrator.server.ids import now
 from orchestrator.server.objects import ACTIVE_RUN_STATUSES, TERMINAL_RUN_STATUSES, usage_dict
 from orchestrator.server.providers.base import Model
-from orchestrator.server.run_executor import RunExecutor
 from orchestrator.server.store import Store
 
 log = logging.getLogger("orchestrator.server.engine")
