@@ -54,8 +54,10 @@ class Fault:
     status: int = 500
     body: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
-    # > 0: accept the request, then say nothing for this long (a hung upstream).
+    # > 0: accept the request, then say nothing until `release` is set or this long has
+    # passed (a hung upstream).
     hang_seconds: float = 0.0
+    release: threading.Event = field(default_factory=threading.Event)
     # A whole answer of the upstream's own (e.g. server-sent events), sent as is.
     raw: bytes | None = None
 
@@ -154,7 +156,7 @@ class FaultProxy:
                 fault = proxy.faults.popleft() if proxy.faults else None
                 if fault and fault.hang_seconds:
                     ex.done.set()  # Nothing will be said.
-                    time.sleep(fault.hang_seconds)
+                    fault.release.wait(fault.hang_seconds)
                     return
                 if fault:
                     ex.status = fault.status
@@ -225,8 +227,7 @@ def proxy(upstream: ServerProcess):
     p.stop()
 
 
-@pytest.fixture(scope="module")
-def chat_server(server_factory, proxy: FaultProxy) -> ServerProcess:
+def _chat_server(server_factory, proxy: FaultProxy, timeout: int) -> ServerProcess:
     return server_factory(
         "--model-provider",
         "chat",
@@ -235,7 +236,7 @@ def chat_server(server_factory, proxy: FaultProxy) -> ServerProcess:
         "--model-map",
         "gpt-4o=upstream-model",
         "--upstream-timeout",
-        "2",
+        str(timeout),
         "--upstream-max-retries",
         "2",
         "--upstream-max-tool-rounds",
@@ -244,6 +245,21 @@ def chat_server(server_factory, proxy: FaultProxy) -> ServerProcess:
         # The key through the environment, as the README recommends (not on argv).
         env={"ORCHESTRATOR_UPSTREAM_API_KEY": UPSTREAM_KEY},
     )
+
+
+@pytest.fixture(scope="module")
+def chat_server(server_factory, proxy: FaultProxy) -> ServerProcess:
+    # The upstream timeout is far above any pause load can cause: with 2 s, a busy machine
+    # (the upstream process waiting seconds for a core between two chunks) made the chat
+    # provider cut a streamed reply off or retry it, so these flows failed now and then.
+    return _chat_server(server_factory, proxy, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def impatient_server(server_factory, proxy: FaultProxy) -> ServerProcess:
+    # For the timeout itself: a hung upstream hangs until released, so it always outlasts
+    # this timeout whatever the load; the retry that follows has 5 s for its first bytes.
+    return _chat_server(server_factory, proxy, timeout=5)
 
 
 @pytest.fixture
@@ -654,18 +670,27 @@ def test_an_upstream_that_never_stops_calling_tools_hits_the_cap(api, proxy: Fau
     assert ids == sorted(f"call_loop{i}" for i in range(asked))
 
 
-def test_a_hung_upstream_times_out_and_is_retried(api, proxy: FaultProxy) -> None:
-    proxy.faults.append(Fault(hang_seconds=4))  # Longer than --upstream-timeout 2.
+def test_a_hung_upstream_times_out_and_is_retried(
+    api, impatient_server: ServerProcess, proxy: FaultProxy, spec_checker: SpecChecker
+) -> None:
+    # `api` has reset the proxy; the run goes through the server with the short timeout.
+    client = impatient_server.client(spec_checker)
+    hang = Fault(hang_seconds=120)  # Until released: longer than --upstream-timeout 5.
+    proxy.faults.append(hang)
     mark = proxy.mark()
-    thread, run = run_once(api, "Are you there?")
+    try:
+        thread, run = run_once(client, "Are you there?")
+    finally:
+        hang.release.set()
     assert run.status == "completed", run.last_error
     hung, ok = proxy.since(mark)
     assert hung.status == 0 and ok.status == 200
-    assert reply_of(api, thread.id, run.id).value == ok.reply_text()
+    assert reply_of(client, thread.id, run.id).value == ok.reply_text()
 
 
 def test_cancelling_a_run_while_the_upstream_is_thinking(api, proxy: FaultProxy) -> None:
-    proxy.faults.append(Fault(hang_seconds=1.5))
+    thinking = Fault(hang_seconds=120)  # Until released, after the cancel.
+    proxy.faults.append(thinking)
     asst = api.beta.assistants.create(model="gpt-4o")
     thread = api.beta.threads.create()
     api.beta.threads.messages.create(thread.id, role="user", content="Think hard.")
@@ -675,8 +700,11 @@ def test_cancelling_a_run_while_the_upstream_is_thinking(api, proxy: FaultProxy)
     while proxy.mark() == mark and time.monotonic() < deadline:
         time.sleep(0.02)
     assert proxy.mark() > mark, "the run never reached the upstream"
-    api.beta.threads.runs.cancel(run.id, thread_id=thread.id)
-    run = api.beta.threads.runs.poll(run.id, thread_id=thread.id, poll_interval_ms=50)
+    try:
+        api.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+        run = api.beta.threads.runs.poll(run.id, thread_id=thread.id, poll_interval_ms=50)
+    finally:
+        thinking.release.set()
     assert run.status == "cancelled"
     assert len(proxy.since(mark)) == 1  # Not retried after the cancel.
     # The thread takes the next run, which goes through.
