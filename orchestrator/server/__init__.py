@@ -2,6 +2,25 @@
 
 ``create_app(ServerConfig(...))`` builds the ASGI app; ``orchestrator serve`` runs it
 on uvicorn; :mod:`orchestrator.targets` runs it in-process for CLI commands.
+
+Layers (each imports only the ones below it; ``tests/test_imports.py`` checks there is
+no cycle, and that only the app imports routers)::
+
+    app.py                      the FastAPI app: routers, auth, errors, lifespan
+    routes/                     parse a request, call a service, frame the response
+      deps.py                   the shared FastAPI dependencies (context, JSON body, paging)
+    services/                   what the API does: assistants, threads, messages, runs,
+                                files, vector_stores (+ resources, metadata checks)
+    context.py                  ServerContext: config, store, engine, indexer of one server
+    engine/                     runs outside the request: runs.py (a run's life),
+                                executor.py (model rounds as Assistants objects), and the
+                                surface-neutral citations.py, file_search_call.py,
+                                code_call.py a second wire surface reuses
+    indexing.py                 the vector store indexing worker (one per ServerContext)
+    providers/                  model providers: local, chat, scripted steps
+    tools/                      search index, chunking, extraction, citations format,
+                                the code interpreter sandbox
+    store.py, events.py, objects.py, wire.py, errors.py, ids.py, config.py
 """
 
 from orchestrator.server.app import create_app
