@@ -256,3 +256,17 @@ def test_a_project_config_already_loaded_is_resolved_without_reading_the_file_ag
     settings = resolve_settings(project.config, environ={})
     assert settings.namespace == "team"
     assert settings.target.state_dir == tmp_path.resolve() / ".orchestrator"
+
+
+def test_every_server_setting_of_the_schema_reaches_the_resolver() -> None:
+    # orchestrator.yaml's `server:` keys, the loader's fields and the resolver's flags agree.
+    from dataclasses import fields
+
+    from orchestrator.project import load_schema
+    from orchestrator.project.specs import ServerSettings
+
+    in_schema = set(load_schema("Project")["properties"]["server"]["properties"])
+    loaded = {f.name for f in fields(ServerSettings)}
+    flags = {f.name for f in fields(Flags)}
+    assert in_schema == loaded
+    assert loaded <= flags
