@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import click
-
 from orchestrator.cli.arguments import project_root
 from orchestrator.cli.exit_codes import ERROR
 from orchestrator.cli.views.errors import echo_problems, fail
@@ -34,15 +32,24 @@ def load_project_or_exit(
 
 
 def settings_for(
-    project: Project, base_url: str | None, api_key: str | None, namespace: str | None
+    project: Project,
+    base_url: str | None,
+    api_key: str | None,
+    namespace: str | None,
+    *,
+    code: int = ERROR,
 ) -> Settings:
-    """The resolved settings of a project command (flags > orchestrator.yaml > env)."""
+    """The resolved settings of a project command (flags > orchestrator.yaml > env).
+
+    A bad setting ends the command with ``code``: an error (1), never the 2 that means
+    "changes" to `plan --detailed-exitcode` and `diff`.
+    """
     try:
         return resolve_settings(
             project.config, Flags(namespace=namespace, base_url=base_url, api_key=api_key)
         )
     except SettingsError as e:
-        raise click.UsageError(str(e)) from None
+        fail(str(e), code)
 
 
 @contextmanager

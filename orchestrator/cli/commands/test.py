@@ -133,7 +133,7 @@ def test_command(
     if not scenarios:
         click.echo("No scenarios to run (check PATHS, -k and --tag).", err=True)
         sys.exit(TEST_ERROR)
-    settings = settings_for(project, base_url, api_key, namespace)
+    settings = settings_for(project, base_url, api_key, namespace, code=TEST_ERROR)
     target = settings.target
     options = RunnerOptions(
         stream=not poll,
