@@ -2,7 +2,7 @@
 
 =====  ==============================================================================
 0      success; `plan --detailed-exitcode` / `diff`: no changes; `test`: all passed
-1      an error (bad YAML, unreachable server, a refused or failed apply); `test`: a
+1      an error (bad YAML or setting, unreachable server, a refused or failed apply); `test`: a
        scenario failed
 2      `plan --detailed-exitcode` / `diff`: changes present; `test`: an error (a
        scenario that cannot run); a usage error (click's own, e.g. a typo'd flag)

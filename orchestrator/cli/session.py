@@ -10,7 +10,7 @@ from pathlib import Path
 
 from orchestrator.cli.arguments import project_root
 from orchestrator.cli.exit_codes import ERROR
-from orchestrator.cli.views.errors import echo_problems, fail
+from orchestrator.cli.views.errors import echo_problems, fail, reported_errors
 from orchestrator.project import Project, load_project
 from orchestrator.reconcile import workflow
 from orchestrator.reconcile.api import Api
@@ -79,3 +79,23 @@ def plan_project(
         api, desired, options, target=settings.target.label, parallelism=parallelism
     )
     return desired, plan
+
+
+def plan_paths(
+    project_dir: Path | None,
+    paths: tuple[Path, ...],
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    namespace: str | None,
+    options: PlanOptions,
+    parallelism: int,
+) -> tuple[Settings, Plan]:
+    """What `plan` and `diff` share: load, resolve, connect, plan (read-only)."""
+    project = load_project_or_exit(project_dir, paths)
+    settings = settings_for(project, base_url, api_key, namespace)
+    with reported_errors(settings.target.describe()), connected(settings.target) as api:
+        _, plan = plan_project(
+            api, project, settings, options, partial=bool(paths), parallelism=parallelism
+        )
+    return settings, plan

@@ -9,13 +9,7 @@ import click
 
 from orchestrator.cli.arguments import GlobalOptions, reconcile_options
 from orchestrator.cli.exit_codes import CHANGES
-from orchestrator.cli.session import (
-    connected,
-    load_project_or_exit,
-    plan_project,
-    settings_for,
-)
-from orchestrator.cli.views.errors import reported_errors
+from orchestrator.cli.session import plan_paths
 from orchestrator.cli.views.plan import render_diff
 from orchestrator.reconcile.plan import PlanOptions
 
@@ -44,18 +38,15 @@ def diff_command(
       orchestrator diff
       orchestrator diff assistants/math-tutor.yaml
     """
-    project = load_project_or_exit(project_dir, paths)
-    settings = settings_for(project, base_url, api_key, namespace)
-    target = settings.target
-    with reported_errors(target.describe()), connected(target) as api:
-        _, result = plan_project(
-            api,
-            project,
-            settings,
-            PlanOptions(prune=prune, adopt=adopt),
-            partial=bool(paths),
-            parallelism=parallelism,
-        )
+    _, result = plan_paths(
+        project_dir,
+        paths,
+        base_url=base_url,
+        api_key=api_key,
+        namespace=namespace,
+        options=PlanOptions(prune=prune, adopt=adopt),
+        parallelism=parallelism,
+    )
     obj.echo(render_diff(result))
     if any(c.action != "noop" for c in result.changes):
         sys.exit(CHANGES)

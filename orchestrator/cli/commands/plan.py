@@ -9,13 +9,7 @@ import click
 
 from orchestrator.cli.arguments import GlobalOptions, reconcile_options
 from orchestrator.cli.exit_codes import CHANGES
-from orchestrator.cli.session import (
-    connected,
-    load_project_or_exit,
-    plan_project,
-    settings_for,
-)
-from orchestrator.cli.views.errors import reported_errors
+from orchestrator.cli.session import plan_paths
 from orchestrator.cli.views.plan import render_plan
 from orchestrator.reconcile import planfile
 from orchestrator.reconcile.plan import PlanOptions
@@ -56,18 +50,16 @@ def plan_command(
       orchestrator plan --json | jq .summary
       orchestrator plan --detailed-exitcode   # CI: 0 in sync, 2 changes, 1 error
     """
-    project = load_project_or_exit(project_dir, paths)
-    settings = settings_for(project, base_url, api_key, namespace)
+    settings, result = plan_paths(
+        project_dir,
+        paths,
+        base_url=base_url,
+        api_key=api_key,
+        namespace=namespace,
+        options=PlanOptions(prune=prune, adopt=adopt),
+        parallelism=parallelism,
+    )
     target = settings.target
-    with reported_errors(target.describe()), connected(target) as api:
-        _, result = plan_project(
-            api,
-            project,
-            settings,
-            PlanOptions(prune=prune, adopt=adopt),
-            partial=bool(paths),
-            parallelism=parallelism,
-        )
     if out is not None:
         out.write_text(planfile.dumps(result), encoding="utf-8")
     if as_json:
