@@ -1,4 +1,4 @@
-"""Extract the Assistants-API part of OpenAI's pinned OpenAPI spec into the package.
+"""Extract the parts of OpenAI's pinned OpenAPI spec the server speaks into the package.
 
 The server validates request bodies, and the tests validate response bodies, against
 these schemas, so the wire format has one source of truth: OpenAI's own spec. Re-run
@@ -16,7 +16,16 @@ from typing import Any
 
 import yaml
 
-PATH_PREFIXES = ("/assistants", "/threads", "/files", "/vector_stores", "/chat/completions")
+PATH_PREFIXES = (
+    "/assistants",
+    "/threads",
+    "/files",
+    "/vector_stores",
+    "/chat/completions",
+    "/responses",
+    "/conversations",
+    "/containers",
+)
 OUT = Path(__file__).resolve().parents[1] / "orchestrator" / "server" / "openapi_subset.json"
 
 
@@ -38,13 +47,16 @@ def refs(node: Any, section: str = "schemas") -> set[str]:
 
 def main(spec_path: str) -> None:
     spec = yaml.load(Path(spec_path).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    paths = {p: v for p, v in spec["paths"].items() if p.startswith(PATH_PREFIXES)}
+    # `?beta=true` variants are the same operations under a beta header's schemas.
+    paths = {
+        p: v for p, v in spec["paths"].items() if p.startswith(PATH_PREFIXES) and "?" not in p
+    }
     schemas = spec["components"]["schemas"]
     # Shared responses (e.g. TooManyRequests) are referenced from paths; keep them whole.
     responses = {n: spec["components"]["responses"][n] for n in sorted(refs(paths, "responses"))}
     wanted, todo = set(), refs(paths) | refs(responses)
     # Event schemas the SSE stream emits are referenced only from prose; name them.
-    todo |= {"AssistantStreamEvent", "CreateChatCompletionStreamResponse"}
+    todo |= {"AssistantStreamEvent", "CreateChatCompletionStreamResponse", "ResponseStreamEvent"}
     while todo:
         name = todo.pop()
         if name in wanted:

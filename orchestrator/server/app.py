@@ -21,6 +21,8 @@ from orchestrator.server.routes import (
     agents,
     assistants,
     chat,
+    containers,
+    conversations,
     extensions,
     files,
     messages,
@@ -88,6 +90,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         vector_stores,
         chat,
         extensions,
+        conversations,
+        containers,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestrator.server import item_log
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.engine import Engine
 from orchestrator.server.indexing import Indexer
@@ -22,4 +23,5 @@ class ServerContext:
     def build(cls, config: ServerConfig) -> ServerContext:
         """A server's parts, not yet started (the app's lifespan starts and stops them)."""
         store = Store(config.db_path)
+        item_log.ensure(store)
         return cls(config=config, store=store, engine=Engine(config, store), indexer=Indexer(store))

@@ -22,6 +22,14 @@ PREFIXES = {
     "vector_store": "vs_",
     "vector_store_file_batch": "vsfb_",
     "chat_completion": "chatcmpl-",
+    "response": "resp_",
+    "conversation": "conv_",
+    "container": "cntr_",
+    "container_file": "cfile_",
+    "function_call": "fc_",
+    "function_call_output": "fco_",
+    "file_search_call": "fs_",
+    "code_interpreter_call": "ci_",
 }
 
 _lock = threading.Lock()

@@ -31,15 +31,17 @@ def spec() -> dict[str, Any]:
 def _known_deviations(doc: dict[str, Any]) -> dict[str, Any]:
     """Where OpenAI's API answered differently from its own spec, clients were written
     against the API: an empty list page has ``first_id``/``last_id`` null (the SDK's
-    cursor pages type them optional). A file uploaded with any purpose the upload
+    cursor pages type them optional), in every list (ListAssistantsResponse, ConversationItemList,
+    ContainerListResource, ...). A file uploaded with any purpose the upload
     schema allows (e.g. ``evals``) is returned with that purpose."""
     schemas = doc["components"]["schemas"]
     file_purpose = schemas.get("OpenAIFile", {}).get("properties", {}).get("purpose", {})
     upload_purpose = schemas.get("CreateFileRequest", {}).get("properties", {}).get("purpose", {})
     if "enum" in file_purpose and "enum" in upload_purpose:
         file_purpose["enum"] = sorted(set(file_purpose["enum"]) | set(upload_purpose["enum"]))
-    for name, schema in schemas.items():
-        if name.startswith("List") and name.endswith("Response"):
+    for schema in schemas.values():
+        props = schema.get("properties", {})
+        if {"data", "has_more", "first_id", "last_id"} <= set(props):
             for key in ("first_id", "last_id"):
                 prop = schema.get("properties", {}).get(key)
                 if prop is not None and prop.get("type") == "string":
@@ -68,6 +70,12 @@ def _nullable(node: Any) -> Any:
         ]
         if len(kept) != len(members):
             node = {**node, "allOf": kept, "nullable": True}
+    if "discriminator" in node and "oneOf" in node:
+        # OpenAPI picks a discriminated union's member by its tag; JSON Schema's oneOf
+        # instead fails when two members accept a value (an input message is both an
+        # EasyInputMessage and an Item), so such unions are read as anyOf.
+        node = {**node, "anyOf": node["oneOf"]}
+        del node["oneOf"]
     node = {k: _nullable(v) for k, v in node.items()}
     if node.pop("nullable", False) is not True:
         return node
@@ -92,6 +100,16 @@ def validator(schema_name: str) -> Draft202012Validator:
     return Draft202012Validator(
         {"$ref": f"{_URI}#/components/schemas/{schema_name}"}, registry=_registry()
     )
+
+
+@cache
+def operation_validator(path: str, method: str) -> Draft202012Validator:
+    """A validator for an operation's inline JSON request body (no component of its own)."""
+    op = spec()["paths"][path][method]
+    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    # The inline schema's refs point into the spec document: make them absolute.
+    text = json.dumps(schema).replace('"#/components/', f'"{_URI}#/components/')
+    return Draft202012Validator(json.loads(text), registry=_registry())
 
 
 def _param(error: ValidationError) -> str | None:
@@ -149,5 +167,13 @@ def check_against(request_validator: Draft202012Validator, body: Any) -> dict[st
         missing = next((r for r in error.validator_value if r not in error.instance), "")
         full = f"{param}.{missing}" if param else missing
         raise invalid(f"Missing required parameter: '{full}'.", param=full or None)
+    if error.validator == "maxItems":
+        # OpenAI's wording for arrays over their limit.
+        raise invalid(
+            f"Invalid '{param}': array too long. Expected an array with maximum length "
+            f"{error.validator_value}, but got an array with length {len(error.instance)} "
+            "instead.",
+            param=param,
+        )
     label = f"'{param}'" if param else "the request body"
     raise invalid(f"Invalid value for {label}: {error.message}", param=param)

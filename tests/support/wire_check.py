@@ -49,7 +49,8 @@ def response_validator(method: str, path: str, status: int) -> Draft202012Valida
             if resp is None:
                 return None
             content = resp.get("content", {}).get("application/json")
-            return _ref_validator(content["schema"]) if content else None
+            # A documented status without a body schema (e.g. deleting a container): any body.
+            return _ref_validator(content["schema"]) if content else Draft202012Validator({})
     return None
 
 

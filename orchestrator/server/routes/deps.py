@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import Request
+from fastapi import Query, Request
 
 from orchestrator.server.context import ServerContext
 from orchestrator.server.errors import invalid
@@ -62,3 +62,11 @@ def list_params(
 ) -> ListParams:
     """FastAPI dependency for the list endpoints' pagination query."""
     return ListParams(limit=limit, order=order, after=after, before=before)  # type: ignore[arg-type]
+
+
+def include_values(
+    include_brackets: list[str] = Query(default=[], alias="include[]"),
+    include: list[str] = Query(default=[]),
+) -> list[str]:
+    """FastAPI dependency for an ``include`` query: the SDK sends ``include[]=...``."""
+    return [*include_brackets, *include]
