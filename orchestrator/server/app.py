@@ -26,6 +26,7 @@ from orchestrator.server.routes import (
     extensions,
     files,
     messages,
+    responses,
     runs,
     threads,
     vector_stores,
@@ -58,11 +59,13 @@ def create_app(config: ServerConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await context.engine.start()
+        context.responses.recover()
         # Vector store indexing: resumes files left in progress by a previous process.
         context.indexer.start()
         try:
             yield
         finally:
+            await context.responses.stop()
             await context.engine.stop()
             context.indexer.stop()
             context.store.close()
@@ -92,6 +95,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         extensions,
         conversations,
         containers,
+        responses,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

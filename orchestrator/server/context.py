@@ -1,5 +1,5 @@
-"""What every route handler and service needs: the config, the store, the run engine and
-the indexing worker of one server."""
+"""What every route handler and service needs: the config, the store, the run engine, the
+indexing worker and the responses runner of one server."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from orchestrator.server import item_log
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.engine import Engine
 from orchestrator.server.indexing import Indexer
+from orchestrator.server.services.responses import ResponseRunner
 from orchestrator.server.store import Store
 
 
@@ -18,10 +19,18 @@ class ServerContext:
     store: Store
     engine: Engine
     indexer: Indexer
+    responses: ResponseRunner
 
     @classmethod
     def build(cls, config: ServerConfig) -> ServerContext:
         """A server's parts, not yet started (the app's lifespan starts and stops them)."""
         store = Store(config.db_path)
         item_log.ensure(store)
-        return cls(config=config, store=store, engine=Engine(config, store), indexer=Indexer(store))
+        engine = Engine(config, store)
+        return cls(
+            config=config,
+            store=store,
+            engine=engine,
+            indexer=Indexer(store),
+            responses=ResponseRunner(config, store, engine),
+        )

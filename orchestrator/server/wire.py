@@ -33,8 +33,22 @@ def _known_deviations(doc: dict[str, Any]) -> dict[str, Any]:
     against the API: an empty list page has ``first_id``/``last_id`` null (the SDK's
     cursor pages type them optional), in every list (ListAssistantsResponse, ConversationItemList,
     ContainerListResource, ...). A file uploaded with any purpose the upload
-    schema allows (e.g. ``evals``) is returned with that purpose."""
+    schema allows (e.g. ``evals``) is returned with that purpose. Errors are sent as
+    ``{"error": {...}}`` (ErrorResponse) where a few operations document a bare Error. A
+    Responses function tool may leave out ``strict`` and ``parameters`` (the API fills
+    them in: ``strict: true``, an empty object schema)."""
     schemas = doc["components"]["schemas"]
+    for item in doc["paths"].values():
+        for op in item.values():
+            for status, resp in (op.get("responses") or {}).items() if isinstance(op, dict) else ():
+                content = (resp.get("content") or {}).get("application/json") or {}
+                if status.startswith("4") and content.get("schema") == {
+                    "$ref": "#/components/schemas/Error"
+                }:
+                    content["schema"] = {"$ref": "#/components/schemas/ErrorResponse"}
+    function_tool = schemas.get("FunctionTool")
+    if function_tool is not None:
+        function_tool["required"] = ["type", "name"]
     file_purpose = schemas.get("OpenAIFile", {}).get("properties", {}).get("purpose", {})
     upload_purpose = schemas.get("CreateFileRequest", {}).get("properties", {}).get("purpose", {})
     if "enum" in file_purpose and "enum" in upload_purpose:

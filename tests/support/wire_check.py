@@ -3,7 +3,8 @@
 :class:`SpecChecker` is an httpx response hook: it finds the spec operation for the
 request (path template + method), takes the response schema for the status code, and
 validates the JSON body. Server-sent events are validated per event against the
-spec's ``AssistantStreamEvent`` union by :func:`check_sse_event`. Violations are
+spec's ``AssistantStreamEvent`` union (or ``ResponseStreamEvent`` for the Responses
+API) by :func:`check_sse_event`. Violations are
 collected, and the ``client`` fixture fails the test that caused them.
 """
 
@@ -65,6 +66,12 @@ def check_sse_event(event: str, data: Any) -> list[str]:
     """Problems with one SSE event against the spec's AssistantStreamEvent union."""
     if event == "done":
         return [] if data == "[DONE]" else [f"done event with data {data!r}"]
+    if event.startswith("response.") or (isinstance(data, dict) and "sequence_number" in data):
+        # A Responses stream: the data is the event, named by its own `type`.
+        problems = _errors(wire.validator("ResponseStreamEvent"), data)
+        if isinstance(data, dict) and data.get("type") != event:
+            problems.append(f"type {data.get('type')!r} differs from the event name")
+        return [f"SSE {event}: {p}" for p in problems]
     wrapped = {"event": event, "data": data}
     problems = _errors(wire.validator("AssistantStreamEvent"), wrapped)
     return [f"SSE {event}: {p}" for p in problems]

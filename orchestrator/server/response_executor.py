@@ -1,0 +1,581 @@
+"""Executing one response: ask the model, stream its reply or tool calls, run the tools.
+
+The Responses twin of :mod:`run_executor`, on the same parts: the model providers
+(:class:`providers.base.Model`), file search (:func:`tools.file_search.search`), the
+citation markers and their streaming (:mod:`tools.citations`, ``_CitationStream``), and
+the code interpreter sandbox (:func:`tools.code_interpreter.run_code`). Only the wire
+differs: output items and ``response.*`` events, each with its ``sequence_number``.
+
+A round asks the model once. Text becomes a ``message`` item; built-in tool calls
+become ``file_search_call`` / ``code_interpreter_call`` items, run here, and the model is
+asked again; ``function`` calls end the response (``completed``, the calls in its output)
+for the client to answer in its next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+from orchestrator.server.config import ServerConfig
+from orchestrator.server.ids import new_id
+from orchestrator.server.providers.base import (
+    ChatMessage,
+    Model,
+    ModelError,
+    ModelResponse,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolDef,
+)
+from orchestrator.server.response_context import build_request, remember_call
+from orchestrator.server.run_executor import _CitationStream
+from orchestrator.server.services import containers
+from orchestrator.server.services.vector_stores import wait_until_indexed
+from orchestrator.server.store import Store
+from orchestrator.server.tools.citations import citation_sources, format_results
+from orchestrator.server.tools.file_search import search
+
+log = logging.getLogger("orchestrator.server.responses")
+
+MAX_TOOL_ROUNDS = 10
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class Host(Protocol):
+    """What the executor needs from the server (``services.responses.ResponseRunner``)."""
+
+    store: Store
+    config: ServerConfig
+
+    def model(self) -> Model: ...
+    def emit(self, response_id: str, event: str, payload: dict[str, Any]) -> None: ...
+    def set_status(self, response_id: str, status: str) -> dict[str, Any]: ...
+    def finish(
+        self,
+        response_id: str,
+        status: str,
+        usage: list[int],
+        *,
+        error: dict[str, str] | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]: ...
+    def script_key(self, response: dict[str, Any]) -> str: ...
+    def tool(self, response: dict[str, Any], kind: str) -> dict[str, Any]: ...
+    def tool_defs(self, response: dict[str, Any]) -> list[ToolDef]: ...
+    def container_for(self, response: dict[str, Any]) -> str: ...
+    def sandbox_dir(self, container_id: str) -> Path: ...
+    def file_url(self, obj: dict[str, Any]) -> str: ...
+
+
+@dataclass
+class _OpenText:
+    item: dict[str, Any]
+    index: int  # output index
+    stream: _CitationStream
+    text: str = ""
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _OpenCall:
+    item: dict[str, Any] | None  # the function_call item (built-ins get theirs when run)
+    index: int
+    id: str
+    type: str
+    name: str
+    arguments: str = ""
+
+
+def file_citation(ann: dict[str, Any]) -> dict[str, Any]:
+    """A marker's annotation as the Responses API has it: the file, and where in the text."""
+    marker = ann["text"]
+    filename = marker[marker.find("†") + 1 : -1] if "†" in marker else ""
+    return {
+        "type": "file_citation",
+        "file_id": ann["file_citation"]["file_id"],
+        "filename": filename,
+        "index": ann["end_index"],
+    }
+
+
+class ResponseExecutor:
+    def __init__(
+        self,
+        runner: Host,
+        response_id: str,
+        history: list[ChatMessage],
+        sources: dict[str, str],
+        search_calls: int,
+    ) -> None:
+        self.runner = runner
+        self.store = runner.store
+        self.id = response_id
+        self.history = history
+        # Citation markers known so far (this chain's earlier searches and this one's).
+        self.sources = dict(sources)
+        self.search_calls = search_calls
+        self.own: list[ChatMessage] = []
+        self.usage = [0, 0]
+        self.open_text: _OpenText | None = None
+        self.calls: dict[int, _OpenCall] = {}
+        self.tool_calls_made = 0
+        # Files the code wrote during this response, for container_file_citation.
+        self.written: list[dict[str, Any]] = []
+
+    # -- state ----------------------------------------------------------------------
+
+    @property
+    def response(self) -> dict[str, Any]:
+        return self.store.require("response", self.id)
+
+    def _output(self) -> list[dict[str, Any]]:
+        return self.response["output"]
+
+    def _set_item(self, index: int, item: dict[str, Any]) -> None:
+        def change(r: dict[str, Any]) -> None:
+            if index < len(r["output"]):
+                r["output"][index] = item
+            else:
+                r["output"].append(item)
+
+        self.store.mutate("response", self.id, change)
+
+    def emit(self, event: str, **payload: Any) -> None:
+        self.runner.emit(self.id, event, payload)
+
+    # -- the loop -------------------------------------------------------------------
+
+    async def execute(self) -> None:
+        response = self.runner.set_status(self.id, "in_progress")
+        self.emit("response.in_progress", response=response)
+        tools = self.runner.tool_defs(response)
+        try:
+            for _ in range(MAX_TOOL_ROUNDS):
+                if not await self._round(tools):
+                    return
+            self.runner.finish(
+                self.id,
+                "failed",
+                self.usage,
+                error={
+                    "code": "server_error",
+                    "message": f"The response made {MAX_TOOL_ROUNDS} rounds of tool calls "
+                    "without a final reply and was stopped.",
+                },
+            )
+        except ModelError as exc:
+            self._close_open()
+            code = "rate_limit_exceeded" if exc.code == "rate_limit_exceeded" else "server_error"
+            if exc.code == "invalid_prompt":
+                code = "invalid_prompt"
+            self.runner.finish(
+                self.id, "failed", self.usage, error={"code": code, "message": exc.message}
+            )
+
+    async def _round(self, tools: list[ToolDef]) -> bool:
+        response = self.response
+        budget = None
+        if response.get("max_output_tokens") is not None:
+            budget = response["max_output_tokens"] - self.usage[1]
+            if budget <= 0:
+                self.runner.finish(self.id, "incomplete", self.usage, reason="max_output_tokens")
+                return False
+        offered = tools
+        limit = response.get("max_tool_calls")
+        if limit is not None and self.tool_calls_made >= limit:
+            offered = [t for t in tools if t.type == "function"]
+        request = build_request(
+            response,
+            self.history,
+            self.own,
+            offered,
+            completion_budget=budget,
+            script_key=self.runner.script_key(response),
+        )
+        self.calls = {}
+        final = await self._stream(request)
+        self.usage[0] += final.usage.prompt_tokens
+        self.usage[1] += final.usage.completion_tokens
+
+        if not final.tool_calls:
+            text = final.text
+            if self.open_text is None and text:
+                self._open_message()
+            if self.open_text is not None:
+                if text and text.startswith(self.open_text.text):
+                    self._text(text[len(self.open_text.text) :])
+                incomplete = final.finish_reason == "length"
+                self._close_text("incomplete" if incomplete else "completed")
+                if incomplete:
+                    self.runner.finish(
+                        self.id, "incomplete", self.usage, reason="max_output_tokens"
+                    )
+                    return False
+            self.runner.finish(self.id, "completed", self.usage)
+            return False
+
+        if self.open_text is not None:
+            self._close_text("completed")
+        elif final.text:
+            self._open_message()
+            self._text(final.text)
+            self._close_text("completed")
+        calls = self._settle(final.tool_calls)
+        turn = ChatMessage(role="assistant", tool_calls=[])
+        self.own.append(turn)
+        functions = False
+        for call in calls:
+            turn.tool_calls.append(
+                ToolCall(id=call.id, type=call.type, name=call.name, arguments=call.arguments)  # type: ignore[arg-type]
+            )
+            if call.type == "function":
+                functions = True
+                continue
+            self.tool_calls_made += 1
+            if call.type == "file_search":
+                output = await self._file_search(call)
+            else:
+                output = await self._run_code(call)
+            self.own.append(ChatMessage(role="tool", content=output, tool_call_id=call.id))
+        if functions:
+            self.runner.finish(self.id, "completed", self.usage)
+            return False
+        return True
+
+    async def _stream(self, request: Any) -> ModelResponse:
+        model = self.runner.model()
+        final: ModelResponse | None = None
+        async for piece in model.stream(request):
+            if isinstance(piece, ModelResponse):
+                final = piece
+            elif isinstance(piece, TextDelta):
+                if not piece.text or self.calls:
+                    continue
+                if self.open_text is None:
+                    self._open_message()
+                self._text(piece.text)
+            elif isinstance(piece, ToolCallDelta):
+                if self.open_text is not None:
+                    self._close_text("completed")
+                self._call_delta(piece)
+        if final is None:
+            raise ModelError("server_error", "The model stream ended without a final response.")
+        return final
+
+    # -- message items ----------------------------------------------------------------
+
+    def _open_message(self) -> None:
+        index = len(self._output())
+        item = {
+            "id": new_id("message"),
+            "type": "message",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        }
+        self._set_item(index, item)
+        self.emit("response.output_item.added", output_index=index, item=item)
+        part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        self.emit(
+            "response.content_part.added",
+            item_id=item["id"],
+            output_index=index,
+            content_index=0,
+            part=part,
+        )
+        self.open_text = _OpenText(item=item, index=index, stream=_CitationStream(self.sources))
+
+    def _text(self, text: str) -> None:
+        assert self.open_text is not None
+        self.open_text.text += text
+        for chunk, marks in self.open_text.stream.feed(text):
+            self._delta(chunk, marks)
+
+    def _delta(self, chunk: str, marks: list[dict[str, Any]]) -> None:
+        t = self.open_text
+        assert t is not None
+        self.emit(
+            "response.output_text.delta",
+            item_id=t.item["id"],
+            output_index=t.index,
+            content_index=0,
+            delta=chunk,
+            logprobs=[],
+        )
+        for mark in marks:
+            annotation = file_citation(mark)
+            self.emit(
+                "response.output_text.annotation.added",
+                item_id=t.item["id"],
+                output_index=t.index,
+                content_index=0,
+                annotation_index=len(t.annotations),
+                annotation=annotation,
+            )
+            t.annotations.append(annotation)
+
+    def _close_text(self, status: str) -> None:
+        t = self.open_text
+        assert t is not None
+        for chunk, marks in t.stream.flush():
+            self._delta(chunk, marks)
+        annotations = t.annotations + self._container_citations(t.text)
+        part = {"type": "output_text", "text": t.text, "annotations": annotations, "logprobs": []}
+        self.emit(
+            "response.output_text.done",
+            item_id=t.item["id"],
+            output_index=t.index,
+            content_index=0,
+            text=t.text,
+            logprobs=[],
+        )
+        self.emit(
+            "response.content_part.done",
+            item_id=t.item["id"],
+            output_index=t.index,
+            content_index=0,
+            part=part,
+        )
+        item = {**t.item, "status": status, "content": [part]}
+        self._set_item(t.index, item)
+        self.emit("response.output_item.done", output_index=t.index, item=item)
+        self.own.append(ChatMessage(role="assistant", content=t.text))
+        self.open_text = None
+
+    def _container_citations(self, text: str) -> list[dict[str, Any]]:
+        """A ``container_file_citation`` for each mention of a file the code wrote
+        (``sandbox:/mnt/data/name`` or ``/mnt/data/name``), in the order of the text."""
+        out = []
+        for obj in self.written:
+            for needle in (f"sandbox:{obj['path']}", obj["path"]):
+                start = text.find(needle)
+                if start != -1:
+                    out.append(
+                        {
+                            "type": "container_file_citation",
+                            "container_id": obj["container_id"],
+                            "file_id": obj["id"],
+                            "filename": PurePosixPath(obj["path"]).name,
+                            "start_index": start,
+                            "end_index": start + len(needle),
+                        }
+                    )
+                    break
+        return sorted(out, key=lambda a: a["start_index"])
+
+    def _close_open(self) -> None:
+        """After a failure: the open message keeps what was produced, as incomplete."""
+        if self.open_text is not None:
+            self._close_text("incomplete")
+
+    # -- tool calls -----------------------------------------------------------------
+
+    def _call_delta(self, delta: ToolCallDelta) -> None:
+        call = self.calls.get(delta.index)
+        if call is None:
+            call = self._new_call(delta.id, delta.type or "function", delta.name or "")
+            self.calls[delta.index] = call
+        if delta.arguments:
+            call.arguments += delta.arguments
+            if call.item is not None:
+                self.emit(
+                    "response.function_call_arguments.delta",
+                    item_id=call.item["id"],
+                    output_index=call.index,
+                    delta=delta.arguments,
+                )
+
+    def _new_call(self, model_id: str | None, kind: str, name: str) -> _OpenCall:
+        call_id = model_id or new_id("tool_call")
+        if kind != "function":
+            # Built-in calls become items when they run (with their own events).
+            return _OpenCall(item=None, index=-1, id=new_id(f"{kind}_call"), type=kind, name=kind)
+        index = len(self._output())
+        item = {
+            "id": new_id("function_call"),
+            "type": "function_call",
+            "status": "in_progress",
+            "call_id": call_id,
+            "name": name,
+            "arguments": "",
+        }
+        self._set_item(index, item)
+        self.emit("response.output_item.added", output_index=index, item=item)
+        return _OpenCall(item=item, index=index, id=call_id, type="function", name=name)
+
+    def _settle(self, final: list[ToolCall]) -> list[_OpenCall]:
+        streamed = [self.calls[k] for k in sorted(self.calls)]
+        out = []
+        for i, tc in enumerate(final):
+            call = streamed[i] if i < len(streamed) else None
+            if call is None or call.type != tc.type:
+                call = self._new_call(tc.id, tc.type, tc.name)
+            if call.item is not None:
+                rest = (
+                    tc.arguments[len(call.arguments) :]
+                    if tc.arguments.startswith(call.arguments)
+                    else ""
+                )
+                if rest:
+                    self.emit(
+                        "response.function_call_arguments.delta",
+                        item_id=call.item["id"],
+                        output_index=call.index,
+                        delta=rest,
+                    )
+                call.arguments = tc.arguments
+                self.emit(
+                    "response.function_call_arguments.done",
+                    item_id=call.item["id"],
+                    output_index=call.index,
+                    name=call.name,
+                    arguments=call.arguments,
+                )
+                item = {**call.item, "status": "completed", "arguments": call.arguments}
+                self._set_item(call.index, item)
+                self.emit("response.output_item.done", output_index=call.index, item=item)
+            else:
+                call.arguments = tc.arguments
+            out.append(call)
+        return out
+
+    # -- built-in tools -------------------------------------------------------------
+
+    async def _file_search(self, call: _OpenCall) -> str:
+        tool = self.runner.tool(self.response, "file_search")
+        query = _argument(call.arguments, "query")
+        index = len(self._output())
+        item: dict[str, Any] = {
+            "id": call.id,
+            "type": "file_search_call",
+            "status": "in_progress",
+            "queries": [query] if query else [],
+            "results": None,
+        }
+        self._set_item(index, item)
+        self.emit("response.output_item.added", output_index=index, item=item)
+        self.emit("response.file_search_call.in_progress", output_index=index, item_id=call.id)
+        self.emit("response.file_search_call.searching", output_index=index, item_id=call.id)
+        store_ids = list(tool.get("vector_store_ids") or [])
+        ranking = tool.get("ranking_options") or {}
+        await asyncio.to_thread(wait_until_indexed, self.store, store_ids)
+        hits = await asyncio.to_thread(
+            search,
+            self.store,
+            store_ids,
+            query,
+            max_num_results=tool.get("max_num_results") or 20,
+            score_threshold=float(ranking.get("score_threshold") or 0.0),
+            filters=tool.get("filters"),
+        )
+        output = format_results(self.search_calls, hits)
+        self.sources.update(citation_sources(self.search_calls, hits))
+        self.search_calls += 1
+        results = [
+            {
+                "file_id": h.file_id,
+                "filename": h.filename,
+                "score": max(0.0, min(1.0, float(h.score))),
+                "text": h.text,
+                "attributes": h.attributes or {},
+            }
+            for h in hits
+        ]
+        remember_call(
+            self.store,
+            call.id,
+            call.arguments,
+            output,
+            sources=citation_sources(self.search_calls - 1, hits),
+        )
+        item = {**item, "status": "completed", "results": results}
+        self._set_item(index, item)
+        self.emit("response.file_search_call.completed", output_index=index, item_id=call.id)
+        self.emit("response.output_item.done", output_index=index, item=item)
+        return output
+
+    async def _run_code(self, call: _OpenCall) -> str:
+        from orchestrator.server.tools.code_interpreter import CodeFile, run_code
+
+        code = _argument(call.arguments, "code")
+        container_id = self.runner.container_for(self.response)
+        index = len(self._output())
+        item: dict[str, Any] = {
+            "id": call.id,
+            "type": "code_interpreter_call",
+            "status": "in_progress",
+            "container_id": container_id,
+            "code": "",
+            "outputs": None,
+        }
+        self._set_item(index, item)
+        self.emit("response.output_item.added", output_index=index, item=item)
+        self.emit("response.code_interpreter_call.in_progress", output_index=index, item_id=call.id)
+        self.emit(
+            "response.code_interpreter_call_code.delta",
+            output_index=index,
+            item_id=call.id,
+            delta=code,
+        )
+        self.emit(
+            "response.code_interpreter_call_code.done",
+            output_index=index,
+            item_id=call.id,
+            code=code,
+        )
+        self.emit(
+            "response.code_interpreter_call.interpreting", output_index=index, item_id=call.id
+        )
+        containers.require_running(self.store, container_id)
+        inputs = [
+            CodeFile(name=PurePosixPath(obj["path"]).name, data=data)
+            for obj, data in containers.all_files(self.store, container_id)
+        ]
+        result = await run_code(
+            code,
+            workdir=self.runner.sandbox_dir(container_id),
+            inputs=inputs,
+            limits=self.runner.config.sandbox,
+        )
+        logs = result.logs or ""
+        if not result.ok and result.error and result.error not in logs:
+            logs = f"{logs}\n{result.error}" if logs else result.error
+        outputs: list[dict[str, Any]] = []
+        if logs:
+            outputs.append({"type": "logs", "logs": logs})
+        written = []
+        for f in result.files:
+            name = PurePosixPath(f.name).name or "output"
+            obj = containers.add_file(self.store, container_id, name, f.data, source="assistant")
+            if name.lower().endswith(".png") or f.data.startswith(_PNG_MAGIC):
+                outputs.append({"type": "image", "url": self.runner.file_url(obj)})
+            written.append(obj["path"])
+            self.written.append(obj)
+        model_output = logs or ("(no output)" if result.ok else "(failed with no output)")
+        if written:
+            model_output += "\nFiles written: " + ", ".join(f"sandbox:{p}" for p in written)
+        remember_call(self.store, call.id, call.arguments, model_output)
+        item = {
+            **item,
+            "status": "completed" if result.ok else "failed",
+            "code": code,
+            "outputs": outputs,
+        }
+        self._set_item(index, item)
+        self.emit("response.code_interpreter_call.completed", output_index=index, item_id=call.id)
+        self.emit("response.output_item.done", output_index=index, item=item)
+        return model_output
+
+
+def _argument(arguments: str, key: str) -> str:
+    try:
+        value = json.loads(arguments or "{}").get(key, "")
+    except (ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
