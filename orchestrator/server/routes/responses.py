@@ -69,11 +69,9 @@ async def retrieve_response(
             )
         after = -1 if starting_after is None else starting_after
         return sse_response(runner.stream(response_id, after))
-    shown = runner.shown(response)
-    extra = check_include(include)
-    if extra:
-        shown["output"] = [present(i, extra) for i in response["output"]]
-    return shown
+    # A read includes what its own `include` asks for (not what the create asked for).
+    wanted = check_include(include)
+    return {**response, "output": [present(i, wanted) for i in response["output"]]}
 
 
 @router.delete("/responses/{response_id}")
