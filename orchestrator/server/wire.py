@@ -25,7 +25,92 @@ _URI = "urn:openai-openapi"
 
 @cache
 def spec() -> dict[str, Any]:
-    return _known_deviations(_nullable(json.loads(_SUBSET.read_text(encoding="utf-8"))))
+    doc = _nullable(json.loads(_SUBSET.read_text(encoding="utf-8")))
+    return _known_deviations(_dispatch_unions(doc))
+
+
+def _dispatch_unions(doc: dict[str, Any]) -> dict[str, Any]:
+    """Discriminated unions, checked as OpenAPI means them: by their tag.
+
+    JSON Schema's ``oneOf`` tries every member and fails when two accept a value (an input
+    message is both an EasyInputMessage and an Item); trying all 27 kinds of item for each
+    of 20 items is also slow, and its error ("not valid under any of the given schemas")
+    names nothing. So a union whose members' tags are known becomes: the tag must be one
+    of the members' values, and the value is checked against the members with that tag
+    only (without a tag: the members whose tag is optional)."""
+    schemas = doc["components"]["schemas"]
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        ref = node.get("$ref", "")
+        return schemas.get(ref.rsplit("/", 1)[1], {}) if ref else node
+
+    def tags(node: dict[str, Any], prop: str, seen: frozenset[str]) -> tuple[set, bool] | None:
+        """(tag values, whether the tag may be left out), or None if unknown."""
+        ref = node.get("$ref", "")
+        if ref in seen:
+            return None
+        seen = seen | {ref}
+        node = resolve(node)
+        members = node.get("anyOf") or node.get("oneOf")
+        if "properties" in node and prop in node["properties"]:
+            tag = node["properties"][prop]
+            options = tag.get("anyOf") or [tag]
+            values: set = set()
+            for option in options:
+                if "const" in option:
+                    values.add(option["const"])
+                elif "enum" in option:
+                    values |= {v for v in option["enum"] if v is not None}
+                elif option.get("type") != "null":
+                    return None
+            return (values, prop not in node.get("required", [])) if values else None
+        found: tuple[set, bool] | None = None
+        for part in node.get("allOf") or []:
+            found = found or tags(part, prop, seen)
+        if found is not None:
+            return found
+        if members:
+            out: set = set()
+            optional = False
+            for member in members:
+                got = tags(member, prop, seen)
+                if got is None:
+                    return None
+                out |= got[0]
+                optional = optional or got[1]
+            return out, optional
+        return None
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        node = {k: rewrite(v) for k, v in node.items()}
+        prop = (node.get("discriminator") or {}).get("propertyName")
+        members = node.get("anyOf") or node.get("oneOf")
+        if not prop or not members:
+            return node
+        known = [(m, tags(m, prop, frozenset())) for m in members]
+        if any(t is None for _, t in known):
+            return node
+        values = sorted({v for _, t in known for v in t[0]})  # type: ignore[index]
+        optional = [m for m, t in known if t[1]]  # type: ignore[index]
+        branches = [
+            {
+                "if": {"properties": {prop: {"const": v}}},
+                "then": {"anyOf": [m for m, t in known if v in t[0]]},  # type: ignore[index]
+            }
+            for v in values
+        ]
+        out = {k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}
+        out["if"] = {"required": [prop]}
+        out["then"] = {"properties": {prop: {"enum": values}}, "allOf": branches}
+        out["else"] = {"anyOf": optional} if optional else False
+        return out
+
+    doc["components"]["schemas"] = {n: rewrite(v) for n, v in schemas.items()}
+    return doc
 
 
 def _known_deviations(doc: dict[str, Any]) -> dict[str, Any]:
@@ -46,6 +131,10 @@ def _known_deviations(doc: dict[str, Any]) -> dict[str, Any]:
                     "$ref": "#/components/schemas/Error"
                 }:
                     content["schema"] = {"$ref": "#/components/schemas/ErrorResponse"}
+    # ContainerResource lists its required fields twice; JSON Schema wants them unique.
+    for schema in schemas.values():
+        if isinstance(schema.get("required"), list):
+            schema["required"] = list(dict.fromkeys(schema["required"]))
     function_tool = schemas.get("FunctionTool")
     if function_tool is not None:
         function_tool["required"] = ["type", "name"]
@@ -84,12 +173,6 @@ def _nullable(node: Any) -> Any:
         ]
         if len(kept) != len(members):
             node = {**node, "allOf": kept, "nullable": True}
-    if "discriminator" in node and "oneOf" in node:
-        # OpenAPI picks a discriminated union's member by its tag; JSON Schema's oneOf
-        # instead fails when two members accept a value (an input message is both an
-        # EasyInputMessage and an Item), so such unions are read as anyOf.
-        node = {**node, "anyOf": node["oneOf"]}
-        del node["oneOf"]
     node = {k: _nullable(v) for k, v in node.items()}
     if node.pop("nullable", False) is not True:
         return node

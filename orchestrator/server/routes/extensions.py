@@ -34,7 +34,7 @@ def _body(thread_id: str, steps: list[ScriptStep]) -> dict[str, Any]:
 async def push_script(
     thread_id: str, request: Request, c: ServerContext = Depends(ctx)
 ) -> dict[str, Any]:
-    c.store.require("thread", thread_id)
+    _require_owner(c, thread_id)
     raw = parse_json(await request.body())
     try:
         script = Script.model_validate(raw)
@@ -46,15 +46,21 @@ async def push_script(
 
 @router.get("/x-orchestrator/threads/{thread_id}/script")
 async def get_script(thread_id: str, c: ServerContext = Depends(ctx)) -> dict[str, Any]:
-    c.store.require("thread", thread_id)
+    _require_owner(c, thread_id)
     return _body(thread_id, ScriptQueue(c.store).pending(thread_id))
 
 
 @router.delete("/x-orchestrator/threads/{thread_id}/script")
 async def clear_script(thread_id: str, c: ServerContext = Depends(ctx)) -> dict[str, Any]:
-    c.store.require("thread", thread_id)
+    _require_owner(c, thread_id)
     ScriptQueue(c.store).clear(thread_id)
     return _body(thread_id, [])
+
+
+def _require_owner(c: ServerContext, thread_id: str) -> None:
+    """A script belongs to a thread (runs) or a conversation (responses played on it)."""
+    if c.store.get("conversation", thread_id) is None:
+        c.store.require("thread", thread_id)
 
 
 def _script_problem(exc: ValueError) -> str:

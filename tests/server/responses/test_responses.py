@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from tests.support import API_KEY
+from tests.support.runs import script
 from tests.support.tool_defs import DISPLAY_QUIZ
 from tests.support.waiting import wait_for
 
@@ -266,3 +267,25 @@ def test_raw_stream_events_conform_to_the_spec(server, spec_checker) -> None:
     assert names[0] == "response.created" and names[-1] == "response.completed"
     assert [e["data"]["sequence_number"] for e in events] == list(range(len(events)))
     assert "response.function_call_arguments.done" in names
+
+
+def test_a_script_on_a_conversation_drives_its_responses(server, client: openai.OpenAI) -> None:
+    conv = client.conversations.create()
+    quiz_args = {"title": "T", "questions": []}
+    steps = [
+        {"tool_calls": [{"type": "function", "name": "display_quiz", "arguments": quiz_args}]},
+        {"reply": "scripted reply"},
+    ]
+    script(server, conv.id, steps)
+    asked = client.responses.create(
+        model="local", input="anything", conversation=conv.id, tools=[QUIZ]
+    )
+    [call] = asked.output
+    assert call.name == "display_quiz" and json.loads(call.arguments)["title"] == "T"
+    answered = client.responses.create(
+        model="local",
+        conversation=conv.id,
+        tools=[QUIZ],
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "ok"}],
+    )
+    assert answered.output_text == "scripted reply"
