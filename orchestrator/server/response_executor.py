@@ -15,7 +15,6 @@ for the client to answer in its next request.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -34,7 +33,10 @@ from orchestrator.server.providers.base import (
     ToolDef,
 )
 from orchestrator.server.response_context import build_request, remember_call
-from orchestrator.server.run_executor import _CitationStream
+
+# The run executor's citation streaming and argument reading, shared until they move
+# to their own module.
+from orchestrator.server.run_executor import _argument, _CitationStream
 from orchestrator.server.services import containers
 from orchestrator.server.services.vector_stores import wait_until_indexed
 from orchestrator.server.store import Store
@@ -571,11 +573,3 @@ class ResponseExecutor:
         self.emit("response.code_interpreter_call.completed", output_index=index, item_id=call.id)
         self.emit("response.output_item.done", output_index=index, item=item)
         return model_output
-
-
-def _argument(arguments: str, key: str) -> str:
-    try:
-        value = json.loads(arguments or "{}").get(key, "")
-    except (ValueError, AttributeError):
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
