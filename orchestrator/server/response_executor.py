@@ -1,10 +1,9 @@
 """Executing one response: ask the model, stream its reply or tool calls, run the tools.
 
-The Responses twin of :mod:`run_executor`, on the same parts: the model providers
-(:class:`providers.base.Model`), file search (:func:`tools.file_search.search`), the
-citation markers and their streaming (:mod:`tools.citations`, ``_CitationStream``), and
-the code interpreter sandbox (:func:`tools.code_interpreter.run_code`). Only the wire
-differs: output items and ``response.*`` events, each with its ``sequence_number``.
+The Responses twin of :mod:`engine.executor`, on the same parts: the model providers
+(:class:`providers.base.Model`), :mod:`engine.file_search_call`, :mod:`engine.code_call`
+(the sandbox) and :mod:`engine.citations`. Only the wire differs: output items and
+``response.*`` events, each with its ``sequence_number``.
 
 A round asks the model once. Text becomes a ``message`` item; built-in tool calls
 become ``file_search_call`` / ``code_interpreter_call`` items, run here, and the model is
@@ -14,13 +13,16 @@ for the client to answer in its next request.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from orchestrator.server.config import ServerConfig
+from orchestrator.server.engine.citations import CitationStream
+from orchestrator.server.engine.code_call import run_code_call
+from orchestrator.server.engine.executor import _argument
+from orchestrator.server.engine.file_search_call import run_file_search
 from orchestrator.server.ids import new_id
 from orchestrator.server.providers.base import (
     ChatMessage,
@@ -33,15 +35,9 @@ from orchestrator.server.providers.base import (
     ToolDef,
 )
 from orchestrator.server.response_context import build_request, remember_call
-
-# The run executor's citation streaming and argument reading, shared until they move
-# to their own module.
-from orchestrator.server.run_executor import _argument, _CitationStream
 from orchestrator.server.services import containers
-from orchestrator.server.services.vector_stores import wait_until_indexed
+from orchestrator.server.services.files import delete_file, read_file_bytes
 from orchestrator.server.store import Store
-from orchestrator.server.tools.citations import citation_sources, format_results
-from orchestrator.server.tools.file_search import search
 
 log = logging.getLogger("orchestrator.server.responses")
 
@@ -79,7 +75,7 @@ class Host(Protocol):
 class _OpenText:
     item: dict[str, Any]
     index: int  # output index
-    stream: _CitationStream
+    stream: CitationStream
     text: str = ""
     annotations: list[dict[str, Any]] = field(default_factory=list)
 
@@ -291,7 +287,7 @@ class ResponseExecutor:
             content_index=0,
             part=part,
         )
-        self.open_text = _OpenText(item=item, index=index, stream=_CitationStream(self.sources))
+        self.open_text = _OpenText(item=item, index=index, stream=CitationStream(self.sources))
 
     def _text(self, text: str) -> None:
         assert self.open_text is not None
@@ -464,21 +460,19 @@ class ResponseExecutor:
         self.emit("response.output_item.added", output_index=index, item=item)
         self.emit("response.file_search_call.in_progress", output_index=index, item_id=call.id)
         self.emit("response.file_search_call.searching", output_index=index, item_id=call.id)
-        store_ids = list(tool.get("vector_store_ids") or [])
         ranking = tool.get("ranking_options") or {}
-        await asyncio.to_thread(wait_until_indexed, self.store, store_ids)
-        hits = await asyncio.to_thread(
-            search,
+        found = await run_file_search(
             self.store,
-            store_ids,
+            list(tool.get("vector_store_ids") or []),
             query,
-            max_num_results=tool.get("max_num_results") or 20,
+            call_index=self.search_calls,
+            max_num_results=tool.get("max_num_results"),
             score_threshold=float(ranking.get("score_threshold") or 0.0),
             filters=tool.get("filters"),
         )
-        output = format_results(self.search_calls, hits)
-        self.sources.update(citation_sources(self.search_calls, hits))
         self.search_calls += 1
+        self.sources.update(found.sources)
+        output = found.output
         results = [
             {
                 "file_id": h.file_id,
@@ -487,15 +481,9 @@ class ResponseExecutor:
                 "text": h.text,
                 "attributes": h.attributes or {},
             }
-            for h in hits
+            for h in found.hits
         ]
-        remember_call(
-            self.store,
-            call.id,
-            call.arguments,
-            output,
-            sources=citation_sources(self.search_calls - 1, hits),
-        )
+        remember_call(self.store, call.id, call.arguments, output, sources=found.sources)
         item = {**item, "status": "completed", "results": results}
         self._set_item(index, item)
         self.emit("response.file_search_call.completed", output_index=index, item_id=call.id)
@@ -503,7 +491,6 @@ class ResponseExecutor:
         return output
 
     async def _run_code(self, call: _OpenCall) -> str:
-        from orchestrator.server.tools.code_interpreter import CodeFile, run_code
 
         code = _argument(call.arguments, "code")
         container_id = self.runner.container_for(self.response)
@@ -535,37 +522,34 @@ class ResponseExecutor:
             "response.code_interpreter_call.interpreting", output_index=index, item_id=call.id
         )
         containers.require_running(self.store, container_id)
-        inputs = [
-            CodeFile(name=PurePosixPath(obj["path"]).name, data=data)
-            for obj, data in containers.all_files(self.store, container_id)
-        ]
-        result = await run_code(
+        inputs = containers.code_inputs(self.store, container_id)
+        outcome = await run_code_call(
+            self.store,
             code,
             workdir=self.runner.sandbox_dir(container_id),
             inputs=inputs,
             limits=self.runner.config.sandbox,
         )
-        logs = result.logs or ""
-        if not result.ok and result.error and result.error not in logs:
-            logs = f"{logs}\n{result.error}" if logs else result.error
         outputs: list[dict[str, Any]] = []
-        if logs:
-            outputs.append({"type": "logs", "logs": logs})
+        if outcome.logs:
+            outputs.append({"type": "logs", "logs": outcome.logs})
+        # The code's files belong to the container (not the Files API): move them there.
         written = []
-        for f in result.files:
-            name = PurePosixPath(f.name).name or "output"
-            obj = containers.add_file(self.store, container_id, name, f.data, source="assistant")
-            if name.lower().endswith(".png") or f.data.startswith(_PNG_MAGIC):
+        for w in outcome.written:
+            data = read_file_bytes(self.store, w.file["id"])
+            delete_file(self.store, w.file["id"])
+            obj = containers.add_file(self.store, container_id, w.path, data, source="assistant")
+            if w.is_image:
                 outputs.append({"type": "image", "url": self.runner.file_url(obj)})
             written.append(obj["path"])
             self.written.append(obj)
-        model_output = logs or ("(no output)" if result.ok else "(failed with no output)")
+        model_output = outcome.logs or ("(no output)" if outcome.ok else "(failed with no output)")
         if written:
             model_output += "\nFiles written: " + ", ".join(f"sandbox:{p}" for p in written)
         remember_call(self.store, call.id, call.arguments, model_output)
         item = {
             **item,
-            "status": "completed" if result.ok else "failed",
+            "status": "completed" if outcome.ok else "failed",
             "code": code,
             "outputs": outputs,
         }

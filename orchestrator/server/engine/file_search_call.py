@@ -46,9 +46,11 @@ async def run_file_search(
     call_index: int,
     max_num_results: int | None,
     score_threshold: float,
+    filters: dict[str, Any] | None = None,
 ) -> FileSearchOutcome:
     """Search ``query``; ``call_index`` numbers this call's citation markers (0, 1, ...
-    per run), so replies can cite results of several searches apart."""
+    per run), so replies can cite results of several searches apart. ``filters``: the
+    Responses tool's attribute filter (already checked)."""
     # Like OpenAI: a search sees files attached just before it (e.g. message
     # attachments still being indexed), waiting a bounded time for them.
     await asyncio.to_thread(wait_until_indexed, store, vector_store_ids)
@@ -59,6 +61,7 @@ async def run_file_search(
         query,
         max_num_results=max_num_results or DEFAULT_MAX_RESULTS,
         score_threshold=score_threshold,
+        filters=filters,
     )
     return FileSearchOutcome(
         hits=hits,

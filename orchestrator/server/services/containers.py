@@ -9,12 +9,16 @@ deleted, but not used. File bytes are blobs keyed by the container file's id.
 from __future__ import annotations
 
 import re
-from typing import Any
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.server.errors import APIError, invalid
 from orchestrator.server.ids import new_id, now
 from orchestrator.server.services.files import get_file, read_file_bytes
 from orchestrator.server.store import ListParams, Page, Store
+
+if TYPE_CHECKING:
+    from orchestrator.server.tools.code_interpreter import CodeFile
 
 MOUNT = "/mnt/data"
 DEFAULT_MINUTES = 20
@@ -174,14 +178,16 @@ def list_files(store: Store, container_id: str, params: ListParams) -> Page:
     return store.list("container_file", params, parent=container_id)
 
 
-def all_files(store: Store, container_id: str) -> list[tuple[dict[str, Any], bytes]]:
-    """Every file of the container with its bytes, oldest first (for the code interpreter)."""
-    out = []
+def code_inputs(store: Store, container_id: str) -> list[CodeFile]:
+    """Every file of the container, by plain name, for the code interpreter."""
+    from orchestrator.server.tools.code_interpreter import CodeFile  # as engine.code_call
+
+    inputs = []
     for obj in store.all("container_file", parent=container_id):
         data = store.read_blob(obj["id"])
         if data is not None:
-            out.append((obj, data))
-    return out
+            inputs.append(CodeFile(name=PurePosixPath(obj["path"]).name, data=data))
+    return inputs
 
 
 def delete_file(store: Store, container_id: str, file_id: str) -> dict[str, Any]:
