@@ -43,6 +43,7 @@ from orchestrator.reconcile.identity import (
 from orchestrator.reconcile.normalise import chunking_matches, normalise_fields
 from orchestrator.reconcile.plan import (
     KIND_ORDER,
+    Action,
     AssistantOp,
     Change,
     FileOp,
@@ -609,22 +610,13 @@ class _Planner:
                 if len(same) == 1 and self.opt.adopt:
                     target = same[0]
                     diffs, send, send_res, full = self._assistant_diffs(target, da, meta)
-                    return Change(
-                        kind="assistant",
-                        action="adopt",
-                        key=da.key,
-                        label=da.key,
-                        name=da.fields.get("name"),
+                    return _asst(
+                        da,
+                        "adopt",
                         id=target.id,
                         reason=f"unmanaged assistant named {target.name!r} taken over",
                         diffs=diffs,
-                        assistant=AssistantOp(
-                            fields=send,
-                            metadata=full,
-                            code_interpreter_files=list(da.code_interpreter_files),
-                            vector_store=da.vector_store,
-                            send_tool_resources=send_res,
-                        ),
+                        assistant=_asst_op(da, send, full, send_res),
                         refs=_asst_refs(target),
                     )
                 ids = ", ".join(a.id for a in same)
@@ -638,43 +630,21 @@ class _Planner:
                         f"{len(same)} unmanaged assistants are named {da.fields['name']!r} "
                         f"({ids}); delete or rename the extra ones, then run with --adopt"
                     )
-                return Change(
-                    kind="assistant",
-                    action="blocked",
-                    key=da.key,
-                    label=da.key,
-                    name=da.fields.get("name"),
-                    reason=reason,
-                )
+                return _asst(da, "blocked", reason=reason)
             fields = {k: v for k, v in da.fields.items() if v is not None}
-            return Change(
+            return _asst(
+                da,
+                "create",
                 diffs=self._create_diffs(da),
-                kind="assistant",
-                action="create",
-                key=da.key,
-                label=da.key,
-                name=da.fields.get("name"),
-                assistant=AssistantOp(
-                    fields=fields,
-                    metadata=meta,
-                    code_interpreter_files=list(da.code_interpreter_files),
-                    vector_store=da.vector_store,
-                    send_tool_resources=bool(da.code_interpreter_files or da.vector_store),
+                assistant=_asst_op(
+                    da, fields, meta, bool(da.code_interpreter_files or da.vector_store)
                 ),
             )
         diffs, send, send_res, full = self._assistant_diffs(primary, da, meta)
         refs = _asst_refs(primary)
         if not diffs:
             self.keep_files.update(primary.code_interpreter_file_ids)
-            return Change(
-                kind="assistant",
-                action="noop",
-                key=da.key,
-                label=da.key,
-                name=da.fields.get("name"),
-                id=primary.id,
-                refs=refs,
-            )
+            return _asst(da, "noop", id=primary.id, refs=refs)
         if not send_res:
             # Its current files stay referenced.
             self.keep_files.update(primary.code_interpreter_file_ids)
@@ -696,25 +666,42 @@ class _Planner:
             reason = "its files are uploaded again under their own names"
         else:
             reason = "its vector store is replaced" if swapped else None
-        return Change(
-            kind="assistant",
-            action="update",
-            key=da.key,
-            label=da.key,
-            name=da.fields.get("name"),
+        return _asst(
+            da,
+            "update",
             id=primary.id,
             drift=drift,
             reason=reason,
             diffs=diffs,
-            assistant=AssistantOp(
-                fields=send,
-                metadata=full,
-                code_interpreter_files=list(da.code_interpreter_files),
-                vector_store=da.vector_store,
-                send_tool_resources=send_res,
-            ),
+            assistant=_asst_op(da, send, full, send_res),
             refs=refs,
         )
+
+
+def _asst(da: DesiredAssistant, action: Action, **fields: Any) -> Change:
+    return Change(
+        kind="assistant",
+        action=action,
+        key=da.key,
+        label=da.key,
+        name=da.fields.get("name"),
+        **fields,
+    )
+
+
+def _asst_op(
+    da: DesiredAssistant,
+    fields: dict[str, Any],
+    metadata: dict[str, str],
+    send_tool_resources: bool,
+) -> AssistantOp:
+    return AssistantOp(
+        fields=fields,
+        metadata=metadata,
+        code_interpreter_files=list(da.code_interpreter_files),
+        vector_store=da.vector_store,
+        send_tool_resources=send_tool_resources,
+    )
 
 
 def _listing(name: str, items: list[str]) -> FieldDiff:

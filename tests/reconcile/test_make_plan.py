@@ -44,6 +44,11 @@ LOOKUP = {
     "parameters": {"type": "object", "properties": {"word": {"type": "string"}}},
 }
 
+SMALL_CHUNKS = {
+    "type": "static",
+    "static": {"max_chunk_size_tokens": 400, "chunk_overlap_tokens": 100},
+}
+
 # The YAML side, as plain data the cases edit: assistant key -> its definition.
 BASE: dict[str, dict[str, Any]] = {
     "tutor": {
@@ -430,13 +435,7 @@ CASES = [
     Case(
         "store replace: chunking changed",
         ["assistant update tutor [file_search.vector_stores]", "vector_store replace tutor"],
-        yaml=edit(
-            "tutor",
-            chunking={
-                "type": "static",
-                "static": {"max_chunk_size_tokens": 400, "chunk_overlap_tokens": 100},
-            },
-        ),
+        yaml=edit("tutor", chunking=SMALL_CHUNKS),
     ),
     Case(
         "store replace: the store expired",
@@ -562,10 +561,7 @@ def test_reasons_name_the_cause_rather_than_drift() -> None:
     assert (vs.drift, vs.reason) == (False, "indexing failed: docs/a.md: bad pdf")
 
     listings = converged(build(defs))
-    defs["tutor"]["chunking"] = {
-        "type": "static",
-        "static": {"max_chunk_size_tokens": 400, "chunk_overlap_tokens": 100},
-    }
+    defs["tutor"]["chunking"] = SMALL_CHUNKS
     plan = make_plan(build(defs), actual_from_listings(NS, listings))
     (tutor,) = [c for c in plan.changes if c.kind == "assistant" and c.writes]
     assert (tutor.drift, tutor.reason) == (False, "its vector store is replaced")
