@@ -40,7 +40,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from orchestrator.project import PROJECT_FILE, ProjectConfig, load_project_config
-from orchestrator.server.config import SandboxLimits, ServerConfig, UpstreamConfig
+from orchestrator.server.config import (
+    TOOL_CALL_FORMATS,
+    SandboxLimits,
+    ServerConfig,
+    UpstreamConfig,
+)
 from orchestrator.server.tools.code_interpreter import ISOLATION_ENV, POLICIES
 from orchestrator.targets.target import STATE_DB, STATE_DIR, TARGET_APIS, Target
 
@@ -74,6 +79,7 @@ class Flags:
     upstream_timeout: float | None = None
     upstream_max_retries: int | None = None
     upstream_max_tool_rounds: int | None = None
+    upstream_tool_call_format: str | None = None
     run_expiry_seconds: int | None = None
     max_concurrent_runs: int | None = None
     sandbox_timeout: float | None = None
@@ -339,6 +345,19 @@ def _server_config(
     # Parsed whatever the provider, so a malformed item is an error even before it matters.
     model_map = _model_map(yaml.model_map, flags.model_map, env)
     upstream_url = text("upstream_base_url")
+    tool_call_format = _pick(
+        _Source(
+            "--upstream-tool-call-format",
+            "server.upstream_tool_call_format",
+            "ORCHESTRATOR_UPSTREAM_TOOL_CALL_FORMAT",
+        ),
+        flags.upstream_tool_call_format,
+        yaml.upstream_tool_call_format,
+        env,
+        "native",
+        _text,
+        _choice(TOOL_CALL_FORMATS),
+    )
     if provider == "chat":
         if not upstream_url:
             raise SettingsError(
@@ -353,6 +372,7 @@ def _server_config(
             timeout_seconds=number("upstream_timeout", float, 0.1, 120.0),
             max_retries=number("upstream_max_retries", int, 0, 3),
             max_tool_rounds=number("upstream_max_tool_rounds", int, 1, 8),
+            tool_call_format=tool_call_format,
         )
     else:
         # Checked even when unused: a typo must not wait until the provider changes.

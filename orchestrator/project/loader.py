@@ -72,7 +72,7 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 
 # `server:` keys by the type their value must have (the schema reports wrong ones).
-_SERVER_TEXT = ("upstream_base_url", "upstream_api_key")
+_SERVER_TEXT = ("upstream_base_url", "upstream_api_key", "upstream_tool_call_format")
 _SERVER_NUMBERS = ("upstream_timeout", "sandbox_timeout")
 _SERVER_INTEGERS = (
     "upstream_max_retries",

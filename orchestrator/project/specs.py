@@ -193,6 +193,7 @@ class ServerSettings:
     upstream_timeout: float | None = None
     upstream_max_retries: int | None = None
     upstream_max_tool_rounds: int | None = None
+    upstream_tool_call_format: str | None = None
     run_expiry_seconds: int | None = None
     max_concurrent_runs: int | None = None
     sandbox_timeout: float | None = None

@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Literal
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# How an upstream's model writes tool calls (providers/chat_text_tools.py).
+ToolCallFormat = Literal["native", "json-in-text", "auto"]
+TOOL_CALL_FORMATS: tuple[ToolCallFormat, ...] = ("native", "json-in-text", "auto")
 
 
 @dataclass
@@ -41,6 +44,7 @@ class UpstreamConfig:
     timeout_seconds: float = 120.0
     max_retries: int = 3
     max_tool_rounds: int = 8
+    tool_call_format: ToolCallFormat = "native"
 
 
 @dataclass

@@ -76,6 +76,14 @@ from orchestrator.targets import EmbeddedServer
     help="chat provider: rounds of tool calls a run may take before it fails.  [default: 8]",
 )
 @click.option(
+    "--upstream-tool-call-format",
+    type=click.Choice(["native", "json-in-text", "auto"]),
+    default=None,
+    help="chat provider: how the upstream's model writes tool calls: in tool_calls "
+    "(native), as JSON in its text (json-in-text: tools described in the prompt, for "
+    "models without tool calling), or either (auto).  [default: native]",
+)
+@click.option(
     "--run-expiry-seconds",
     type=click.IntRange(min=1),
     default=None,

@@ -55,6 +55,7 @@ from orchestrator.server.providers.chat_mapping import (
     upstream_model,
     wire_names,
 )
+from orchestrator.server.providers.chat_text_tools import TextHold, parse_text_calls, tools_in_text
 
 log = logging.getLogger("orchestrator.server.providers.chat")
 
@@ -176,6 +177,19 @@ class ChatModel:
         names = wire_names(request)
         model = upstream_model(request.model, self.upstream.model_map)
         payload = build_payload(request, model, names)
+        mode = self.upstream.tool_call_format
+        if mode == "json-in-text":
+            payload = tools_in_text(payload)
+        # Offered functions by wire name, with their schemas: what a call written as
+        # text may name (json-in-text and auto).
+        functions = (
+            {}
+            if mode == "native"
+            else {
+                t["function"]["name"]: t["function"].get("parameters") or {}
+                for t in build_payload(request, model, names).get("tools", [])
+            }
+        )
         for name in self.dropped:
             payload.pop(name, None)
         offered = {t.type for t in request.tools}
@@ -200,7 +214,8 @@ class ChatModel:
                             attempt -= 1
                             continue
                     else:
-                        async for item in self._consume(resp, names, offered, payload):
+                        items = self._consume(resp, names, offered, payload, functions)
+                        async for item in items:
                             emitted = True
                             yield item
                         return
@@ -237,8 +252,11 @@ class ChatModel:
         names: WireNames,
         offered: set[Any],
         payload: dict[str, Any],
+        functions: dict[str, dict[str, Any]],
     ) -> AsyncIterator[Item]:
         assembler = ToolCallAssembler(names, offered)
+        # Calls written as text (chat_text_tools) are held back until they parse.
+        hold = TextHold() if functions else None
         text: list[str] = []
         usage = None
         finish: str | None = None
@@ -280,7 +298,9 @@ class ChatModel:
                     content = delta.get(key)
                     if isinstance(content, str) and content:
                         text.append(content)
-                        yield TextDelta(content)
+                        passed = hold.feed(content) if hold is not None else content
+                        if passed:
+                            yield TextDelta(passed)
                 for raw in delta.get("tool_calls") or []:
                     if isinstance(raw, dict) and (piece := assembler.feed(raw)):
                         yield piece
@@ -302,6 +322,17 @@ class ChatModel:
                 f"The upstream model endpoint {self.where} sent a tool call without a "
                 "function name.",
             )
+        held = hold.take() if hold is not None else ""
+        if held:
+            written = None if assembler.slots else parse_text_calls(held, functions)
+            if written is None:
+                yield TextDelta(held)
+            else:
+                text = []  # the reply was the calls
+                for i, call in enumerate(written):
+                    raw = {"index": i, "function": {"name": call.name, "arguments": call.arguments}}
+                    if piece := assembler.feed(raw):
+                        yield piece  # the header, with the whole arguments
         calls = assembler.calls()
         reply = "".join(text)
         if usage is None:

@@ -1064,3 +1064,67 @@ def test_provider_passes_a_refusal_on_as_the_reply(upstream, proxy: FaultProxy) 
     items = _collect(_chat_model(proxy), request)
     assert items[0] == TextDelta("I can't help with that.")
     assert items[-1].text == "I can't help with that."
+
+
+# --- tool calls written as text (--upstream-tool-call-format json-in-text) -----------------
+
+RECORDED_TEXT_CALLS = json.loads(
+    (Path(__file__).parent / "data/smollm2_text_tool_calls.json").read_text(encoding="utf-8")
+)
+
+
+@pytest.fixture(scope="module")
+def text_tools_api(server_factory, proxy: FaultProxy) -> openai.OpenAI:
+    server = server_factory(
+        "--model-provider",
+        "chat",
+        "--upstream-base-url",
+        proxy.base_url,
+        "--upstream-tool-call-format",
+        "json-in-text",
+        persistent=False,
+        env={"ORCHESTRATOR_UPSTREAM_API_KEY": UPSTREAM_KEY},
+    )
+    return server.client()
+
+
+def test_a_call_written_as_text_by_a_real_model_requires_action(
+    text_tools_api: openai.OpenAI, proxy: FaultProxy
+) -> None:
+    # SmolLM2's recorded answer (a call written as JSON text, finish_reason "stop"),
+    # replayed by the proxy as the upstream's reply.
+    case = RECORDED_TEXT_CALLS["cases"]["weather_seoul"]
+    sse = "".join(f"data: {d}\n\n" for d in case["sse"])
+    proxy.faults.clear()
+    proxy.faults.append(Fault(200, raw=sse.encode(), headers={"content-type": "text/event-stream"}))
+    api = text_tools_api
+    [weather] = case["functions"]
+    mark = proxy.mark()
+    thread, run = run_once(api, case["user"], tools=[{"type": "function", "function": weather}])
+    [asked] = proxy.since(mark)
+    assert "tools" not in asked.body and "tool_choice" not in asked.body
+    assert '"name": "get_weather"' in asked.body["messages"][0]["content"]
+    assert run.status == "requires_action"
+    [call] = run.required_action.submit_tool_outputs.tool_calls
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"location": "Location 1"}
+    # No text message was made of the call.
+    assert api.beta.threads.messages.list(thread.id, run_id=run.id).data == []
+
+    # The tool output goes back as text; the real upstream (our local model) answers.
+    mark = proxy.mark()
+    run = api.beta.threads.runs.submit_tool_outputs_and_poll(
+        thread_id=thread.id,
+        run_id=run.id,
+        tool_outputs=[{"tool_call_id": call.id, "output": '{"temp_c": 18}'}],
+        poll_interval_ms=50,
+    )
+    assert run.status == "completed", run.last_error
+    [answered] = proxy.since(mark)
+    sent = answered.body["messages"]
+    assert json.loads(sent[-2]["content"]) == {
+        "name": "get_weather",
+        "arguments": {"location": "Location 1"},
+    }
+    assert sent[-1] == {"role": "user", "content": 'Tool result of get_weather:\n{"temp_c": 18}'}
+    assert not any(m["role"] == "tool" or m.get("tool_calls") for m in sent)
