@@ -21,13 +21,19 @@ import openai
 import yaml
 
 from orchestrator.ownership import KEY_KEY, RESERVED_METADATA_KEYS, is_managed
+from orchestrator.project.assistants import FUNCTION_NAME_RE, KEY_RE
 from orchestrator.reconcile.actual import ActualAssistant, fetch_actual
 from orchestrator.reconcile.api import describe_error
+from orchestrator.reconcile.errors import ReconcileError
 from orchestrator.reconcile.identity import display_filename
 from orchestrator.reconcile.normalise import DEFAULT_CHUNKING, normalise_tool
 from orchestrator.reconcile.target import ReconcileTarget
 
 _KEY_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class ExportPathError(ReconcileError):
+    """A path built from server data would leave the output folder."""
 
 
 @dataclass
@@ -51,6 +57,13 @@ class ExportReport:
 def slug(text: str) -> str:
     s = _KEY_RE.sub("-", text.strip().lower()).strip("-._")
     return s[:64] or "assistant"
+
+
+def _file_name(name: str, fallback: str) -> str:
+    """A file name from the server as one safe path part: no separators, no glob
+    characters (the loader expands globs), no control characters, not ``.``/``..``."""
+    name = re.sub(r"[/\\*?\[\]\x00-\x1f\x7f]", "_", name).strip()
+    return fallback if name.strip(".") == "" else name[:255]
 
 
 def _escape(value: Any) -> Any:
@@ -94,6 +107,9 @@ class _Exporter:
         return os.path.relpath(path, self.out).replace(os.sep, "/")
 
     def _put(self, path: Path, data: bytes) -> None:
+        # Every part was sanitised; this is the guard that holds even if one was not.
+        if not path.resolve().is_relative_to(self.out):
+            raise ExportPathError(f"refusing to write {path}: it is outside {self.out}")
         if path in self.planned and self.planned[path] != data:
             raise AssertionError(f"two different exports for {path}")
         self.planned[path] = data
@@ -124,9 +140,15 @@ class _Exporter:
         stores = {v.id: v for v in actual.vector_stores}
         store_keys: dict[str, str] = {}  # vector store id -> key written
         for a, managed in chosen:
-            if managed:
+            if managed and KEY_RE.match(a.key):
                 key = a.key
             else:
+                if managed:
+                    # Server data becomes file names: a key that is no key is not one.
+                    self.report.warnings.append(
+                        f"assistant {a.id} has the key {a.key!r}, which is not a valid key; "
+                        "exported under a new one (apply will replace it)"
+                    )
                 key = base = slug(a.name or a.id)
                 n = 2
                 while key in used_keys:
@@ -158,9 +180,16 @@ class _Exporter:
         text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
         if text in self.functions:
             return self.functions[text]
-        path = self.out / "functions" / f"{fn['name']}.json"
+        name = fn["name"]
+        if not isinstance(name, str) or not FUNCTION_NAME_RE.match(name):
+            self.report.warnings.append(
+                f"assistant {key}: function name {name!r} is not a valid function name "
+                "(letters, digits, _ and -, at most 64); its file is named after a slug of it"
+            )
+            name = slug(str(name)) if str(name).strip() else "function"
+        path = self.out / "functions" / f"{name}.json"
         if path in self.planned and self.planned[path] != text.encode():
-            path = self.out / "functions" / f"{key}--{fn['name']}.json"
+            path = self.out / "functions" / f"{key}--{name}.json"
         self._put(path, text.encode())
         rel = self._relpath(path)
         self.functions[text] = rel
@@ -178,8 +207,7 @@ class _Exporter:
             meta = files_by_id.get(fid)
             # Real names; uploads of earlier versions carry a hash-tagged one.
             name = display_filename(meta["filename"]) if meta else fid
-            # No path separators, and no glob characters (the loader expands globs).
-            name = re.sub(r"[/\\*?\[\]]", "_", name) or fid
+            name = _file_name(name, fid)
             if name in names:
                 stem, dot, ext = name.rpartition(".")
                 name = f"{stem}-{fid[-6:]}.{ext}" if dot else f"{name}-{fid[-6:]}"
@@ -293,6 +321,12 @@ class _Exporter:
             store_key = store_keys[vs_id]
         else:
             store_key = managed.metadata.get(KEY_KEY) if managed else key
+            if not isinstance(store_key, str) or not KEY_RE.match(store_key):
+                self.report.warnings.append(
+                    f"{what}: vector store {vs_id} has the key {store_key!r}, which is not a "
+                    f"valid key; exported as {key!r}"
+                )
+                store_key = key
             store_keys[vs_id] = store_key
         if managed is not None:
             listed = managed.files

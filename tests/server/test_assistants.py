@@ -63,6 +63,32 @@ def test_invalid_requests_name_the_parameter(client: openai.OpenAI) -> None:
     assert err.value.body["param"] == "limit"
 
 
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("../../x/authorized_keys", "invalid_value"),
+        ("two words", "invalid_value"),
+        ("", "invalid_value"),
+        ("f" * 65, "string_above_max_length"),
+    ],
+)
+def test_function_names_outside_openais_pattern_are_refused(
+    client: openai.OpenAI, name: str, code: str
+) -> None:
+    good = {"type": "function", "function": {"name": "ok_name-1"}}
+    bad = {"type": "function", "function": {"name": name}}
+    with pytest.raises(openai.BadRequestError) as err:
+        client.beta.assistants.create(model="gpt-4o", tools=[good, bad])
+    assert err.value.body["param"] == "tools[1].function.name"
+    assert err.value.body["code"] == code
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[good])
+    thread = client.beta.threads.create()
+    with pytest.raises(openai.BadRequestError) as err:
+        client.beta.threads.runs.create(thread.id, assistant_id=assistant.id, tools=[bad])
+    assert err.value.body["param"] == "tools[0].function.name"
+    assert client.beta.threads.runs.list(thread.id).data == []
+
+
 def test_wrong_key_is_401(server) -> None:
     bad = openai.OpenAI(base_url=server.base_url, api_key="sk-wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError) as err:

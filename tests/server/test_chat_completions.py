@@ -223,6 +223,11 @@ def test_same_request_same_answer(client: openai.OpenAI) -> None:
             "use 'tools'",
         ),
         ({"temperature": 7}, "temperature", "temperature"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "../../x/authorized_keys"}}]},
+            "tools[0].function.name",
+            "does not match pattern",
+        ),
     ],
 )
 def test_bad_requests_are_clear_400s(

@@ -16,6 +16,9 @@ the 404 OpenAI gives for an endpoint it no longer serves, and never forwarded: i
 the embedded server this is *today's OpenAI*, where the Assistants API is gone
 (:func:`openai_today`); ``retired_calls()`` lists what reached them.
 
+``rewrite(method, path, body) -> body`` changes the server's answers (a hostile server
+that sends what ours refuses to store).
+
 ``hang_after_writes=N`` blocks every write after the N-th, and ``hang_when(method, path,
 body)`` every request it returns true for (the test then kills the client process,
 simulating an apply killed half-way, or at a chosen point).
@@ -81,6 +84,7 @@ class _State:
     log: list[Recorded] = field(default_factory=list)
     hang_after_writes: int | None = None
     hang_when: Callable[[str, str, bytes], bool] | None = None
+    rewrite: Callable[[str, str, bytes], bytes] | None = None
     writes_seen: int = 0
     faults_done: int = 0
     # Per-request scripted faults: (method, path prefix) -> list of kinds to use in order.
@@ -156,12 +160,14 @@ class FaultProxy:
         faults: Faults | None = None,
         hang_after_writes: int | None = None,
         hang_when: Callable[[str, str, bytes], bool] | None = None,
+        rewrite: Callable[[str, str, bytes], bytes] | None = None,
     ) -> None:
         with self.state.lock:
             self.state.faults = faults or Faults()
             self.state.rng = random.Random(self.state.faults.seed)
             self.state.hang_after_writes = hang_after_writes
             self.state.hang_when = hang_when
+            self.state.rewrite = rewrite
             self.state.writes_seen = 0
             self.state.faults_done = 0
         self.hung.clear()
@@ -304,6 +310,8 @@ class FaultProxy:
             self._reply(h, status, _error_body(status), extra)
             return
         status, headers, data = self._forward(method, path, h.headers, body)
+        if self.state.rewrite is not None:
+            data = self.state.rewrite(method, path.split("?", 1)[0], data)
         if fault == "drop_after":
             self._record(method, path, status, fault, body, data)
             self._drop(h)

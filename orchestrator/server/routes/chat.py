@@ -38,6 +38,7 @@ from orchestrator.server.providers.base import (
 )
 from orchestrator.server.providers.local import LocalModel
 from orchestrator.server.routes.deps import json_body
+from orchestrator.server.services.resources import check_function_name
 
 router = APIRouter()
 
@@ -137,6 +138,7 @@ def _tool(index: int, tool: dict[str, Any]) -> ToolDef:
             param=f"tools[{index}].type",
         )
     fn = tool["function"]
+    check_function_name(fn["name"], f"tools[{index}].function.name")
     return ToolDef(
         type="function",
         name=fn["name"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.server.errors import invalid
@@ -12,6 +13,25 @@ if TYPE_CHECKING:
     from orchestrator.server.context import ServerContext
 
 DEFAULT_RANKING = {"ranker": "default_2024_08_21", "score_threshold": 0.0}
+_FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+
+
+def check_function_name(name: Any, param: str) -> None:
+    """OpenAI's rule (and its wording): clients build file names and identifiers from it."""
+    if not isinstance(name, str) or not _FUNCTION_NAME.match(name):
+        raise invalid(
+            f"Invalid '{param}': string does not match pattern. Expected a string that "
+            "matches the pattern '^[a-zA-Z0-9_-]+$'.",
+            param=param,
+            code="invalid_value",
+        )
+    if len(name) > 64:
+        raise invalid(
+            f"Invalid '{param}': string too long. Expected a string with maximum length 64, "
+            f"but got a string with length {len(name)} instead.",
+            param=param,
+            code="string_above_max_length",
+        )
 
 
 def normalise_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -27,6 +47,7 @@ def normalise_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 ranking.setdefault(k, v)
         elif tool["type"] == "function":
             fn = tool["function"]
+            check_function_name(fn["name"], f"tools[{i}].function.name")
             if fn["name"] in names:
                 raise invalid(
                     f"Duplicate function name '{fn['name']}' in tools.", param=f"tools[{i}]"
