@@ -7,16 +7,7 @@ from pathlib import Path
 import yaml
 
 from orchestrator.ownership import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
-from tests.support import reconcile as support
 from tests.support.reconcile import FUNCTION, Proj
-
-direct, proj, proxy, sentinels, untouched = (
-    support.direct,
-    support.proj,
-    support.proxy,
-    support.sentinels,
-    support.untouched,
-)
 
 
 def test_export_confines_keys_function_and_file_names_from_the_server(
