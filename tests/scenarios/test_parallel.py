@@ -69,9 +69,9 @@ def many(n: int, log: Path) -> dict[str, str]:
               - user: Use display_quiz for quiz number {i}.
                 expect:
                   tool_calls: [display_quiz]
-              - user: Thanks for quiz {i}!
+              - user: Thanks, that was round {i}!
                 expect:
-                  reply: {{contains: "Thanks for quiz {i}!"}}
+                  reply: {{contains: "Thanks, that was round {i}!"}}
             """
     return out
 
