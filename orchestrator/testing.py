@@ -52,6 +52,10 @@ def free_port(host: str = HOST) -> int:
         return int(s.getsockname()[1])
 
 
+# Shorter than the server's keep-alive timeout (uvicorn's default: 5 s).
+CLIENT_KEEPALIVE_SECONDS = 2.0
+
+
 @dataclass
 class ServerProcess:
     """One ``orchestrator serve`` process on loopback.
@@ -206,10 +210,14 @@ class ServerProcess:
         """The real ``openai`` SDK for this server, without retries (a test should see
         every failure). ``response_hook`` sees every response (e.g. a spec checker)."""
         hooks = {"response": [response_hook]} if response_hook else {}
+        # uvicorn closes a connection idle for 5 s; a client that kept it as long could
+        # send on it just as it closes (RemoteProtocolError with retries off), so idle
+        # connections are dropped well before the server would drop them.
+        limits = httpx.Limits(keepalive_expiry=CLIENT_KEEPALIVE_SECONDS)
         return openai.OpenAI(
             base_url=self.base_url,
             api_key=self.api_key or "not-needed",
-            http_client=httpx.Client(event_hooks=hooks, timeout=timeout),
+            http_client=httpx.Client(event_hooks=hooks, timeout=timeout, limits=limits),
             max_retries=0,
             **kwargs,
         )
