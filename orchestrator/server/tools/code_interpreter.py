@@ -16,10 +16,16 @@ last bare expression is printed. What the sandbox enforces:
   (``SandboxLimits.isolation`` = ``weak``); otherwise :func:`run_code` raises
   :class:`SandboxUnavailable`. ``ORCHESTRATOR_SANDBOX_ISOLATION`` sets the same choice.
 - **no network** in the namespace modes: only a loopback interface exists;
-- **limits**: wall clock (``timeout_seconds``; the process group is killed), CPU time
-  (``RLIMIT_CPU``), address space (``RLIMIT_AS`` from ``memory_mb``), output
-  (``max_output_bytes``; the rest is drained and dropped), file size (``RLIMIT_FSIZE``),
-  processes (``RLIMIT_NPROC``, per execution in the namespace modes) and open files;
+- **limits per execution**, summed over all its processes by a watchdog
+  (:mod:`._sandbox_budget`): memory (``memory_mb``), processes and threads, CPU time
+  (``cpu_seconds``), and the thread's working directory (``disk_mb``, hidden files
+  included); and wall clock (``timeout_seconds``; the process group is killed), output
+  (``max_output_bytes``; the rest is drained and dropped). At most ``max_concurrent``
+  executions run at once, server-wide;
+- **limits per process**: CPU time (``RLIMIT_CPU``), address space (``RLIMIT_AS``), file
+  size (``RLIMIT_FSIZE``), processes (``RLIMIT_NPROC``) and open files;
+- **nothing of the server to forge**: the code cannot write to the result pipe, and
+  output file names are sanitised;
 - **a scrubbed environment**: nothing of the server's (no API keys), a minimal ``PATH``,
   ``HOME`` = the working directory, ``MPLBACKEND=Agg``.
 

@@ -43,18 +43,6 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Li
 
 from tests.support import ROOT  # noqa: E402
 
-
-@pytest.fixture
-def wd(tmp_path: Path) -> Path:
-    return tmp_path / "sandbox" / "thread_test"
-
-
-@pytest.fixture(scope="module")
-def namespaces() -> None:
-    if probe_isolation().mode == "audit-hook":
-        pytest.skip(f"no namespaces here: {probe_isolation().detail}")
-
-
 # --------------------------------------------------------------------------- behaviour
 
 

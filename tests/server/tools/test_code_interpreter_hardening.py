@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.server.tools.code_interpreter import CodeResult, probe_isolation, run_code
+from orchestrator.server.tools.code_interpreter import CodeResult, run_code
 from tests.support.sandbox import (
     FORGE_RESULT_RECORDS,
     LIMITS,
@@ -29,17 +29,6 @@ from tests.support.sandbox import (
 )
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
-
-
-@pytest.fixture
-def wd(tmp_path: Path) -> Path:
-    return tmp_path / "sandbox" / "thread_test"
-
-
-@pytest.fixture(scope="module")
-def namespaces() -> None:
-    if probe_isolation().mode == "audit-hook":
-        pytest.skip(f"no namespaces here: {probe_isolation().detail}")
 
 
 def test_the_code_cannot_forge_the_result_pipe(wd: Path) -> None:
