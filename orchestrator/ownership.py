@@ -38,6 +38,9 @@ MAX_METADATA_KEYS = 16
 LOCK_KEY = "orchestrator-lock"
 # Metadata key present only on write-ahead journal pages.
 JOURNAL_KEY = "orchestrator-journal"
+# Metadata key present only on file records: on `api: openai`, the empty vector store that
+# records an assistant's code-interpreter files (see orchestrator.reconcile.platform).
+RECORD_KEY = "orchestrator-record"
 # A managed vector store's file carries its content sha256 in this attribute.
 FILE_SHA_ATTRIBUTE = "orchestrator-sha256"
 
@@ -68,8 +71,8 @@ def _in_namespace(metadata: Mapping[str, Any] | None, namespace: str) -> bool:
 
 
 def is_managed(metadata: Mapping[str, Any] | None, namespace: str, key: str | None = None) -> bool:
-    """A managed object of this namespace (under ``key``, when given): neither a lock
-    nor a journal page, and with a logical key."""
+    """A managed object of this namespace (under ``key``, when given): neither a lock,
+    a journal page nor a file record, and with a logical key."""
     if not _in_namespace(metadata, namespace):
         return False
     assert metadata is not None
@@ -77,6 +80,7 @@ def is_managed(metadata: Mapping[str, Any] | None, namespace: str, key: str | No
     return (
         LOCK_KEY not in metadata
         and JOURNAL_KEY not in metadata
+        and RECORD_KEY not in metadata
         and bool(found)
         and (key is None or found == key)
     )

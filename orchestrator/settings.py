@@ -10,7 +10,7 @@ Every command, ``orchestrator serve``, the pytest plugin and library users call
 setting                    orchestrator.yaml           environment                             default
 =========================  ==========================  ======================================  ================
 namespace                  ``namespace``               ``ORCHESTRATOR_NAMESPACE``              ``default``
-target base URL            ``target.base_url``         ``OPENAI_BASE_URL``                     embedded
+target base URL            ``target.base_url``         ``OPENAI_BASE_URL``                     embedded [1]_
 target key                 ``target.api_key``          ``OPENAI_API_KEY``                      none
 target API                 ``target.api``              --                                      ``assistants``
 serve host / port          --                          --                                      127.0.0.1 / 8000
@@ -25,6 +25,10 @@ sandbox limits             ``server.sandbox_*``        ``ORCHESTRATOR_SANDBOX_TI
 sandbox isolation          --                          ``ORCHESTRATOR_SANDBOX_ISOLATION``      ``auto``
 sandbox disk / executions  --                          ``ORCHESTRATOR_SANDBOX_DISK_MB`` ...    512 MB, 4
 =========================  ==========================  ======================================  ================
+
+.. [1] For ``api: openai``, OpenAI's base URL; ``embedded`` (or ``target: embedded``)
+   names the embedded server for either API. The Assistants API on OpenAI's own host is
+   refused: OpenAI retired it on 2026-08-26.
 
 The model map merges per name (a higher layer wins for the names it sets). A bad value in
 any layer raises :class:`SettingsError` naming where it came from; nothing is dropped
@@ -47,7 +51,16 @@ from orchestrator.server.config import (
     UpstreamConfig,
 )
 from orchestrator.server.tools.code_interpreter import ISOLATION_ENV, POLICIES
-from orchestrator.targets.target import STATE_DB, STATE_DIR, TARGET_APIS, Target
+from orchestrator.targets.target import (
+    EMBEDDED,
+    OPENAI_BASE_URL,
+    STATE_DB,
+    STATE_DIR,
+    TARGET_APIS,
+    Target,
+    is_openai_host,
+    redact_url,
+)
 
 T = TypeVar("T")
 
@@ -236,6 +249,8 @@ def _target(
         _Source("api", "target.api"), flags.api, config.api, env, "assistants", _text,
         _choice(TARGET_APIS),
     )  # fmt: skip
+    # `target: embedded` (the string form) picks the embedded server whatever the API.
+    embedded = config.target_embedded and flags.base_url is None
     base_url = _pick(
         _Source("--base-url", "target.base_url", "OPENAI_BASE_URL"),
         flags.base_url or None,
@@ -244,6 +259,18 @@ def _target(
         None,
         _text,
     )
+    if base_url == EMBEDDED:
+        base_url = None
+    elif not base_url and api == "openai" and not embedded:
+        base_url = OPENAI_BASE_URL
+    if base_url and api == "assistants" and is_openai_host(base_url):
+        raise SettingsError(
+            f"{redact_url(base_url)} is OpenAI's own host, which has answered the Assistants "
+            "API (/v1/assistants, /v1/threads) with 404 since 2026-08-26. To sync to OpenAI "
+            "today, set `target: {api: openai}` in orchestrator.yaml (or pass --api openai): "
+            "files and vector stores as before, Managed Agents for assistants with "
+            "`agent: true`, and a Responses profile per assistant in the lock file."
+        )
     if base_url:
         api_key = _pick(
             _Source("--api-key", "target.api_key", "OPENAI_API_KEY"),

@@ -45,6 +45,15 @@ PROJECT_HELP = (
 )
 
 
+API_META = "orchestrator.api"
+
+
+def _remember_api(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    # Every project command takes --api; session.settings_for reads it from here.
+    if value is not None:
+        ctx.meta[API_META] = value
+
+
 def project_options(f: F) -> F:
     """Options of every command that works on a project and a target.
 
@@ -61,6 +70,15 @@ def project_options(f: F) -> F:
         "--api-key",
         help="Key for a URL target (default: orchestrator.yaml's, else OPENAI_API_KEY; "
         "never printed).",
+    )(f)
+    f = click.option(
+        "--api",
+        type=click.Choice(["assistants", "openai"]),
+        expose_value=False,
+        callback=_remember_api,
+        help="The API the target speaks: assistants (Assistants v2) or openai (OpenAI today: "
+        "files, vector stores, Managed Agents, Responses). Default: orchestrator.yaml's, "
+        "else assistants.",
     )(f)
     f = click.option(
         "--base-url",

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from orchestrator.cli.arguments import project_root
+import click
+
+from orchestrator.cli.arguments import API_META, project_root
 from orchestrator.cli.exit_codes import ERROR
 from orchestrator.cli.views.errors import echo_problems, fail, reported_errors
 from orchestrator.project import Project, load_project
@@ -16,6 +18,7 @@ from orchestrator.reconcile import workflow
 from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.desired import DesiredState, desired_state
 from orchestrator.reconcile.plan import Plan, PlanOptions
+from orchestrator.reconcile.platform import reconcile_api
 from orchestrator.settings import Flags, Settings, SettingsError, resolve_settings
 from orchestrator.targets import Target, connect
 
@@ -45,8 +48,10 @@ def settings_for(
     "changes" to `plan --detailed-exitcode` and `diff`.
     """
     try:
+        api = click.get_current_context().meta.get(API_META)
         return resolve_settings(
-            project.config, Flags(namespace=namespace, base_url=base_url, api_key=api_key)
+            project.config,
+            Flags(namespace=namespace, base_url=base_url, api_key=api_key, api=api),
         )
     except SettingsError as e:
         fail(str(e), code)
@@ -61,7 +66,7 @@ def connected(target: Target, timeout: float = 60.0) -> Iterator[Api]:
     except OSError as e:
         fail(f"could not start or reach {target.describe()}: {e}")
     with stack:
-        yield Api(client, timeout=timeout)
+        yield reconcile_api(client, target.api, timeout=timeout)
 
 
 def plan_project(
@@ -74,7 +79,7 @@ def plan_project(
     parallelism: int,
 ) -> tuple[DesiredState, Plan]:
     """The YAML's desired state in the settings' namespace, and the plan to reach it."""
-    desired = desired_state(project, settings.namespace, partial=partial)
+    desired = desired_state(project, settings.namespace, partial=partial, api=settings.target.api)
     plan = workflow.plan(
         api, desired, options, target=settings.target.label, parallelism=parallelism
     )

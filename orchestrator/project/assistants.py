@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.project import schema_check
+from orchestrator.project.agent_rules import agent_blockers
 from orchestrator.project.diagnostics import Diagnostics
 from orchestrator.project.documents import Document, PathKey, parse_json, parse_yaml, read_text
 from orchestrator.project.json_schemas import metaschema_problems, strict_problems
@@ -120,7 +121,34 @@ class AssistantBuilder:
         spec.tools = self._tools(data.get("tools"))
         loaded = LoadedAssistant(spec, doc, self.related)
         self._files(data.get("files"), spec, loaded)
+        self._agent(data, spec)
         return loaded
+
+    # --- agent ---------------------------------------------------------------------------
+
+    def _agent(self, data: dict[str, Any], spec: AssistantSpec) -> None:
+        """``agent: true``: a Managed Agent on `api: openai`, if an agent can hold it."""
+        if data.get("agent") is not True:
+            return
+        loc = self.doc.loc(("agent",))
+        spec.agent = True
+        spec.agent_from_defaults = loc.path != self.doc.path
+        blockers = agent_blockers(spec)
+        if not blockers:
+            return
+        reasons = "; ".join(str(b) for b in blockers)
+        if spec.agent_from_defaults:
+            # The project's default: this one simply stays off agents (profile only).
+            self.diags.warning(
+                self.doc.loc(),
+                f"not published as a Managed Agent (orchestrator.yaml defaults.agent): {reasons}",
+            )
+        else:
+            self.diags.error(
+                loc,
+                f"agent: true, but a Managed Agent cannot hold this assistant: {reasons}. "
+                "Remove agent: true (its Responses profile still carries everything)",
+            )
 
     # --- instructions ------------------------------------------------------------------
 

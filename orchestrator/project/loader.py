@@ -137,6 +137,7 @@ class ProjectLoader:
             cfg.namespace = data["namespace"]
             cfg.namespace_set = True
         target = data.get("target")
+        cfg.target_embedded = target == "embedded"
         if isinstance(target, dict):
             # An empty URL (e.g. `${OPENAI_BASE_URL:-}` unset) means the embedded server.
             base_url, api_key = target.get("base_url"), target.get("api_key")

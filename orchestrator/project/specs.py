@@ -137,6 +137,10 @@ class AssistantSpec:
     # "auto" | {"type": "json_object"} | {"type": "json_schema", "json_schema": {...}}
     response_format: Any = None
     reasoning_effort: str | None = None
+    # `agent: true`: on an `api: openai` target, also published as a Managed Agent;
+    # `agent_from_defaults`: the value came from orchestrator.yaml `defaults`.
+    agent: bool = False
+    agent_from_defaults: bool = False
 
     def functions(self) -> dict[str, FunctionSpec]:
         return {t.function.name: t.function for t in self.tools if t.function is not None}
@@ -212,6 +216,8 @@ class ProjectConfig:
     api_key: str | None = field(default=None, repr=False)
     # `target.api` as written (None: not set); see orchestrator.settings.
     api: str | None = None
+    # `target: embedded` (the string form): the embedded server, whatever the API.
+    target_embedded: bool = False
     # Whether orchestrator.yaml sets `namespace:` (else the environment may).
     namespace_set: bool = False
     assistants_paths: list[str] = field(default_factory=lambda: ["assistants"])

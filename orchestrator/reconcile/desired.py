@@ -16,7 +16,9 @@ from orchestrator.ownership import (
     check_namespace,
     vector_store_spec_sha256,
 )
+from orchestrator.project.agent_rules import PROFILE_ONLY_FIELDS, agent_blockers, profile_only_notes
 from orchestrator.project.specs import AssistantSpec, FileRef, Project
+from orchestrator.reconcile.agents import agent_fields
 from orchestrator.reconcile.errors import DesiredStateError
 
 # Assistant fields the reconciler sets, in the order they are shown.
@@ -119,8 +121,56 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def desired_state(project: Project, namespace: str, *, partial: bool = False) -> DesiredState:
-    """The desired state of ``project`` in ``namespace``; raises on conflicts the YAML has."""
+def _platform_object(
+    spec: AssistantSpec, source: str, ci: list[str], state: DesiredState
+) -> DesiredAssistant | None:
+    """What an assistant is on ``api: openai`` (see :mod:`.platform`): a Managed Agent,
+    a file record of its code-interpreter files, or nothing (its profile only)."""
+    blockers = agent_blockers(spec) if spec.agent else []
+    if spec.agent and not blockers:
+        kept = profile_only_notes(spec)
+        if kept:
+            state.warnings.append(
+                f"assistant {spec.key!r}: its agent has no {', '.join(kept)}; "
+                "they are in its Responses profile (the lock file)"
+            )
+        fields = agent_fields(assistant_fields(spec))
+        fields.update(dict.fromkeys(PROFILE_ONLY_FIELDS))
+        return DesiredAssistant(
+            key=spec.key,
+            source=source,
+            fields=fields,
+            user_metadata=dict(sorted(spec.metadata.items())),
+            code_interpreter_files=[],
+            vector_store=None,
+        )
+    if blockers:
+        state.warnings.append(
+            f"assistant {spec.key!r} is not published as a Managed Agent: "
+            + "; ".join(str(b) for b in blockers)
+        )
+    if not ci:
+        return None
+    # Only its code-interpreter files need a record on the server (the Files API has no
+    # metadata); everything else is in its Responses profile.
+    return DesiredAssistant(
+        key=spec.key,
+        source=source,
+        fields=dict.fromkeys(ASSISTANT_FIELDS),
+        user_metadata={},
+        code_interpreter_files=ci,
+        vector_store=None,
+    )
+
+
+def desired_state(
+    project: Project, namespace: str, *, partial: bool = False, api: str = "assistants"
+) -> DesiredState:
+    """The desired state of ``project`` in ``namespace``; raises on conflicts the YAML has.
+
+    ``api`` is the target's (:data:`orchestrator.targets.TargetApi`): on ``openai``, an
+    assistant becomes a Managed Agent, a file record, or nothing (see :mod:`.platform`);
+    files and vector stores are the same on both."""
     problems: list[str] = []
     if (why := check_namespace(namespace)) is not None:
         raise DesiredStateError([why])
@@ -183,9 +233,15 @@ def desired_state(project: Project, namespace: str, *, partial: bool = False) ->
                 )
             else:
                 existing.assistants.append(spec.key)
+        source = f"{_rel(spec.source.path, project.config.root)}:{spec.source.line}"
+        if api == "openai":
+            made = _platform_object(spec, source, ci, state)
+            if made is not None:
+                state.assistants[spec.key] = made
+            continue
         state.assistants[spec.key] = DesiredAssistant(
             key=spec.key,
-            source=f"{_rel(spec.source.path, project.config.root)}:{spec.source.line}",
+            source=source,
             fields=assistant_fields(spec),
             user_metadata=dict(sorted(spec.metadata.items())),
             code_interpreter_files=ci,

@@ -126,7 +126,8 @@ class _Exporter:
         files_by_id = {f["id"]: f for f in self.api.list_files()}
         chosen: list[tuple[ActualAssistant, bool]] = []
         if self.opt.include_managed:
-            chosen += [(a, True) for a in actual.assistants]
+            # A file record (api: openai) is no assistant of its own: its YAML says it all.
+            chosen += [(a, True) for a in actual.assistants if a.raw.get("object") != "record"]
         if self.opt.include_unmanaged:
             chosen += [(a, False) for a in actual.unmanaged_assistants]
         if self.opt.select:
@@ -261,9 +262,17 @@ class _Exporter:
             doc["response_format"] = fmt
         if raw.get("reasoning_effort"):
             doc["reasoning_effort"] = raw["reasoning_effort"]
+        if raw.get("object") == "agent":
+            doc["agent"] = True  # a Managed Agent (api: openai)
         tools: list[Any] = []
         for tool in raw.get("tools") or []:
             t = normalise_tool(tool)
+            if t["type"] not in ("function", "file_search", "code_interpreter"):
+                # An agent's web_search, mcp, ...: no YAML for them (yet).
+                self.report.warnings.append(
+                    f"{what}: its {t['type']} tool has no YAML form and is not exported"
+                )
+                continue
             if t["type"] == "function":
                 tools.append({"function": self._function_ref(t["function"], key)})
             elif t["type"] == "file_search" and t.get("file_search"):

@@ -10,6 +10,10 @@ defaults):
   path is the one used against a remote server.
 - **url**: any Assistants-v2-compatible base URL, with its key.
 
+A target speaks one API (``Target.api``): ``assistants`` (Assistants v2) or ``openai``
+(OpenAI as it is today: files, vector stores, Managed Agents and Responses; OpenAI's base
+URL by default).
+
 Modules: :mod:`.target` (the type), :mod:`.embedded` (the in-process server),
 :mod:`.connect` (the client).
 """
@@ -19,15 +23,18 @@ from __future__ import annotations
 from orchestrator.targets.connect import connect, embedded_config, make_client
 from orchestrator.targets.embedded import EmbeddedServer
 from orchestrator.targets.target import (
+    OPENAI_BASE_URL,
     STATE_DB,
     STATE_DIR,
     TARGET_APIS,
     Target,
     TargetApi,
+    is_openai_host,
     redact_url,
 )
 
 __all__ = [
+    "OPENAI_BASE_URL",
     "STATE_DB",
     "STATE_DIR",
     "TARGET_APIS",
@@ -36,6 +43,7 @@ __all__ = [
     "TargetApi",
     "connect",
     "embedded_config",
+    "is_openai_host",
     "make_client",
     "redact_url",
 ]

@@ -13,10 +13,20 @@ from orchestrator.server.config import ServerConfig
 STATE_DIR = ".orchestrator"
 STATE_DB = "server.sqlite3"
 
-# The wire APIs a target may speak. Only the Assistants v2 API today; the OpenAI
-# platform target (issue 12) adds "openai".
-TargetApi = Literal["assistants"]
-TARGET_APIS: tuple[str, ...] = ("assistants",)
+# The wire APIs a target may speak: "assistants" (Assistants v2: /v1/assistants, threads,
+# runs) or "openai" (OpenAI today: files, vector stores, Managed Agents, Responses).
+TargetApi = Literal["assistants", "openai"]
+TARGET_APIS: tuple[str, ...] = ("assistants", "openai")
+# Where `api: openai` goes unless a URL is given.
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+# A base URL that names the embedded server (as `target: embedded` does).
+EMBEDDED = "embedded"
+
+
+def is_openai_host(url: str) -> bool:
+    """Whether ``url`` is OpenAI's own API host."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "api.openai.com" or host.endswith(".api.openai.com")
 
 
 @dataclass(frozen=True, repr=False)

@@ -87,7 +87,7 @@ ROWS = [
         "target api",
         lambda s: s.target.api,
         "assistants",
-        yaml=({"target": {"api": "assistants"}}, "assistants"),
+        yaml=({"target": {"api": "openai", "base_url": "embedded"}}, "openai"),
         flag=({"api": "assistants"}, "assistants"),
     ),
     Row("serve host", lambda s: s.server.host, "127.0.0.1", flag=({"host": "127.0.0.2"}, "127.0.0.2")),
@@ -231,9 +231,12 @@ def test_every_flag_of_the_resolver_has_a_row() -> None:
         ({"ORCHESTRATOR_MODEL_PROVIDER": "chat"}, {}, {}, "no upstream is set"),
         ({}, {"server": {"model_provider": "chat"}}, {}, "server.upstream_base_url"),
         ({}, {}, {"host": "0.0.0.0"}, "without an API key"),
-        ({}, {}, {"api": "openai"}, "'openai' is not one of 'assistants'"),
+        ({}, {}, {"api": "responses"}, "'responses' is not one of 'assistants', 'openai'"),
+        # OpenAI retired the Assistants API: its host is refused for api: assistants.
+        ({"OPENAI_BASE_URL": "https://api.openai.com/v1"}, {}, {}, "set `target: {api: openai}`"),
+        ({}, {}, {"base_url": "https://eu.api.openai.com/v1"}, "404 since 2026-08-26"),
         # orchestrator.yaml's own problems come from its schema, with file and line.
-        ({}, {"target": {"api": "openai"}}, {}, "orchestrator.yaml:"),
+        ({}, {"target": {"api": "responses"}}, {}, "orchestrator.yaml:"),
         ({}, {"server": {"upstream_timeout": 0}}, {}, "orchestrator.yaml:"),
     ],
 )  # fmt: skip
@@ -266,6 +269,7 @@ def test_a_project_config_already_loaded_is_resolved_without_reading_the_file_ag
     assert settings.target.state_dir == tmp_path.resolve() / ".orchestrator"
 
 
+<<<<<<< HEAD
 def test_every_server_setting_of_the_schema_reaches_the_resolver() -> None:
     # orchestrator.yaml's `server:` keys, the loader's fields and the resolver's flags agree.
     from dataclasses import fields
@@ -278,3 +282,29 @@ def test_every_server_setting_of_the_schema_reaches_the_resolver() -> None:
     flags = {f.name for f in fields(Flags)}
     assert in_schema == loaded
     assert loaded <= flags
+=======
+# --- api: openai ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "doc", "flags", "expected"),
+    [
+        # OpenAI's own host by default, with OPENAI_API_KEY.
+        ({"OPENAI_API_KEY": "sk-o"}, {"target": {"api": "openai"}}, {}, ("url", "https://api.openai.com/v1", "sk-o")),
+        ({}, {}, {"api": "openai"}, ("url", "https://api.openai.com/v1", None)),
+        # Any URL that speaks those APIs.
+        ({"OPENAI_BASE_URL": "http://h/v1"}, {"target": {"api": "openai"}}, {}, ("url", "http://h/v1", None)),
+        # The embedded server, by name (either API).
+        ({}, {"target": {"api": "openai", "base_url": "embedded"}}, {}, ("embedded", None, None)),
+        ({}, {"target": "embedded"}, {"api": "openai"}, ("embedded", None, None)),
+        ({"OPENAI_BASE_URL": "http://h/v1"}, {}, {"api": "openai", "base_url": "embedded"}, ("embedded", None, None)),
+        # The Assistants target keeps its embedded default.
+        ({}, {}, {}, ("embedded", None, None)),
+    ],
+)  # fmt: skip
+def test_the_openai_api_targets_openai_by_default(
+    env: dict[str, str], doc: dict[str, Any], flags: dict[str, Any], expected: tuple, tmp_path: Path
+) -> None:
+    t = resolve(tmp_path, env, doc, flags).target
+    assert (t.kind, t.base_url, t.api_key) == expected
+>>>>>>> 9feaccc (reconcile: the openai target (api: openai / --api openai) — files and vector stores as before, agent: true assistants as Managed Agents (partial updates, adopt, drift, export, prune), code-interpreter files recorded on an empty marked vector store; validate/plan say per tool what an agent cannot hold; the Assistants API on OpenAI's host fails fast naming api: openai (issue 12 items 1, 2))
