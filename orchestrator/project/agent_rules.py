@@ -69,3 +69,8 @@ def agent_blockers(spec: AssistantSpec) -> list[Blocker]:
 def profile_only_notes(spec: AssistantSpec) -> list[str]:
     """The set fields an agent does not hold (they live in the Responses profile)."""
     return [name for name in PROFILE_ONLY_FIELDS if getattr(spec, name) is not None]
+
+
+def becomes_agent(spec: AssistantSpec) -> bool:
+    """Published as a Managed Agent on ``api: openai``: asked for, and an agent can hold it."""
+    return spec.agent and not agent_blockers(spec)

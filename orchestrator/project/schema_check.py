@@ -29,6 +29,7 @@ SCHEMA_FILES = {
     "Scenario": "scenario.schema.json",
     "Project": "project.schema.json",
     "Cassette": "cassette.schema.json",
+    "LockFile": "lockfile.schema.json",
 }
 
 _TYPES = {

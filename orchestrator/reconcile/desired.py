@@ -16,7 +16,12 @@ from orchestrator.ownership import (
     check_namespace,
     vector_store_spec_sha256,
 )
-from orchestrator.project.agent_rules import PROFILE_ONLY_FIELDS, agent_blockers, profile_only_notes
+from orchestrator.project.agent_rules import (
+    PROFILE_ONLY_FIELDS,
+    agent_blockers,
+    becomes_agent,
+    profile_only_notes,
+)
 from orchestrator.project.specs import AssistantSpec, FileRef, Project
 from orchestrator.reconcile.agents import agent_fields
 from orchestrator.reconcile.errors import DesiredStateError
@@ -127,7 +132,7 @@ def _platform_object(
     """What an assistant is on ``api: openai`` (see :mod:`.platform`): a Managed Agent,
     a file record of its code-interpreter files, or nothing (its profile only)."""
     blockers = agent_blockers(spec) if spec.agent else []
-    if spec.agent and not blockers:
+    if becomes_agent(spec):
         kept = profile_only_notes(spec)
         if kept:
             state.warnings.append(

@@ -6,19 +6,27 @@ checkout do not overwrite each other. Content is deterministic (sorted, no
 timestamps), so it only changes in git when ids change::
 
     {
-      "format_version": 1,
+      "format_version": 2,
       "namespace": "default",
       "target": "embedded",
+      "api": "assistants",
       "assistants": {
         "math-tutor": {"id": "asst_...", "name": "Math Tutor",
                        "vector_store_ids": [], "file_ids": []}
       },
       "vector_stores": {"quiz-generator": {"id": "vs_...", "file_ids": ["file-..."]}},
-      "files": {"assistants/docs/guide.md": {"id": "file-...", "sha256": "..."}}
+      "files": {"assistants/docs/guide.md": {"id": "file-...", "sha256": "..."}},
+      "profiles": {"math-tutor": {"request": {"model": "gpt-4o", ...}, "agent_id": null}}
     }
 
 ``file_ids`` of an assistant are its code-interpreter files. :func:`env_lines` gives
 ``MATH_TUTOR_ASSISTANT_ID=asst_...`` lines for ``.env`` files.
+
+Version 2 adds ``api`` (the target's: ``assistants`` or ``openai``) and ``profiles``: per
+assistant, the ``responses.create`` parameters it stands for, ids resolved (see
+:mod:`.profiles`; the whole format is ``schemas/lockfile.schema.json``). On ``api:
+openai``, ``assistants`` lists the Managed Agents (an assistant that is no agent has its
+profile only).
 """
 
 from __future__ import annotations
@@ -26,14 +34,18 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.project.agent_rules import becomes_agent
+from orchestrator.project.specs import AssistantSpec
 from orchestrator.reconcile.apply import ApplyResult
 from orchestrator.reconcile.plan import Plan
+from orchestrator.reconcile.profiles import build_profiles
 
-LOCKFILE_VERSION = 1
+LOCKFILE_VERSION = 2
 
 
 @dataclass
@@ -51,6 +63,8 @@ class LockFile:
     assistants: dict[str, LockedAssistant] = field(default_factory=dict)
     vector_stores: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, dict[str, str]] = field(default_factory=dict)
+    api: str = "assistants"
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def assistant_id(self, key: str) -> str | None:
         a = self.assistants.get(key)
@@ -61,6 +75,7 @@ class LockFile:
             "format_version": LOCKFILE_VERSION,
             "namespace": self.namespace,
             "target": self.target,
+            "api": self.api,
             "assistants": {
                 k: {
                     "id": a.id,
@@ -72,6 +87,7 @@ class LockFile:
             },
             "vector_stores": dict(sorted(self.vector_stores.items())),
             "files": dict(sorted(self.files.items())),
+            "profiles": dict(sorted(self.profiles.items())),
         }
 
     @classmethod
@@ -90,6 +106,8 @@ class LockFile:
             },
             vector_stores=dict(data.get("vector_stores") or {}),
             files=dict(data.get("files") or {}),
+            api=data.get("api") or "assistants",
+            profiles=dict(data.get("profiles") or {}),
         )
 
 
@@ -148,6 +166,26 @@ def build_lockfile(plan: Plan, result: ApplyResult | None, target: str) -> LockF
             for rel in paths:
                 lf.files[rel] = {"id": file_ids[sha], "sha256": sha}
     return lf
+
+
+def with_profiles(lock: LockFile, specs: Iterable[AssistantSpec], api: str) -> LockFile:
+    """``lock`` with the target's API and a Responses profile per assistant in ``specs``.
+
+    On ``api: openai`` only Managed Agents stay under ``assistants`` (a file record is
+    bookkeeping, not something an application calls)."""
+    specs = list(specs)
+    lock.api = api
+    if api == "openai":
+        agents = {s.key for s in specs if becomes_agent(s)}
+        lock.assistants = {k: a for k, a in lock.assistants.items() if k in agents}
+    agent_ids = {k: a.id for k, a in lock.assistants.items()} if api == "openai" else {}
+    lock.profiles = build_profiles(
+        specs,
+        {k: v["id"] for k, v in lock.vector_stores.items()},
+        {rel: f["id"] for rel, f in lock.files.items()},
+        agent_ids,
+    )
+    return lock
 
 
 def write_lockfile(path: Path, lock: LockFile) -> bool:

@@ -125,11 +125,39 @@ def test_apply_creates_files_store_agents_and_a_second_apply_writes_nothing(
     ci_ids = record.metadata["orchestrator-record-ids"].split()
     assert direct.files.retrieve(ci_ids[0]).filename == "scores.csv"
 
+    # The lock file: the agents, and a Responses profile per assistant with resolved ids.
+    lock = oproj.lockfile()
+    assert lock["format_version"] == 2 and lock["api"] == "openai"
+    assert {k: v["id"] for k, v in lock["assistants"].items()} == {
+        "plain": made["plain"].id,
+        "quiz": quiz.id,
+    }
+    profiles = lock["profiles"]
+    assert sorted(profiles) == ["notes", "plain", "quiz", "tutor"]
+    assert profiles["quiz"] == {
+        "agent_id": quiz.id,
+        "request": {
+            "model": "gpt-4o",
+            "instructions": "Ask one question at a time.",
+            "tools": [{"type": "function", **FUNCTION, "strict": False}],
+            "temperature": 0.3,
+            "reasoning": {"effort": "low"},
+        },
+    }
+    assert profiles["tutor"]["agent_id"] is None
+    assert profiles["tutor"]["request"]["tools"] == [
+        {"type": "code_interpreter", "container": {"type": "auto", "file_ids": ci_ids}}
+    ]
+    assert profiles["notes"]["request"]["tools"] == [
+        {"type": "file_search", "vector_store_ids": [stores[0].id]}
+    ]
+
     today.reset()
     again = oproj.ok("apply", "--yes")
     assert "No changes" in again.stdout
     assert today.writes() == []
     assert not any("/assistants" in r.path or "/threads" in r.path for r in today.log)
+    assert oproj.lockfile() == lock
 
 
 def test_a_changed_instruction_is_one_agent_update(

@@ -137,7 +137,9 @@ def apply_command(
     for note in outcome.notes:
         obj.echo(note, err=err)
     result = outcome.result
-    locked = lf.build_lockfile(outcome.plan, result, label)
+    locked = lf.with_profiles(
+        lf.build_lockfile(outcome.plan, result, label), project.assistants, target.api
+    )
     if lockfile:
         path = lf.lockfile_path(project.config.root, ns)
         if lf.write_lockfile(path, locked):
