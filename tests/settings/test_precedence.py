@@ -269,7 +269,6 @@ def test_a_project_config_already_loaded_is_resolved_without_reading_the_file_ag
     assert settings.target.state_dir == tmp_path.resolve() / ".orchestrator"
 
 
-<<<<<<< HEAD
 def test_every_server_setting_of_the_schema_reaches_the_resolver() -> None:
     # orchestrator.yaml's `server:` keys, the loader's fields and the resolver's flags agree.
     from dataclasses import fields
@@ -282,7 +281,8 @@ def test_every_server_setting_of_the_schema_reaches_the_resolver() -> None:
     flags = {f.name for f in fields(Flags)}
     assert in_schema == loaded
     assert loaded <= flags
-=======
+
+
 # --- api: openai ------------------------------------------------------------------------
 
 
@@ -307,4 +307,3 @@ def test_the_openai_api_targets_openai_by_default(
 ) -> None:
     t = resolve(tmp_path, env, doc, flags).target
     assert (t.kind, t.base_url, t.api_key) == expected
->>>>>>> 9feaccc (reconcile: the openai target (api: openai / --api openai) — files and vector stores as before, agent: true assistants as Managed Agents (partial updates, adopt, drift, export, prune), code-interpreter files recorded on an empty marked vector store; validate/plan say per tool what an agent cannot hold; the Assistants API on OpenAI's host fails fast naming api: openai (issue 12 items 1, 2))
