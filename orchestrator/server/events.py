@@ -63,12 +63,16 @@ class EventLog:
         live = self._live.get(run_id)
         if live is None:
             live = self._live[run_id] = _Live(next_seq=self.last_seq(run_id) + 1)
-        ev = RunEvent(live.next_seq, event, data)
+        # The event holds a snapshot: the caller may go on changing ``data`` (a message
+        # it keeps appending to), and a live reader must see it as it was when emitted,
+        # or a delta would repeat what its ``created`` event already shows.
+        text = json.dumps(data, ensure_ascii=False)
+        ev = RunEvent(live.next_seq, event, json.loads(text))
         live.next_seq += 1
         with self.store.transaction() as conn:
             conn.execute(
                 "INSERT INTO run_events (run_id, seq, event, data) VALUES (?, ?, ?, ?)",
-                (run_id, ev.seq, event, json.dumps(data, ensure_ascii=False)),
+                (run_id, ev.seq, event, text),
             )
         live.events.append(ev)
         # Wake everyone waiting, then give later waiters a fresh event to wait on.

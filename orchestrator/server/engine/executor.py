@@ -601,10 +601,10 @@ class RunExecutor:
         e.update_private(self.run_id, remember)
         self._emit_call_delta(
             step_id,
+            # No "id": a call's id is in its first delta only (SDKs concatenate strings).
             {
                 "index": _position(step, call.id),
                 "type": "file_search",
-                "id": call.id,
                 "file_search": {"ranking_options": ranked, "results": results},
             },
         )
