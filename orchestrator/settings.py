@@ -24,6 +24,7 @@ run expiry / concurrency   ``server.*``                ``ORCHESTRATOR_RUN_EXPIRY
 sandbox limits             ``server.sandbox_*``        ``ORCHESTRATOR_SANDBOX_TIMEOUT`` ...    30 s, 512 MB
 sandbox isolation          --                          ``ORCHESTRATOR_SANDBOX_ISOLATION``      ``auto``
 sandbox disk / executions  --                          ``ORCHESTRATOR_SANDBOX_DISK_MB`` ...    512 MB, 4
+client limits              --                          ``ORCHESTRATOR_HEADER_TIMEOUT`` ...     10 s, 60 s, 1000, 32/512 MB
 =========================  ==========================  ======================================  ================
 
 .. [1] For ``api: openai``, OpenAI's base URL; ``embedded`` (or ``target: embedded``)
@@ -46,6 +47,7 @@ from typing import Any, TypeVar
 from orchestrator.project import PROJECT_FILE, ProjectConfig, load_project_config
 from orchestrator.server.config import (
     TOOL_CALL_FORMATS,
+    HttpLimits,
     SandboxLimits,
     ServerConfig,
     UpstreamConfig,
@@ -100,6 +102,12 @@ class Flags:
     sandbox_isolation: str | None = None
     sandbox_disk_mb: int | None = None
     sandbox_max_concurrent: int | None = None
+    # What one client may hold of the server (ServerConfig.http).
+    header_timeout: float | None = None
+    body_timeout: float | None = None
+    max_connections: int | None = None
+    max_body_mb: int | None = None
+    max_upload_mb: int | None = None
 
 
 @dataclass(frozen=True)
@@ -367,6 +375,13 @@ def _server_config(
             ),
             disk_mb=flag_or_env("sandbox_disk_mb", int, 1, 512),
             max_concurrent=flag_or_env("sandbox_max_concurrent", int, 1, 4),
+        ),
+        http=HttpLimits(
+            header_timeout_seconds=flag_or_env("header_timeout", float, 0.1, 10.0),
+            body_timeout_seconds=flag_or_env("body_timeout", float, 0.1, 60.0),
+            max_connections=flag_or_env("max_connections", int, 1, 1000),
+            max_body_mb=flag_or_env("max_body_mb", int, 1, 32),
+            max_upload_mb=flag_or_env("max_upload_mb", int, 1, 512),
         ),
     )
     # Parsed whatever the provider, so a malformed item is an error even before it matters.

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator import __version__
+from orchestrator.server.body_limits import BodyLimitMiddleware
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.context import ServerContext
 from orchestrator.server.errors import APIError
@@ -79,6 +80,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         openapi_url=None,
     )
     app.state.ctx = context
+    app.add_middleware(BodyLimitMiddleware, limits=config.http)
+    # Added last, so outermost: refusals of the body limits carry a request id too.
     app.add_middleware(RequestIdMiddleware)
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(_auth)])

@@ -33,6 +33,25 @@ class SandboxLimits:
 
 
 @dataclass
+class HttpLimits:
+    """What one client may hold of the server: connections, time to send, bytes sent.
+
+    Sizes mirror OpenAI's: a file upload is up to 512 MB; other requests are JSON
+    (OpenAI caps a chat message at 10 MiB of text, so 32 MB leaves room for images).
+    """
+
+    # Seconds a client has to finish a request's headers (a slow-header client is cut off).
+    header_timeout_seconds: float = 10.0
+    # Seconds the server waits for the next piece of a request body that has started.
+    body_timeout_seconds: float = 60.0
+    # Open connections at once; more are answered 503 and closed. Lowered at start to
+    # what the process's open-file limit leaves room for.
+    max_connections: int = 1000
+    max_body_mb: int = 32
+    max_upload_mb: int = 512
+
+
+@dataclass
 class UpstreamConfig:
     """Where the ``chat`` model provider sends generation (any /v1/chat/completions)."""
 
@@ -61,6 +80,7 @@ class ServerConfig:
     # A run not finished this long after creation expires (OpenAI: 10 minutes).
     run_expiry_seconds: int = 600
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+    http: HttpLimits = field(default_factory=HttpLimits)
 
     @property
     def data_dir(self) -> Path | None:

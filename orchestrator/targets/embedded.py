@@ -10,6 +10,7 @@ import uvicorn
 
 from orchestrator.server import create_app
 from orchestrator.server.config import ServerConfig
+from orchestrator.server.http_guard import uvicorn_config
 
 
 class EmbeddedServer:
@@ -30,8 +31,9 @@ class EmbeddedServer:
             raise
         self.port = self._sock.getsockname()[1]
         self._server = uvicorn.Server(
-            uvicorn.Config(
+            uvicorn_config(
                 self.app,
+                config.http,
                 log_level="warning",
                 access_log=False,
                 lifespan="on",

@@ -130,6 +130,40 @@ from orchestrator.targets import EmbeddedServer
     "and keys to model code); weak = run code in that mode rather than not at all.  "
     "[default: auto]",
 )
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds a client has to send a request's headers (env ORCHESTRATOR_HEADER_TIMEOUT)."
+    "  [default: 10]",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds a request body may stop arriving before it is refused with 408 "
+    "(env ORCHESTRATOR_BODY_TIMEOUT).  [default: 60]",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Open connections at once, lowered to what the open-file limit allows; more are "
+    "answered 503 (env ORCHESTRATOR_MAX_CONNECTIONS).  [default: 1000]",
+)
+@click.option(
+    "--max-body-mb",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Largest JSON request body (env ORCHESTRATOR_MAX_BODY_MB).  [default: 32]",
+)
+@click.option(
+    "--max-upload-mb",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Largest file upload, as OpenAI's Files API (env ORCHESTRATOR_MAX_UPLOAD_MB).  "
+    "[default: 512]",
+)
 def serve(project_dir: Path | None, model_map: tuple[str, ...], **options: object) -> None:
     """Run the embedded Assistants API v2 server in the foreground.
 
