@@ -161,6 +161,41 @@ ROWS = [
         env=({"ORCHESTRATOR_SANDBOX_MAX_CONCURRENT": "2"}, 2),
         flag=({"sandbox_max_concurrent": 8}, 8),
     ),
+    Row(
+        "header_timeout",
+        lambda s: s.server.http.header_timeout_seconds,
+        10.0,
+        env=({"ORCHESTRATOR_HEADER_TIMEOUT": "2.5"}, 2.5),
+        flag=({"header_timeout": 4.0}, 4.0),
+    ),
+    Row(
+        "body_timeout",
+        lambda s: s.server.http.body_timeout_seconds,
+        60.0,
+        env=({"ORCHESTRATOR_BODY_TIMEOUT": "30"}, 30.0),
+        flag=({"body_timeout": 90.0}, 90.0),
+    ),
+    Row(
+        "max_connections",
+        lambda s: s.server.http.max_connections,
+        1000,
+        env=({"ORCHESTRATOR_MAX_CONNECTIONS": "200"}, 200),
+        flag=({"max_connections": 300}, 300),
+    ),
+    Row(
+        "max_body_mb",
+        lambda s: s.server.http.max_body_mb,
+        32,
+        env=({"ORCHESTRATOR_MAX_BODY_MB": "8"}, 8),
+        flag=({"max_body_mb": 16}, 16),
+    ),
+    Row(
+        "max_upload_mb",
+        lambda s: s.server.http.max_upload_mb,
+        512,
+        env=({"ORCHESTRATOR_MAX_UPLOAD_MB": "64"}, 64),
+        flag=({"max_upload_mb": 128}, 128),
+    ),
 ]  # fmt: skip
 
 
