@@ -31,12 +31,7 @@ async def create_response(
     if response["background"]:
         runner.launch(response["id"], history, items)
         return runner.shown(response)
-    await runner.run(response["id"], history, items)
-    final = runner.store.get("response", response["id"])
-    if final is None:  # store: false — the last event holds the object
-        events = runner.engine.events.since(response["id"], 0)
-        return events[-1].data["response"]
-    return runner.shown(final)
+    return await runner.respond(response["id"], history, items)
 
 
 @router.post("/responses/input_tokens")

@@ -73,6 +73,9 @@ class ResponseRunner:
         self.store = store
         self.engine = engine
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Responses nobody can stream (neither stream nor background): no event log.
+        self._quiet: set[str] = set()
+        self._final: dict[str, dict[str, Any]] = {}
 
     # -- what the executor uses -----------------------------------------------------
 
@@ -81,7 +84,14 @@ class ResponseRunner:
             raise ModelError("server_error", "No model provider is configured on this server.")
         return self.engine.model
 
+    def mute(self, response_id: str) -> None:
+        """No events for this response: nobody can stream it (OpenAI resumes streams of
+        background responses only)."""
+        self._quiet.add(response_id)
+
     def emit(self, response_id: str, event: str, payload: dict[str, Any]) -> None:
+        if response_id in self._quiet:
+            return
         # sequence_number counts from 0; the log's seq from 1.
         seq = self.engine.events.last_seq(response_id)
         data = {"type": event, "sequence_number": seq, **payload}
@@ -168,7 +178,9 @@ class ResponseRunner:
             if conversation:
                 items = item_log.all_items(self.store, response_id) + response["output"]
                 item_log.append(self.store, conversation["id"], [copy.deepcopy(i) for i in items])
-        self.emit(response_id, f"response.{status}", {"response": self.shown(response)})
+        shown = self.shown(response)
+        self._final[response_id] = shown
+        self.emit(response_id, f"response.{status}", {"response": shown})
         self.engine.events.finish(response_id)
         return response
 
@@ -178,6 +190,18 @@ class ResponseRunner:
         return {**response, "output": [present(i, include) for i in response["output"]]}
 
     # -- running --------------------------------------------------------------------
+
+    async def respond(
+        self, response_id: str, history: list[ChatMessage], items: list[dict]
+    ) -> dict[str, Any]:
+        """Run a response in the request (neither streamed nor background): no events are
+        logged (see :meth:`mute`), and the finished response is returned (also when
+        ``store`` is false)."""
+        try:
+            await self.run(response_id, history, items)
+        finally:
+            self._quiet.discard(response_id)
+        return self._final.pop(response_id)
 
     async def run(self, response_id: str, history: list[ChatMessage], items: list[dict]) -> None:
         sources, searches = known_sources(self.store, items)
@@ -201,6 +225,8 @@ class ResponseRunner:
             )
         finally:
             self._drop_unstored(response_id)
+            if response_id not in self._quiet:
+                self._final.pop(response_id, None)
 
     def launch(self, response_id: str, history: list[ChatMessage], items: list[dict]) -> None:
         task = asyncio.create_task(self.run(response_id, history, items))
@@ -464,6 +490,8 @@ def create(runner: ResponseRunner, body: dict[str, Any]) -> tuple[dict[str, Any]
         parent=response["id"],
     )
     item_log.append(store, response["id"], inputs)
+    if not (body.get("stream") or response["background"]):
+        runner.mute(response["id"])
     runner.emit(response["id"], "response.created", {"response": response})
     if response["background"]:
         runner.emit(response["id"], "response.queued", {"response": response})
