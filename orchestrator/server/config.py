@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # How an upstream's model writes tool calls (providers/chat_text_tools.py).
 ToolCallFormat = Literal["native", "json-in-text", "auto"]
 TOOL_CALL_FORMATS: tuple[ToolCallFormat, ...] = ("native", "json-in-text", "auto")
@@ -87,4 +87,11 @@ class ServerConfig:
         return self.db_path.parent if self.db_path else None
 
     def is_loopback(self) -> bool:
-        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+        # IP literals only (and "localhost"): a name like 127.0.0.1.nip.io looks local
+        # but resolves wherever DNS says.
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False

@@ -75,6 +75,13 @@ class ListParams:
             raise invalid("Invalid 'order': expected 'asc' or 'desc'.", param="order")
 
 
+class StoreOpenError(OSError):
+    """The state file cannot be opened for writing (read-only, not a database, ...).
+
+    An ``OSError``: callers that start a server already report those in one line.
+    """
+
+
 class Store:
     """A thread-safe SQLite document store. ``path=None`` keeps everything in memory."""
 
@@ -82,16 +89,22 @@ class Store:
         self.path = path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
-        )
-        self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.executescript(_SCHEMA)
+        try:
+            self._conn = sqlite3.connect(
+                str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
+            )
+            self._conn.row_factory = sqlite3.Row
+            with self._lock:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute("PRAGMA foreign_keys=ON")
+                self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as e:
+            raise StoreOpenError(
+                f"cannot open the state database {path} for writing ({e}); make the file and "
+                "its folder writable, or choose another with --db"
+            ) from None
         self.blob_dir = blob_dir or (path.parent / "blobs" if path else None)
         self._memory_blobs: dict[str, bytes] = {}
 

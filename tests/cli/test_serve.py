@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +82,49 @@ def test_serve_reports_a_malformed_model_map_from_the_environment(
     assert result.exit_code == 2
     assert "ORCHESTRATOR_MODEL_MAP: expected ASSISTANT_MODEL=UPSTREAM_MODEL" in result.output
     assert "Traceback" not in result.output
+
+
+def _make_read_only(path: Path) -> bool:
+    """Read-only even for root (chattr +i) or for a normal user (chmod); False if neither."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        path.parent.chmod(0o555)
+        return True
+    return (
+        subprocess.run(["chattr", "+i", str(path), str(path.parent)], check=False).returncode == 0
+    )
+
+
+def _undo_read_only(path: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(path), str(path.parent)], check=False)
+    else:
+        path.parent.chmod(0o755)
+
+
+@pytest.mark.parametrize("state", ["read-only", "not a database"])
+def test_serve_on_state_it_cannot_write_is_one_line_error(tmp_path: Path, state: str) -> None:
+    db = tmp_path / "state" / "db.sqlite3"
+    db.parent.mkdir()
+    if state == "read-only":
+        sqlite3.connect(db).execute("CREATE TABLE t (a)").connection.close()
+        if not _make_read_only(db):
+            pytest.skip("cannot make a file read-only for root here (no chattr)")
+    else:
+        db.write_bytes(b"this is not sqlite\n" * 100)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "orchestrator", "serve", "--db", str(db), "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")},
+        )
+    finally:
+        if state == "read-only":
+            _undo_read_only(db)
+    assert done.returncode == 1, done
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: could not serve"), done.stderr
+    assert f"cannot open the state database {db}" in lines[0] and "--db" in lines[0]

@@ -270,6 +270,8 @@ def test_every_flag_of_the_resolver_has_a_row() -> None:
         # OpenAI retired the Assistants API: its host is refused for api: assistants.
         ({"OPENAI_BASE_URL": "https://api.openai.com/v1"}, {}, {}, "set `target: {api: openai}`"),
         ({}, {}, {"base_url": "https://eu.api.openai.com/v1"}, "404 since 2026-08-26"),
+        ({}, {}, {"host": "127.0.0.1.nip.io"}, "refusing to serve on 127.0.0.1.nip.io"),
+        ({}, {}, {"host": "127.evil.example"}, "without an API key"),
         # orchestrator.yaml's own problems come from its schema, with file and line.
         ({}, {"target": {"api": "responses"}}, {}, "orchestrator.yaml:"),
         ({}, {"server": {"upstream_timeout": 0}}, {}, "orchestrator.yaml:"),
@@ -342,3 +344,26 @@ def test_the_openai_api_targets_openai_by_default(
 ) -> None:
     t = resolve(tmp_path, env, doc, flags).target
     assert (t.kind, t.base_url, t.api_key) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("localhost", True),
+        ("127.0.0.1.nip.io", False),
+        ("localhost.example", False),
+        ("0.0.0.0", False),
+        ("::", False),
+    ],
+)
+def test_only_loopback_literals_serve_without_a_key(
+    host: str, loopback: bool, tmp_path: Path
+) -> None:
+    if loopback:
+        assert resolve(tmp_path, {}, {}, {"host": host}).server.host == host
+    else:
+        with pytest.raises(SettingsError, match="without an API key"):
+            resolve(tmp_path, {}, {}, {"host": host})
