@@ -178,60 +178,69 @@ class Executor:
 
     def run(self) -> ApplyResult:
         changes = [c for c in self.plan.changes if c.writes]
-        by = lambda kind, *actions: [  # noqa: E731
-            c for c in changes if c.kind == kind and c.action in actions
-        ]
         # Every upload's bytes first: a file that changed since the plan stops the apply
         # before its first write.
         self.payloads = {
             c.key: self.content(c.file) for c in changes if c.kind == "file" and c.file
         }
-        uploads = by("file", "create")
-        file_deletes = by("file", "delete")
         with ThreadPoolExecutor(max_workers=max(1, self.opt.parallelism)) as pool:
             self.pool = pool
-            self.guard()
-            if uploads or file_deletes:
-                self.journal.write(
-                    [
-                        PendingUpload.of(c.key, c.file.size, c.file.upload_name)
-                        for c in uploads
-                        if c.file
-                    ],
-                    [c.id for c in file_deletes if c.id],
-                )
-            self._creates(uploads, self._upload, self._find_files)
-            self.guard()
-            self._each(by("vector_store", "create", "replace", "update"), self._vector_store)
-            self.guard()
-            self._creates(by("assistant", "create"), self._create_assistant, self._find_assistants)
-            self._each(by("assistant", "update", "adopt"), self._update_assistant)
-            deletions = [c for c in changes if c.action == "delete" and c.kind != "journal"] + [
-                # A replaced store goes once the assistants point at its successor.
-                c
-                for c in changes
-                if c.action == "replace"
-            ]
-            if self._failed:
-                # The journal stays: the next apply finds what this one left behind.
-                self.result.deletions_skipped = bool(deletions)
+            try:
+                return self._phases(changes)
+            except BaseException:
+                # Ctrl-C: queued writes are dropped, running ones finish; the journal covers
+                # their uploads, so the next apply finds them.
+                pool.shutdown(cancel_futures=True)
+                raise
+
+    def _phases(self, changes: list[Change]) -> ApplyResult:
+        by = lambda kind, *actions: [  # noqa: E731
+            c for c in changes if c.kind == kind and c.action in actions
+        ]
+        uploads = by("file", "create")
+        file_deletes = by("file", "delete")
+        self.guard()
+        if uploads or file_deletes:
+            self.journal.write(
+                [
+                    PendingUpload.of(c.key, c.file.size, c.file.upload_name)
+                    for c in uploads
+                    if c.file
+                ],
+                [c.id for c in file_deletes if c.id],
+            )
+        self._creates(uploads, self._upload, self._find_files)
+        self.guard()
+        self._each(by("vector_store", "create", "replace", "update"), self._vector_store)
+        self.guard()
+        self._creates(by("assistant", "create"), self._create_assistant, self._find_assistants)
+        self._each(by("assistant", "update", "adopt"), self._update_assistant)
+        deletions = [c for c in changes if c.action == "delete" and c.kind != "journal"] + [
+            # A replaced store goes once the assistants point at its successor.
+            c
+            for c in changes
+            if c.action == "replace"
+        ]
+        if self._failed:
+            # The journal stays: the next apply finds what this one left behind.
+            self.result.deletions_skipped = bool(deletions)
+            return self.result
+        self.guard()
+        for kind in ("assistant", "vector_store", "file"):
+            self._each([c for c in deletions if c.kind == kind], self._delete)
+        if self._failed:
+            return self.result
+        # What the journals of interrupted applies recorded is resolved by now.
+        for c in by("journal", "delete"):
+            self._drop_journal(c)
+        if self._ambiguous_uploads:
+            try:
+                self._sweep_duplicates()
+            except openai.APIError as e:
+                # The journal stays, so the next plan finds any second copy.
+                log.warning("could not look for duplicate uploads: %s", describe_error(e))
                 return self.result
-            self.guard()
-            for kind in ("assistant", "vector_store", "file"):
-                self._each([c for c in deletions if c.kind == kind], self._delete)
-            if self._failed:
-                return self.result
-            # What the journals of interrupted applies recorded is resolved by now.
-            for c in by("journal", "delete"):
-                self._drop_journal(c)
-            if self._ambiguous_uploads:
-                try:
-                    self._sweep_duplicates()
-                except openai.APIError as e:
-                    # The journal stays, so the next plan finds any second copy.
-                    log.warning("could not look for duplicate uploads: %s", describe_error(e))
-                    return self.result
-            self.journal.close()
+        self.journal.close()
         return self.result
 
     def _each(self, changes: list[Change], fn: Callable[[Change], None]) -> None:

@@ -3,6 +3,7 @@ two applies at once, and the server-side lock."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import uuid
@@ -20,7 +21,7 @@ from orchestrator.reconcile.lease import EXPIRES_KEY, HOST_KEY, PID_KEY, ServerL
 from tests.support import API_KEY
 from tests.support import reconcile as support
 from tests.support.proxy import Faults
-from tests.support.reconcile import Proj, managed
+from tests.support.reconcile import Proj, managed, orphans
 
 
 def more_assistants(proj: Proj, n: int) -> None:
@@ -230,3 +231,33 @@ def test_a_timed_out_create_is_found_not_repeated(proxy, direct, untouched, tmp_
     m = managed(direct, ns)
     assert m.assistant("slow").id == result.id
     direct.beta.assistants.delete(result.id)
+
+
+def test_apply_interrupted_with_ctrl_c_exits_130_and_the_next_apply_converges(
+    proj: Proj, direct, sentinels
+) -> None:
+    started = int(time.time())
+    proj.basic()
+    # Interrupted after its uploads, while the store that uses them is being created.
+    proj.proxy.configure(
+        hang_when=lambda method, path, body: (
+            method == "POST" and path == "/v1/vector_stores" and b'"orchestrator-key"' in body
+        )
+    )
+    p = proj.subprocess_cli("apply", "--yes")
+    try:
+        assert proj.proxy.hung.wait(90), "the apply never reached the store create"
+        p.send_signal(signal.SIGINT)
+        proj.proxy.release()  # the request in flight ends (dropped); queued ones never start
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    proj.proxy.configure()
+
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    proj.ok("apply", "--yes")
+    assert proj.cli("plan", "--detailed-exitcode").exit_code == 0
+    names = {"scores.csv", "algebra.md", "geometry.md"}
+    assert orphans(direct, started, names, sentinels.ids.values()) == []
+    assert len(managed(direct, proj.ns).files) == 3

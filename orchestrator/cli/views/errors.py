@@ -11,7 +11,7 @@ from typing import NoReturn
 import click
 import openai
 
-from orchestrator.cli.exit_codes import ERROR
+from orchestrator.cli.exit_codes import ERROR, INTERRUPTED
 from orchestrator.project import Project
 from orchestrator.reconcile.api import describe_error
 from orchestrator.reconcile.errors import ReconcileError
@@ -27,6 +27,13 @@ def reported_errors(where: str) -> Iterator[None]:
     """Turn reconciler and server errors into one clear message and exit code 1."""
     try:
         yield
+    except KeyboardInterrupt:
+        # No traceback: writes already made are kept, and an apply's journal lets the
+        # next run find and finish them.
+        fail(
+            "interrupted; what was already done is kept. Run the command again to finish.",
+            INTERRUPTED,
+        )
     except ReconcileError as e:
         fail(str(e))
     except openai.AuthenticationError:
