@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from orchestrator.project.diagnostics import Diagnostics
@@ -16,6 +17,8 @@ from orchestrator.project.specs import FileRef, Location
 
 # The Files API's per-file limit.
 MAX_FILE_BYTES = 512 * 1024 * 1024
+# Characters multipart upload names do not carry unchanged.
+_UNSENDABLE = re.compile(r'[\\"\x00-\x1f\x7f]')
 _GLOB_CHARS = set("*?[")
 
 
@@ -51,6 +54,22 @@ class PathResolver:
         self.diags.error(
             Location(path.parent),
             f"{what} name '{shown}' is not valid UTF-8: rename the file (names must be text)",
+        )
+        return True
+
+    def unsendable_name(self, path: Path, what: str) -> bool:
+        """Report a name an upload cannot carry unchanged (True if reported): multipart
+        form data escapes or drops backslashes, quotes and control characters, so the
+        server's name never matches and every apply would upload the file again."""
+        bad = sorted(set(_UNSENDABLE.findall(path.name)))
+        if not bad:
+            return False
+        shown = ", ".join(repr(c) for c in bad)
+        self.diags.error(
+            Location(path.parent),
+            f"{what} name {path.name!r} contains {shown}, which an upload cannot carry "
+            "unchanged (the server would store another name, and every apply would upload "
+            "it again): rename the file",
         )
         return True
 
@@ -144,7 +163,7 @@ class PathResolver:
         path = path.resolve()
         if path in self._refs:
             return self._refs[path]
-        if self.unreadable_name(path, what):
+        if self.unreadable_name(path, what) or self.unsendable_name(path, what):
             self._refs[path] = None
             return None
         ref: FileRef | None = None

@@ -62,7 +62,7 @@ def slug(text: str) -> str:
 def _file_name(name: str, fallback: str) -> str:
     """A file name from the server as one safe path part: no separators, no glob
     characters (the loader expands globs), no control characters, not ``.``/``..``."""
-    name = re.sub(r"[/\\*?\[\]\x00-\x1f\x7f]", "_", name).strip()
+    name = re.sub(r"[/\\*?\[\]\"\x00-\x1f\x7f]", "_", name).strip()
     return fallback if name.strip(".") == "" else name[:255]
 
 

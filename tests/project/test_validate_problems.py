@@ -910,6 +910,30 @@ def test_a_file_name_that_is_not_utf8_is_a_diagnostic(tmp_path: Path) -> None:
         e.encode("utf-8")
 
 
+def test_file_names_an_upload_would_change_are_refused(tmp_path: Path) -> None:
+    # Multipart upload names escape or drop these, so the server's name never matched
+    # and every apply uploaded the file again.
+    p = load(
+        tmp_path,
+        {
+            "assistants/a.yaml": (
+                "kind: Assistant\nkey: a\nmodel: gpt-4o\ntools: [code_interpreter]\n"
+                "files:\n  code_interpreter: [data/*]\n"
+            ),
+            "assistants/data/ok name (1).txt": "fine",
+            'assistants/data/say "hi".txt': "x",
+            "assistants/data/back\\slash.txt": "x",
+            "assistants/data/two\nlines.txt": "x",
+        },
+    )
+    found = errors(p)
+    assert len(found) == 3, found
+    assert any("""'say "hi".txt' contains '"'""" in e for e in found), found
+    assert any("'back\\\\slash.txt' contains '\\\\'" in e for e in found), found
+    assert any("'two\\nlines.txt' contains '\\n'" in e for e in found), found
+    assert all("rename the file" in e for e in found)
+
+
 def test_a_symlinked_definition_outside_the_project_is_refused(tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere" / "evil.yaml"
     outside.parent.mkdir()
