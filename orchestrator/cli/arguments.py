@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from orchestrator.cli.exit_codes import USAGE
 from orchestrator.project import find_project_root
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,12 +26,54 @@ class GlobalOptions:
         click.echo(text, err=err, color=self.color)
 
 
+COLOR_PARAM = "color"
+COLOR_HELP = "Force colours on or off (default: on a TTY, unless NO_COLOR is set or TERM=dumb)."
+
+
+def color_disabled_by(environ: Mapping[str, str]) -> bool:
+    """NO_COLOR (any non-empty value, see no-color.org) or a dumb terminal."""
+    return bool(environ.get("NO_COLOR")) or environ.get("TERM") == "dumb"
+
+
+def _set_color(ctx: click.Context, _: click.Parameter, value: bool | None) -> None:
+    # `orchestrator plan --no-color`: the same as before the command name.
+    if value is None:
+        return
+    ctx.color = value
+    options = ctx.find_object(GlobalOptions)
+    if options is not None:
+        options.color = value
+
+
+def color_option() -> click.Option:
+    """``--color/--no-color`` after a command's name (the group takes it before)."""
+    return click.Option(
+        ["--color/--no-color", COLOR_PARAM],
+        default=None,
+        expose_value=False,
+        callback=_set_color,
+        help=COLOR_HELP,
+    )
+
+
+@contextmanager
+def usage_exit_code() -> Iterator[None]:
+    """Make click's usage errors exit :data:`USAGE`, not click's 2 (= "changes present")."""
+    try:
+        yield
+    except click.UsageError as e:
+        e.exit_code = USAGE
+        raise
+
+
 def project_dir_option(help: str) -> Callable[[F], F]:
     return click.option(
         "--project",
         "-C",
         "project_dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        # exists=True: a typo'd -C must not become a new, empty project that has "No
+        # changes" (commands create state and a lock file in it).
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
         default=None,
         help=help,
     )

@@ -5,7 +5,9 @@
 1      an error (bad YAML or setting, unreachable server, a refused or failed apply); `test`: a
        scenario failed
 2      `plan --detailed-exitcode` / `diff`: changes present; `test`: an error (a
-       scenario that cannot run); a usage error (click's own, e.g. a typo'd flag)
+       scenario that cannot run)
+64     a usage error: an unknown command or flag, a bad flag value, a missing argument
+       (EX_USAGE of sysexits.h; click's own 2 would read as "changes present")
 130    interrupted (Ctrl-C)
 =====  ==============================================================================
 """
@@ -13,7 +15,7 @@
 OK = 0
 ERROR = 1
 CHANGES = 2
-USAGE = 2
+USAGE = 64
 TEST_FAILED = 1
 TEST_ERROR = 2
 INTERRUPTED = 130

@@ -5,11 +5,19 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from typing import Any
 
 import click
 
 from orchestrator import __version__
-from orchestrator.cli.arguments import GlobalOptions
+from orchestrator.cli.arguments import (
+    COLOR_HELP,
+    COLOR_PARAM,
+    GlobalOptions,
+    color_disabled_by,
+    color_option,
+    usage_exit_code,
+)
 
 # name -> (module, attribute). Imported when used, so `orchestrator validate` does not
 # load the SDK, the server and the reconciler it never calls.
@@ -17,6 +25,7 @@ COMMANDS = {
     "validate": ("orchestrator.cli.commands.validate", "validate"),
     "plan": ("orchestrator.cli.commands.plan", "plan_command"),
     "apply": ("orchestrator.cli.commands.apply", "apply_command"),
+    "init": ("orchestrator.cli.commands.init", "init_command"),
     "diff": ("orchestrator.cli.commands.diff", "diff_command"),
     "export": ("orchestrator.cli.commands.export", "export_command"),
     "destroy": ("orchestrator.cli.commands.destroy", "destroy_command"),
@@ -26,7 +35,12 @@ COMMANDS = {
 
 
 class CommandGroup(click.Group):
-    """The commands of :data:`COMMANDS`, each imported on first use."""
+    """The commands of :data:`COMMANDS`, each imported on first use.
+
+    Every command also takes ``--color/--no-color`` after its name, and a usage error
+    (click's, e.g. a typo'd flag) exits :data:`~orchestrator.cli.exit_codes.USAGE`,
+    never the 2 that means "changes present".
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -37,15 +51,23 @@ class CommandGroup(click.Group):
         module, attribute = COMMANDS[name]
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command)
+        if not any(p.name == COLOR_PARAM for p in command.params):
+            command.params.append(color_option())
         return command
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with usage_exit_code():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with usage_exit_code():
+            return super().invoke(ctx)
 
 
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="orchestrator")
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug logs).")
-@click.option(
-    "--color/--no-color", default=None, help="Force colours on or off (default: only on a TTY)."
-)
+@click.option("--color/--no-color", COLOR_PARAM, default=None, help=COLOR_HELP)
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, color: bool | None) -> None:
     """Assistants as code: validate, reconcile and test OpenAI-style assistants."""
@@ -53,6 +75,8 @@ def cli(ctx: click.Context, verbose: int, color: bool | None) -> None:
         level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if color is None and color_disabled_by(os.environ):
+        color = False
     if color is not None:
         ctx.color = color
     ctx.obj = GlobalOptions(verbose, color)

@@ -188,6 +188,18 @@ class ProjectLoader:
                     )
         return out
 
+    def warn_no_assistants(self) -> None:
+        # An empty or wrong folder must not pass for a project with nothing to change.
+        doc = self.project_doc
+        loc = doc.loc(("paths", "assistants")) if doc is not None else Location(self.root)
+        under = ", ".join(f"'{p}'" for p in self.config.assistants_paths) or "(none)"
+        self.diags.warning(
+            loc,
+            f"no assistant files found under {under} in {self.root}: add a `kind: Assistant` "
+            "YAML file there, set paths.assistants in orchestrator.yaml, or pick the project "
+            "with -C DIR",
+        )
+
     def given_files(self, paths: Iterable[Path]) -> list[Path]:
         out: list[Path] = []
         for p in paths:
@@ -484,6 +496,8 @@ class ProjectLoader:
         for path in files:
             self.load_file(path, loaded)
         self.cross_check(loaded)
+        if given is None and not loaded.assistants:
+            self.warn_no_assistants()
 
         if given is None:
             assistants, scenarios = loaded.assistants, loaded.scenarios
