@@ -3,6 +3,7 @@ project it made validated, applied and tested on the embedded target."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import subprocess
@@ -126,3 +127,16 @@ def test_init_into_a_file_is_an_error(tmp_path: Path) -> None:
     r = run(tmp_path, "init", "f")
     assert r.returncode == 1
     assert "f exists and is not a folder" in r.stderr
+
+
+def test_the_templates_ship_in_the_wheel() -> None:
+    tomllib = pytest.importorskip("tomllib")
+    package = Path(orchestrator.__file__).parent
+    # The checkout's pyproject (the suite runs on an editable install).
+    pyproject = tomllib.loads((package.parent / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["orchestrator"]
+    templates = sorted(p for p in (package / "project" / "templates").iterdir() if p.is_file())
+    assert len(templates) == 6
+    for path in templates:
+        relative = path.relative_to(package).as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
