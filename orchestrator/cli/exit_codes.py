@@ -7,7 +7,8 @@
 2      `plan --detailed-exitcode` / `diff`: changes present; `test`: an error (a
        scenario that cannot run)
 64     a usage error: an unknown command or flag, a bad flag value, a missing argument
-       (EX_USAGE of sysexits.h; click's own 2 would read as "changes present")
+       (EX_USAGE of sysexits.h; click's own 2 would read as "changes present"); `serve`:
+       a bad setting
 130    interrupted (Ctrl-C)
 =====  ==============================================================================
 """

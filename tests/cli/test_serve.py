@@ -74,12 +74,13 @@ def test_serve_reports_a_malformed_model_map_from_the_environment(
     from click.testing import CliRunner
 
     from orchestrator.cli import cli
+    from orchestrator.cli.exit_codes import USAGE
 
     for name in [k for k in os.environ if k.startswith(("ORCHESTRATOR_", "OPENAI_"))]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("ORCHESTRATOR_MODEL_MAP", "gpt-4o")
     result = CliRunner().invoke(cli, ["serve", "-C", str(tmp_path), "--port", "0"])
-    assert result.exit_code == 2
+    assert result.exit_code == USAGE
     assert "ORCHESTRATOR_MODEL_MAP: expected ASSISTANT_MODEL=UPSTREAM_MODEL" in result.output
     assert "Traceback" not in result.output
 

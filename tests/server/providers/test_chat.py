@@ -815,12 +815,13 @@ def test_serve_refuses_chat_without_an_upstream(monkeypatch: pytest.MonkeyPatch)
     from click.testing import CliRunner
 
     from orchestrator.cli import cli
+    from orchestrator.cli.exit_codes import USAGE
 
     for name in [k for k in os.environ if k.startswith("ORCHESTRATOR_")]:
         monkeypatch.delenv(name)
     args = ["serve", "--port", "0", "--db", ":memory:", "--model-provider", "chat"]
     result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 2
+    assert result.exit_code == USAGE
     assert "--upstream-base-url" in result.output and "Traceback" not in result.output
 
 
