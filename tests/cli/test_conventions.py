@@ -4,9 +4,6 @@ TERM=dumb and --no-color (before or after the command name)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,20 +11,9 @@ from click.testing import CliRunner
 
 from orchestrator.cli import cli
 from orchestrator.cli.exit_codes import CHANGES, USAGE
+from tests.support.cli import run_cli
 
 ANSI = "\x1b["
-
-
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ORCHESTRATOR_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def empty_project(tmp_path: Path) -> Path:
@@ -48,7 +34,7 @@ def empty_project(tmp_path: Path) -> Path:
     ],
 )
 def test_a_usage_error_exits_usage_not_changes(tmp_path: Path, args: list[str], says: str) -> None:
-    r = run(empty_project(tmp_path), *args)
+    r = run_cli(empty_project(tmp_path), *args)
     assert USAGE != CHANGES
     assert r.returncode == USAGE, r.stdout + r.stderr
     assert says in r.stderr
@@ -58,7 +44,7 @@ def test_a_usage_error_exits_usage_not_changes(tmp_path: Path, args: list[str], 
 def test_a_missing_project_folder_is_an_error_and_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     for command in ("validate", "plan", "apply", "diff", "test", "destroy", "export", "serve"):
-        r = run(tmp_path, command, "-C", str(missing))
+        r = run_cli(tmp_path, command, "-C", str(missing))
         assert r.returncode == USAGE, (command, r.stdout + r.stderr)
         assert f"'-C': Directory '{missing}' does not exist" in r.stderr, r.stderr
         assert "No changes" not in r.stdout
@@ -67,20 +53,20 @@ def test_a_missing_project_folder_is_an_error_and_is_not_created(tmp_path: Path)
 
 def test_a_file_as_project_folder_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
-    r = run(tmp_path, "validate", "-C", "f")
+    r = run_cli(tmp_path, "validate", "-C", "f")
     assert r.returncode == USAGE
     assert "Directory 'f' is a file" in r.stderr
 
 
 def test_a_project_without_assistants_warns(tmp_path: Path) -> None:
-    r = run(empty_project(tmp_path), "validate")
+    r = run_cli(empty_project(tmp_path), "validate")
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"warning: no assistant files found under 'assistants' in {tmp_path}" in r.stdout
 
 
 @pytest.mark.integration
 def test_plan_of_an_empty_folder_warns(tmp_path: Path) -> None:
-    r = run(tmp_path, "plan", "-C", str(tmp_path))
+    r = run_cli(tmp_path, "plan", "-C", str(tmp_path))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "no assistant files found under 'assistants'" in r.stdout + r.stderr
 

@@ -4,10 +4,7 @@ project it made validated, applied and tested on the embedded target."""
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,51 +12,40 @@ import pytest
 import yaml
 
 import orchestrator
+from tests.support.cli import run_cli
 
 SCHEMA_LINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.M)
 
 
-def run(cwd: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ORCHESTRATOR_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 @pytest.mark.integration
 def test_init_then_validate_apply_test_are_green(tmp_path: Path) -> None:
-    r = run(tmp_path, "init", "proj", "--ci", "github")
+    r = run_cli(tmp_path, "init", "proj", "--ci", "github")
     assert r.returncode == 0, r.stdout + r.stderr
     proj = tmp_path / "proj"
     assert (proj / "orchestrator.yaml").is_file()
     assert ".orchestrator/" in (proj / ".gitignore").read_text().splitlines()
 
-    r = run(proj, "validate")
+    r = run_cli(proj, "validate")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout == "OK: 1 assistant, 1 scenario valid\n", r.stdout
 
-    r = run(proj, "apply", "--yes")
+    r = run_cli(proj, "apply", "--yes")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "order-helper" in r.stdout + r.stderr
 
-    r = run(proj, "test", "--junit", "reports/junit.xml")
+    r = run_cli(proj, "test", "--junit", "reports/junit.xml")
     assert r.returncode == 0, r.stdout + r.stderr
     suite = ET.parse(proj / "reports" / "junit.xml").getroot()
     cases = suite.findall(".//testcase")
     assert [c.get("name") for c in cases] == ["order status"]
     assert not cases[0].findall("failure") and not cases[0].findall("error")
 
-    r = run(proj, "plan", "--detailed-exitcode")
+    r = run_cli(proj, "plan", "--detailed-exitcode")
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_github_workflow_has_the_ci_jobs(tmp_path: Path) -> None:
-    r = run(tmp_path, "init", "--ci", "github")
+    r = run_cli(tmp_path, "init", "--ci", "github")
     assert r.returncode == 0, r.stdout + r.stderr
     workflow = yaml.safe_load((tmp_path / ".github/workflows/assistants.yml").read_text())
     # YAML 1.1 reads the bare key `on` as True.
@@ -90,7 +76,7 @@ def test_github_workflow_has_the_ci_jobs(tmp_path: Path) -> None:
 
 
 def test_schema_lines_point_at_the_packaged_schemas(tmp_path: Path) -> None:
-    assert run(tmp_path, "init").returncode == 0
+    assert run_cli(tmp_path, "init").returncode == 0
     yamls = sorted(tmp_path.rglob("*.yaml"))
     assert len(yamls) == 3
     packaged = Path(orchestrator.__file__).parent / "schemas"
@@ -105,7 +91,7 @@ def test_schema_lines_point_at_the_packaged_schemas(tmp_path: Path) -> None:
 def test_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "scenarios").mkdir()
     (tmp_path / "scenarios" / "order-status.yaml").write_text("mine\n")
-    r = run(tmp_path, "init", "--ci", "github")
+    r = run_cli(tmp_path, "init", "--ci", "github")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "scenarios/order-status.yaml already exists" in r.stderr
     assert "never overwrites" in r.stderr
@@ -116,7 +102,7 @@ def test_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_existing_gitignore_gets_the_entry_appended(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("node_modules/")
-    r = run(tmp_path, "init")
+    r = run_cli(tmp_path, "init")
     assert r.returncode == 0, r.stdout + r.stderr
     assert (tmp_path / ".gitignore").read_text() == "node_modules/\n.orchestrator/\n"
     assert f"updated {tmp_path / '.gitignore'}" in r.stdout or "updated .gitignore" in r.stdout
@@ -124,7 +110,7 @@ def test_existing_gitignore_gets_the_entry_appended(tmp_path: Path) -> None:
 
 def test_init_into_a_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
-    r = run(tmp_path, "init", "f")
+    r = run_cli(tmp_path, "init", "f")
     assert r.returncode == 1
     assert "f exists and is not a folder" in r.stderr
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.support import ROOT
+from tests.support.cli import run_cli
 from tests.support.project_files import write_project
 
 LINE = re.compile(
@@ -18,15 +17,7 @@ LINE = re.compile(
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ORCHESTRATOR_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli(cwd, *args, timeout=60)
 
 
 def test_examples_are_valid() -> None:
