@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.project_files import DISPLAY_QUIZ, GOOD_ASSISTANT, errors, find, load
+from tests.support.project_files import (
+    DISPLAY_QUIZ,
+    GOOD_ASSISTANT,
+    diagnostic_at,
+    errors,
+    find,
+    listing,
+    load,
+)
 
 QUIZ_AGENT = """\
 kind: Assistant
@@ -54,7 +62,9 @@ def test_a_strict_function_cannot_be_an_agents_tool(tmp_path: Path) -> None:
         tmp_path,
         {"assistants/quiz.yaml": QUIZ_AGENT, "assistants/functions/display_quiz.json": strict},
     )
-    find(p, "assistants/quiz.yaml", 4, "tools[0] function display_quiz: strict: true")
+    assert diagnostic_at(
+        p, "assistants/quiz.yaml", 4, "tools[0] function display_quiz: strict: true"
+    ), listing(p)
 
 
 def test_the_project_default_leaves_the_others_profile_only_with_a_warning(

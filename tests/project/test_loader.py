@@ -15,7 +15,7 @@ from orchestrator.ownership import RESERVED_METADATA_KEYS
 from orchestrator.project import find_project_root, load_project
 from orchestrator.reconcile.desired import desired_state
 from tests.support import ROOT
-from tests.support.project_files import errors, find, load, write_project
+from tests.support.project_files import diagnostic_at, errors, listing, load, write_project
 
 
 def test_examples_load_as_typed_specs() -> None:
@@ -140,7 +140,9 @@ def test_a_typed_variable_with_a_bad_value_is_a_schema_error(tmp_path: Path) -> 
         {"assistants/a.yaml": "kind: Assistant\nmodel: m\ntemperature: ${T}\n"},
         env={"T": "hot"},
     )
-    find(p, "assistants/a.yaml", 3, "temperature must be a number, got a string ('hot')")
+    assert diagnostic_at(
+        p, "assistants/a.yaml", 3, "temperature must be a number, got a string ('hot')"
+    ), listing(p)
 
 
 def test_project_file_settings(tmp_path: Path) -> None:
@@ -214,7 +216,9 @@ def test_paths_select_definitions_and_what_they_use(tmp_path: Path) -> None:
     assert [a.key for a in selected.assistants] == ["tutor"]
 
     one = load_project(root, [root / "assistants/broken.yaml"], environ={})
-    find(one, "assistants/broken.yaml", 3, "unknown field 'temprature'")
+    assert diagnostic_at(one, "assistants/broken.yaml", 3, "unknown field 'temprature'"), listing(
+        one
+    )
     assert [a.key for a in one.assistants] == ["broken"] and one.scenarios == []
 
     folder = load_project(root, [root / "scenarios"], environ={})

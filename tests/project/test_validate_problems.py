@@ -13,8 +13,10 @@ from orchestrator.project import load_project
 from tests.support.project_files import (
     DISPLAY_QUIZ,
     GOOD_ASSISTANT,
+    diagnostic_at,
     errors,
     find,
+    listing,
     load,
     write_project,
 )
@@ -39,7 +41,7 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
 
 def test_tab_indentation_is_explained(tmp_path: Path) -> None:
     p = load(tmp_path, {"assistants/a.yaml": "kind: Assistant\nmetadata:\n\tteam: x\n"})
-    find(p, "assistants/a.yaml", 3, "not tabs")
+    assert diagnostic_at(p, "assistants/a.yaml", 3, "not tabs"), listing(p)
 
 
 def test_duplicate_keys(tmp_path: Path) -> None:
@@ -70,8 +72,10 @@ def test_duplicate_keys_in_nested_mappings_and_json_files(tmp_path: Path) -> Non
             "assistants/f.json": fn,
         },
     )
-    find(p, "assistants/a.yaml", 7, "duplicate key 'code_interpreter' (first defined at line 6)")
-    find(p, "assistants/f.json", 1, "duplicate key 'name'")
+    assert diagnostic_at(
+        p, "assistants/a.yaml", 7, "duplicate key 'code_interpreter' (first defined at line 6)"
+    ), listing(p)
+    assert diagnostic_at(p, "assistants/f.json", 1, "duplicate key 'name'"), listing(p)
 
 
 def test_unknown_field_suggests_the_closest_name(tmp_path: Path) -> None:
@@ -108,18 +112,18 @@ def test_misspelt_nested_fields_in_expectations(tmp_path: Path) -> None:
                 """,
         },
     )
-    find(
+    assert diagnostic_at(
         p,
         "scenarios/s.yaml",
         6,
         "unknown field 'contians' in reply expectation; did you mean 'contains'?",
-    )
-    find(
+    ), listing(p)
+    assert diagnostic_at(
         p,
         "scenarios/s.yaml",
         7,
         "unknown field 'ordr' in tool_calls expectation; did you mean 'order'?",
-    )
+    ), listing(p)
 
 
 def test_wrong_types(tmp_path: Path) -> None:
@@ -135,9 +139,13 @@ def test_wrong_types(tmp_path: Path) -> None:
                 """
         },
     )
-    find(p, "assistants/a.yaml", 3, "temperature must be a number, got a string ('warm')")
-    find(p, "assistants/a.yaml", 4, "tools must be a list, got a string ('code_interpreter')")
-    find(p, "assistants/a.yaml", 5, "metadata values must be strings")
+    assert diagnostic_at(
+        p, "assistants/a.yaml", 3, "temperature must be a number, got a string ('warm')"
+    ), listing(p)
+    assert diagnostic_at(
+        p, "assistants/a.yaml", 4, "tools must be a list, got a string ('code_interpreter')"
+    ), listing(p)
+    assert diagnostic_at(p, "assistants/a.yaml", 5, "metadata values must be strings"), listing(p)
 
 
 def test_missing_model(tmp_path: Path) -> None:
@@ -168,7 +176,9 @@ def test_a_bad_default_is_reported_once_in_the_project_file(tmp_path: Path) -> N
             "assistants/b.yaml": "kind: Assistant\n",
         },
     )
-    find(p, "orchestrator.yaml", 3, "defaults.top_p must be between 0 and 1, got 7")
+    assert diagnostic_at(
+        p, "orchestrator.yaml", 3, "defaults.top_p must be between 0 and 1, got 7"
+    ), listing(p)
     assert len(errors(p)) == 1, errors(p)
 
 
@@ -220,7 +230,7 @@ def test_bad_function_name_in_a_json_file(tmp_path: Path) -> None:
             + '",\n  "parameters": {"type": "object"}\n}\n',
         },
     )
-    find(p, "assistants/f.json", 2, "must match ^[a-zA-Z0-9_-]{1,64}$")
+    assert diagnostic_at(p, "assistants/f.json", 2, "must match ^[a-zA-Z0-9_-]{1,64}$"), listing(p)
 
 
 def test_parameters_that_are_not_a_json_schema(tmp_path: Path) -> None:
@@ -248,7 +258,9 @@ def test_parameters_that_are_not_a_json_schema(tmp_path: Path) -> None:
         "parameters of function 'f' is not a valid JSON Schema at properties.x.type",
     )
     assert "did you mean 'string'?" in d.message
-    find(p, "assistants/f.json", 6, "at required: 'x' is not of type 'array'")
+    assert diagnostic_at(p, "assistants/f.json", 6, "at required: 'x' is not of type 'array'"), (
+        listing(p)
+    )
 
 
 def test_parameters_must_describe_an_object(tmp_path: Path) -> None:
@@ -263,7 +275,9 @@ def test_parameters_must_describe_an_object(tmp_path: Path) -> None:
                 """
         },
     )
-    find(p, "assistants/a.yaml", 4, "must be a JSON Schema with type: object, got type 'array'")
+    assert diagnostic_at(
+        p, "assistants/a.yaml", 4, "must be a JSON Schema with type: object, got type 'array'"
+    ), listing(p)
 
 
 def test_strict_mode_rules(tmp_path: Path) -> None:
@@ -318,12 +332,12 @@ def test_strict_mode_unsupported_keyword(tmp_path: Path) -> None:
                 """
         },
     )
-    find(
+    assert diagnostic_at(
         p,
         "assistants/a.yaml",
         12,
         "'oneOf' (at properties.a) is not supported in strict mode; use anyOf",
-    )
+    ), listing(p)
 
 
 def test_strict_json_schema_response_format(tmp_path: Path) -> None:
@@ -344,12 +358,12 @@ def test_strict_json_schema_response_format(tmp_path: Path) -> None:
                 """
         },
     )
-    find(
+    assert diagnostic_at(
         p,
         "assistants/a.yaml",
         9,
         "response_format.json_schema.schema: the object at the root must set additionalProperties: false",
-    )
+    ), listing(p)
 
 
 @pytest.mark.parametrize(
@@ -389,7 +403,7 @@ def test_strict_json_schema_response_format(tmp_path: Path) -> None:
 )
 def test_api_limits(tmp_path: Path, yaml_line: str, expected: str) -> None:
     p = load(tmp_path, {"assistants/a.yaml": f"kind: Assistant\nmodel: gpt-4o\n{yaml_line}\n"})
-    find(p, "assistants/a.yaml", 3, expected)
+    assert diagnostic_at(p, "assistants/a.yaml", 3, expected), listing(p)
 
 
 def test_metadata_leaves_room_for_the_reserved_keys(tmp_path: Path) -> None:
@@ -405,7 +419,9 @@ def test_metadata_leaves_room_for_the_reserved_keys(tmp_path: Path) -> None:
             "assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\nmetadata: {orchestrator-files: x}\n"
         },
     )
-    find(p, "assistants/a.yaml", 3, "metadata key 'orchestrator-files' is reserved")
+    assert diagnostic_at(
+        p, "assistants/a.yaml", 3, "metadata key 'orchestrator-files' is reserved"
+    ), listing(p)
 
 
 @pytest.mark.parametrize("kind", ["Assistant", "Project"])
@@ -429,7 +445,7 @@ def test_project_default_metadata_counts_towards_the_limit(tmp_path: Path) -> No
             "assistants/a.yaml": f"kind: Assistant\nmodel: gpt-4o\nmetadata:\n{mine}",
         },
     )
-    find(p, "assistants/a.yaml", 3, "metadata has 13 keys; at most 11")
+    assert diagnostic_at(p, "assistants/a.yaml", 3, "metadata has 13 keys; at most 11"), listing(p)
 
 
 def test_too_many_code_interpreter_files(tmp_path: Path) -> None:
@@ -441,12 +457,12 @@ def test_too_many_code_interpreter_files(tmp_path: Path) -> None:
             "assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\ntools: [code_interpreter]\nfiles:\n  code_interpreter: [data/*.csv]\n",
         },
     )
-    find(
+    assert diagnostic_at(
         p,
         "assistants/a.yaml",
         5,
         "files.code_interpreter matches 21 files; the code interpreter takes at most 20",
-    )
+    ), listing(p)
 
 
 def test_instructions_and_instructions_file_together(tmp_path: Path) -> None:
@@ -457,7 +473,9 @@ def test_instructions_and_instructions_file_together(tmp_path: Path) -> None:
             "assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\ninstructions: hi\ninstructions_file: p.md\n",
         },
     )
-    find(p, "assistants/a.yaml", 4, "use either `instructions` or `instructions_file`, not both")
+    assert diagnostic_at(
+        p, "assistants/a.yaml", 4, "use either `instructions` or `instructions_file`, not both"
+    ), listing(p)
 
 
 def test_instructions_file_missing(tmp_path: Path) -> None:
@@ -479,12 +497,12 @@ def test_instructions_file_over_the_limit(tmp_path: Path) -> None:
             "assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\ninstructions_file: long.md\n",
         },
     )
-    find(
+    assert diagnostic_at(
         p,
         "assistants/a.yaml",
         3,
         "instructions in 'long.md' are 256,001 characters long; the API allows at most 256,000",
-    )
+    ), listing(p)
 
 
 def test_glob_matching_nothing(tmp_path: Path) -> None:
@@ -524,15 +542,15 @@ def test_path_escaping_the_project_root(tmp_path: Path) -> None:
                 """
         },
     )
-    find(
+    assert diagnostic_at(
         p,
         "assistants/a.yaml",
         3,
         "instructions_file '../../outside.md' is outside the project root",
-    )
-    find(
+    ), listing(p)
+    assert diagnostic_at(
         p, "assistants/a.yaml", 6, "code_interpreter file '../../*.md' is outside the project root"
-    )
+    ), listing(p)
 
 
 def test_symlink_out_of_the_project_is_an_escape(tmp_path: Path) -> None:
@@ -543,7 +561,7 @@ def test_symlink_out_of_the_project_is_an_escape(tmp_path: Path) -> None:
     p = load(
         root, {"assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\ninstructions_file: link.md\n"}
     )
-    find(p, "assistants/a.yaml", 3, "is outside the project root")
+    assert diagnostic_at(p, "assistants/a.yaml", 3, "is outside the project root"), listing(p)
 
 
 def test_undefined_variable(tmp_path: Path) -> None:
@@ -557,7 +575,9 @@ def test_undefined_variable(tmp_path: Path) -> None:
 
 def test_malformed_variable_reference(tmp_path: Path) -> None:
     p = load(tmp_path, {"assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\nname: ${1abc}\n"})
-    find(p, "assistants/a.yaml", 3, "'${1abc}' is not a variable reference")
+    assert diagnostic_at(p, "assistants/a.yaml", 3, "'${1abc}' is not a variable reference"), (
+        listing(p)
+    )
 
 
 def test_two_files_with_the_same_key(tmp_path: Path) -> None:
@@ -572,9 +592,9 @@ def test_two_files_with_the_same_key(tmp_path: Path) -> None:
         p, "assistants/a.yaml", 2, "assistant key 'tutor' is also used by assistants/tutor.yaml:1:1"
     )
     assert "set `key:`" in d.message
-    find(
+    assert diagnostic_at(
         p, "assistants/tutor.yaml", 1, "assistant key 'tutor' is also used by assistants/a.yaml:2:1"
-    )
+    ), listing(p)
 
 
 def test_shared_vector_store_with_different_files(tmp_path: Path) -> None:
@@ -645,19 +665,23 @@ def test_scenario_naming_an_undeclared_function(tmp_path: Path) -> None:
                 """,
         },
     )
-    find(
+    assert diagnostic_at(
         p,
         "scenarios/s.yaml",
         4,
         "mocks names function 'grade_quiz', which assistant 'quiz' does not declare",
+    ), listing(p)
+    assert diagnostic_at(p, "scenarios/s.yaml", 7, "tool_choice names function 'show_quiz'"), (
+        listing(p)
     )
-    find(p, "scenarios/s.yaml", 7, "tool_choice names function 'show_quiz'")
     d = find(p, "scenarios/s.yaml", 10, "expect.tool_calls names function 'dispaly_quiz'")
     assert (
         "did you mean 'display_quiz'?" in d.message and "(it declares: display_quiz)" in d.message
     )
-    find(p, "scenarios/s.yaml", 11, "function 'delete_all'")
-    find(p, "scenarios/s.yaml", 12, "expect.tool_calls.count names function 'other'")
+    assert diagnostic_at(p, "scenarios/s.yaml", 11, "function 'delete_all'"), listing(p)
+    assert diagnostic_at(
+        p, "scenarios/s.yaml", 12, "expect.tool_calls.count names function 'other'"
+    ), listing(p)
     assert len(errors(p)) == 5, errors(p)
 
 
@@ -682,7 +706,9 @@ def test_handler_module_with_a_syntax_error(tmp_path: Path) -> None:
             "scenarios/s.yaml": "kind: Scenario\nassistant: quiz\nhandlers: [handlers/quiz.py]\nturns:\n  - user: hi\n",
         },
     )
-    find(p, "scenarios/handlers/quiz.py", 1, "handler module has a Python syntax error")
+    assert diagnostic_at(
+        p, "scenarios/handlers/quiz.py", 1, "handler module has a Python syntax error"
+    ), listing(p)
 
 
 def test_expectation_needing_a_tool_the_assistant_lacks(tmp_path: Path) -> None:
@@ -693,12 +719,12 @@ def test_expectation_needing_a_tool_the_assistant_lacks(tmp_path: Path) -> None:
             "scenarios/s.yaml": "kind: Scenario\nassistant: quiz\nturns:\n  - user: hi\n    expect:\n      steps: {code_interpreter: true}\n",
         },
     )
-    find(
+    assert diagnostic_at(
         p,
         "scenarios/s.yaml",
         6,
         "expects a code_interpreter step, but assistant 'quiz' has no code_interpreter tool",
-    )
+    ), listing(p)
 
 
 def test_invalid_regex_in_an_expectation(tmp_path: Path) -> None:
@@ -718,8 +744,12 @@ def test_invalid_regex_in_an_expectation(tmp_path: Path) -> None:
                 """,
         },
     )
-    find(p, "scenarios/s.yaml", 7, "title.matches is not a valid regular expression")
-    find(p, "scenarios/s.yaml", 8, "reply.matches is not a valid regular expression")
+    assert diagnostic_at(
+        p, "scenarios/s.yaml", 7, "title.matches is not a valid regular expression"
+    ), listing(p)
+    assert diagnostic_at(
+        p, "scenarios/s.yaml", 8, "reply.matches is not a valid regular expression"
+    ), listing(p)
 
 
 def test_non_utf8_file(tmp_path: Path) -> None:
@@ -736,7 +766,9 @@ def test_non_utf8_instructions_file(tmp_path: Path) -> None:
             "assistants/a.yaml": "kind: Assistant\nmodel: gpt-4o\ninstructions_file: p.md\n",
         },
     )
-    find(p, "assistants/p.md", 1, "instructions_file is not valid UTF-8")
+    assert diagnostic_at(p, "assistants/p.md", 1, "instructions_file is not valid UTF-8"), listing(
+        p
+    )
 
 
 def test_missing_and_unknown_kind(tmp_path: Path) -> None:
@@ -747,18 +779,18 @@ def test_missing_and_unknown_kind(tmp_path: Path) -> None:
             "assistants/b.yaml": "kind: Asistant\nmodel: gpt-4o\n",
         },
     )
-    find(
+    assert diagnostic_at(
         p,
         "assistants/a.yaml",
         1,
         "missing `kind`: expected kind: Assistant, Scenario or Cassette ('kidn' looks like a misspelt `kind`)",
-    )
-    find(
+    ), listing(p)
+    assert diagnostic_at(
         p,
         "assistants/b.yaml",
         1,
         "unknown kind 'Asistant': expected one of Assistant, Scenario, Cassette; did you mean 'Assistant'?",
-    )
+    ), listing(p)
 
 
 def test_cassette_that_no_longer_fits_its_assistant(tmp_path: Path) -> None:
@@ -779,13 +811,15 @@ def test_cassette_that_no_longer_fits_its_assistant(tmp_path: Path) -> None:
                 """,
         },
     )
-    find(
+    assert diagnostic_at(
         p,
         "scenarios/s.cassette.yaml",
         8,
         "the cassette calls function 'show_quiz', which assistant 'quiz' no longer declares",
-    )
-    find(p, "scenarios/s.cassette.yaml", 9, "a step has either `tool_calls` or `reply`")
+    ), listing(p)
+    assert diagnostic_at(
+        p, "scenarios/s.cassette.yaml", 9, "a step has either `tool_calls` or `reply`"
+    ), listing(p)
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -815,8 +849,12 @@ def test_recursive_alias_and_non_mapping_files(tmp_path: Path) -> None:
             "assistants/b.yaml": "- kind: Assistant\n",
         },
     )
-    find(p, "assistants/a.yaml", 3, "contains itself through a YAML alias")
-    find(p, "assistants/b.yaml", 1, "expected a mapping with `kind: Assistant`")
+    assert diagnostic_at(p, "assistants/a.yaml", 3, "contains itself through a YAML alias"), (
+        listing(p)
+    )
+    assert diagnostic_at(p, "assistants/b.yaml", 1, "expected a mapping with `kind: Assistant`"), (
+        listing(p)
+    )
 
 
 def test_unknown_top_level_field_points_at_extension_fields(tmp_path: Path) -> None:
@@ -849,7 +887,9 @@ def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path: Path, levels: 
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    find(p, "assistants/bomb.yaml", 1, "expands to more than 200000 values through YAML aliases")
+    assert diagnostic_at(
+        p, "assistants/bomb.yaml", 1, "expands to more than 200000 values through YAML aliases"
+    ), listing(p)
     assert peak < 20 * 2**20, f"peak {peak} bytes: the aliases were expanded"
 
 
@@ -942,5 +982,5 @@ def test_a_symlinked_definition_outside_the_project_is_refused(tmp_path: Path) -
     write_project(root, {"assistants/a.yaml": "kind: Assistant\nkey: a\nmodel: gpt-4o\n"})
     (root / "assistants" / "evil.yaml").symlink_to(outside)
     p = load_project(root, environ={})
-    find(p, "assistants/evil.yaml", 1, "leads outside the project root")
+    assert diagnostic_at(p, "assistants/evil.yaml", 1, "leads outside the project root"), listing(p)
     assert "evil" not in [a.key for a in p.assistants]

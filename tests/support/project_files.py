@@ -53,14 +53,28 @@ def load(root: Path, files: dict[str, str | bytes], env: dict[str, str] | None =
     return load_project(root, environ=env or {})
 
 
-def find(project: Project, rel: str, line: int, needle: str) -> Diagnostic:
-    """The diagnostic at ``rel:line`` whose message contains ``needle`` (fails with all of them)."""
+def diagnostic_at(project: Project, rel: str, line: int, needle: str) -> Diagnostic | None:
+    """The diagnostic at ``rel:line`` whose message contains ``needle``, if there is one."""
     root = project.config.root
     for d in project.diagnostics:
         if d.display_path(root) == rel and d.location.line == line and needle in d.message:
             return d
-    shown = "\n".join(d.format(root) for d in project.diagnostics) or "(no diagnostics)"
-    raise AssertionError(f"no diagnostic at {rel}:{line} containing {needle!r}; got:\n{shown}")
+    return None
+
+
+def listing(project: Project) -> str:
+    """Every diagnostic, one per line: the message of a failed ``assert diagnostic_at``."""
+    root = project.config.root
+    return "\n".join(d.format(root) for d in project.diagnostics) or "(no diagnostics)"
+
+
+def find(project: Project, rel: str, line: int, needle: str) -> Diagnostic:
+    """Like :func:`diagnostic_at`, for tests that go on to check the diagnostic itself."""
+    found = diagnostic_at(project, rel, line, needle)
+    assert found is not None, (
+        f"no diagnostic at {rel}:{line} containing {needle!r}; got:\n{listing(project)}"
+    )
+    return found
 
 
 def errors(project: Project) -> list[str]:
