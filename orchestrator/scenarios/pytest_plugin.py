@@ -146,6 +146,7 @@ class ScenarioItem(pytest.Item):
     def setup(self) -> None:
         # Everything that can make the scenario unrunnable happens here, so pytest
         # reports it as an error (not a failure); pytrace=False: the message says it all.
+        from orchestrator.scenarios.drivers import UnsupportedApi
         from orchestrator.settings import SettingsError
 
         session = self._session()
@@ -153,6 +154,8 @@ class ScenarioItem(pytest.Item):
             runner = session.runner(self.root)
         except SettingsError as exc:
             pytest.fail(f"orchestrator settings: {exc}", pytrace=False)
+        except UnsupportedApi as exc:
+            pytest.fail(f"orchestrator target: {exc}", pytrace=False)
         problem = session.call(runner.preflight())
         if problem is not None:
             pytest.fail(problem.render(), pytrace=False)

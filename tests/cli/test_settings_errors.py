@@ -31,3 +31,33 @@ def test_a_malformed_model_map_stops_the_command(
     assert "ORCHESTRATOR_MODEL_MAP: expected ASSISTANT_MODEL=UPSTREAM_MODEL" in result.stderr
     assert "'broken'" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(["plan", "--detailed-exitcode"], 1), (["apply", "--yes"], 1), (["test"], 2)],
+)
+def test_the_assistants_api_on_openais_host_is_refused_naming_api_openai(
+    args: list[str], code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://api.openai.com/v1")
+    result = CliRunner().invoke(cli, [*args, "-C", str(ROOT)])
+    assert result.exit_code == code, result.output
+    assert "since 2026-08-26" in result.stderr and "target: {api: openai}" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.integration
+def test_scenarios_on_the_openai_api_are_refused_in_one_line(tmp_path, monkeypatch) -> None:
+    import shutil
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    for part in ("assistants", "scenarios", "orchestrator.yaml"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
+        copy(ROOT / part, tmp_path / part)
+    result = CliRunner().invoke(
+        cli, ["test", "-C", str(tmp_path), "--api", "openai", "--base-url", "embedded"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: scenarios cannot be played on the 'openai' API yet")
+    assert "Traceback" not in result.output

@@ -15,6 +15,10 @@ from orchestrator.scenarios.drivers.assistants import AssistantsDriver
 from orchestrator.scenarios.drivers.base import Driver
 
 
+class UnsupportedApi(ValueError):
+    """No driver plays scenarios on this API yet; the message says what to do instead."""
+
+
 def driver_for(
     api: str,
     client: openai.AsyncOpenAI,
@@ -29,4 +33,8 @@ def driver_for(
         return AssistantsDriver(
             client, root=root, namespace=namespace, target=target, stream=stream
         )
-    raise ValueError(f"the scenario runner cannot play scenarios on the {api!r} API yet")
+    raise UnsupportedApi(
+        f"scenarios cannot be played on the {api!r} API yet (scenarios over Responses are "
+        "not implemented): run them on the Assistants API, e.g. against the embedded server "
+        "with `--api assistants --base-url embedded`"
+    )
