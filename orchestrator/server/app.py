@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,7 +17,7 @@ from orchestrator import __version__
 from orchestrator.server.body_limits import BodyLimitMiddleware
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.context import ServerContext
-from orchestrator.server.errors import APIError
+from orchestrator.server.errors import APIError, insufficient_storage, is_disk_full
 from orchestrator.server.request_id import RequestIdMiddleware
 from orchestrator.server.routes import (
     agents,
@@ -131,12 +132,26 @@ def create_app(config: ServerConfig) -> FastAPI:
             message = str(exc.detail)
         return JSONResponse(APIError(exc.status_code, message).body(), status_code=exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def server_error(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
+    def unexpected(exc: BaseException) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
         err = APIError(
             500, "The server had an error while processing your request.", type="server_error"
         )
         return JSONResponse(err.body(), status_code=500)
+
+    # OSError and sqlite3.Error get their own handlers (Starlette's ExceptionMiddleware
+    # answers without re-raising, so a full disk is a clear 507 and no traceback).
+    @app.exception_handler(OSError)
+    @app.exception_handler(sqlite3.Error)
+    async def storage_error(_: Request, exc: Exception) -> JSONResponse:
+        if not is_disk_full(exc):
+            return unexpected(exc)
+        log.warning("disk full: %s", exc)
+        err = insufficient_storage()
+        return JSONResponse(err.body(), status_code=err.status)
+
+    @app.exception_handler(Exception)
+    async def server_error(_: Request, exc: Exception) -> JSONResponse:
+        return unexpected(exc)
 
     return app

@@ -9,17 +9,19 @@ time-sortable (see :mod:`ids`), so ordering and cursor pagination use the id alo
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from orchestrator.server.errors import invalid, not_found
 
 Order = Literal["asc", "desc"]
+_COPY_CHUNK = 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -260,14 +262,30 @@ class Store:
 
     # -- blobs (file contents) --------------------------------------------------------
 
-    def write_blob(self, key: str, data: bytes) -> None:
+    def write_blob(self, key: str, data: bytes | BinaryIO) -> int:
+        """Store bytes, or copy a file object in chunks (uploads never sit in RAM whole).
+
+        Returns the size. Written to a temporary file renamed into place; on any failure
+        (a full disk) the temporary file is removed, so no partial blob stays behind.
+        """
         if self.blob_dir is None:
-            self._memory_blobs[key] = data
-            return
+            content = data if isinstance(data, bytes) else data.read()
+            self._memory_blobs[key] = content
+            return len(content)
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.blob_dir / f".{key}.tmp"
-        tmp.write_bytes(data)
-        tmp.replace(self.blob_dir / key)
+        try:
+            with open(tmp, "wb") as out:
+                if isinstance(data, bytes):
+                    out.write(data)
+                else:
+                    shutil.copyfileobj(data, out, _COPY_CHUNK)
+                size = out.tell()
+            tmp.replace(self.blob_dir / key)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return size
 
     def read_blob(self, key: str) -> bytes | None:
         if self.blob_dir is None:

@@ -117,3 +117,23 @@ def test_body_limits_and_body_timeout(server_factory) -> None:
     assert answer is not None and _status(answer) == 408
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "request_timeout"
     assert httpx.get(f"{server.root_url}/health").json()["status"] == "ok"
+
+
+def _peak_rss_bytes(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc status")
+
+
+def test_an_upload_is_streamed_to_disk_not_held_in_memory(server_factory) -> None:
+    server = server_factory()
+    client = openai.OpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0)
+    client.files.create(file=("warm.bin", b"w" * 1024), purpose="assistants")
+    size = 96 * 1024 * 1024
+    before = _peak_rss_bytes(server.pid)
+    f = client.files.create(file=("big.bin", b"z" * size), purpose="assistants")
+    grown = _peak_rss_bytes(server.pid) - before
+    assert f.bytes == size
+    # Held whole, the upload would raise the peak by at least its size.
+    assert grown < size // 3, f"peak RSS grew {grown // 2**20} MB for a 96 MB upload"

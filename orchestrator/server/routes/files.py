@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from orchestrator.server.context import ServerContext
@@ -88,8 +89,13 @@ async def upload_file(request: Request, c: ServerContext = Depends(ctx)) -> dict
                 param="purpose",
             )
         expires_at = _expires_at(form)
-        data = await upload.read()
-        return store_file(c.store, _filename(upload), data, str(purpose), expires_at=expires_at)
+        # Streamed from the parser's spool file to the blob in a worker thread: a 512 MB
+        # upload is never in memory whole, and the event loop keeps serving meanwhile.
+        await upload.seek(0)
+        return await run_in_threadpool(
+            store_file, c.store, _filename(upload), upload.file, str(purpose),
+            expires_at=expires_at,
+        )  # fmt: skip
     finally:
         await form.close()
 

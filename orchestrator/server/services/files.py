@@ -9,7 +9,7 @@ as OpenAI deletes expired files.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from orchestrator.server.errors import invalid, not_found
 from orchestrator.server.ids import new_id, now
@@ -27,16 +27,22 @@ UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "e
 def store_file(
     store: Store,
     filename: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     purpose: str,
     *,
     expires_at: int | None = None,
 ) -> dict[str, Any]:
+    """Store a file's bytes (or copy them from a file object) and its ``file`` object.
+
+    Blocking I/O: async routes call it in a worker thread.
+    """
     file_id = new_id("file")
+    # Bytes first: a crash in between leaves an orphan blob, never a file without bytes.
+    size = store.write_blob(file_id, data)
     obj: dict[str, Any] = {
         "id": file_id,
         "object": "file",
-        "bytes": len(data),
+        "bytes": size,
         "created_at": now(),
         "filename": filename,
         "purpose": purpose,
@@ -46,8 +52,6 @@ def store_file(
     if expires_at is not None:
         # The spec types expires_at as an integer, so it is left out rather than null.
         obj["expires_at"] = expires_at
-    # Bytes first: a crash in between leaves an orphan blob, never a file without bytes.
-    store.write_blob(file_id, data)
     try:
         store.insert("file", obj)
     except BaseException:
@@ -87,11 +91,14 @@ def read_file_bytes(store: Store, file_id: str) -> bytes:
 
 
 def delete_file(store: Store, file_id: str) -> bool:
-    """Delete a file and detach it from every vector store (as OpenAI does)."""
-    detach_file_everywhere(store, file_id)
-    deleted = store.delete("file", file_id)
+    """Delete a file and detach it from every vector store (as OpenAI does).
+
+    The bytes go first: on a full disk the database needs the space they free to record
+    the deletion (if it still fails, the file reads as gone and a retried delete finishes).
+    """
     store.delete_blob(file_id)
-    return deleted
+    detach_file_everywhere(store, file_id)
+    return store.delete("file", file_id)
 
 
 def purge_expired_files(store: Store) -> int:
