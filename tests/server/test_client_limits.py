@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import resource
 import socket
+from pathlib import Path
 
 import httpx
 import openai
+import pytest
 
 from tests.support import API_KEY
 
@@ -120,7 +122,7 @@ def test_body_limits_and_body_timeout(server_factory) -> None:
 
 
 def _peak_rss_bytes(pid: int) -> int:
-    for line in open(f"/proc/{pid}/status"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmHWM in /proc status")
@@ -137,3 +139,23 @@ def test_an_upload_is_streamed_to_disk_not_held_in_memory(server_factory) -> Non
     assert f.bytes == size
     # Held whole, the upload would raise the peak by at least its size.
     assert grown < size // 3, f"peak RSS grew {grown // 2**20} MB for a 96 MB upload"
+
+
+def test_a_message_holds_at_most_256k_characters(client: openai.OpenAI) -> None:
+    thread = client.beta.threads.create()
+    at_limit = client.beta.threads.messages.create(thread.id, role="user", content="é" * 256_000)
+    assert len(at_limit.content[0].text.value) == 256_000  # type: ignore[union-attr]
+
+    with pytest.raises(openai.BadRequestError) as err:
+        client.beta.threads.messages.create(thread.id, role="user", content="x" * 256_001)
+    assert err.value.body["param"] == "content"
+    assert err.value.body["code"] == "string_above_max_length"
+    assert "maximum length 256000, but got a string with length 256001" in err.value.message
+
+    with pytest.raises(openai.BadRequestError) as err:
+        client.beta.threads.create(
+            messages=[{"role": "user", "content": [{"type": "text", "text": "y" * 300_000}]}]
+        )
+    assert err.value.body["param"] == "messages[0].content[0].text"
+    # Nothing was stored by the refused requests.
+    assert [m.id for m in client.beta.threads.messages.list(thread.id)] == [at_limit.id]

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 # OpenAI's limits on one message.
 MAX_ATTACHMENTS = 10
+MAX_CONTENT_CHARS = 256_000
 
 
 def active_run_error(thread_id: str, run_id: str) -> APIError:
@@ -23,9 +24,31 @@ def active_run_error(thread_id: str, run_id: str) -> APIError:
     return invalid(f"Can't add messages to {thread_id} while a run {run_id} is active.")
 
 
+def _check_length(content: str | list[dict[str, Any]], param: str) -> None:
+    """OpenAI's 256,000-character cap, checked before anything is stored or indexed."""
+    texts = (
+        [(param, content)]
+        if isinstance(content, str)
+        else [
+            (f"{param}[{i}].text", part.get("text", ""))
+            for i, part in enumerate(content)
+            if part.get("type") == "text"
+        ]
+    )
+    for where, text in texts:
+        if len(text) > MAX_CONTENT_CHARS:
+            raise invalid(
+                f"Invalid '{where}': string too long. Expected a string with maximum length "
+                f"{MAX_CONTENT_CHARS}, but got a string with length {len(text)} instead.",
+                param=where,
+                code="string_above_max_length",
+            )
+
+
 def prepare_message(c: ServerContext, body: dict[str, Any], param: str = "") -> dict[str, Any]:
     """Check a CreateMessageRequest (ids it names exist) and turn it into message fields."""
     prefix = f"{param}." if param else ""
+    _check_length(body["content"], f"{prefix}content")
     content = message_content(body["content"])
     for i, part in enumerate(content):
         if (
