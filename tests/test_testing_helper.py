@@ -61,7 +61,7 @@ def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError) as err:
         srv.start()
     message = str(err.value)
-    assert "orchestrator serve exited with 2 while starting" in message
+    assert "orchestrator serve exited with 64 while starting" in message
     assert str(log) in message
     assert "no upstream is set: pass --upstream-base-url" in message
     assert not srv.running
