@@ -130,13 +130,17 @@ def _chat_call(call: dict[str, Any], calls_seen: dict[str, dict[str, str]]) -> T
     return ToolCall(id=call["id"], type=call["type"], name=call["type"], arguments=arguments)
 
 
+def message_tokens(message: ChatMessage) -> int:
+    """Approximate tokens one message adds to a request (framing, content, tool calls)."""
+    total = MESSAGE_OVERHEAD + count_tokens(message.content)
+    for call in message.tool_calls:
+        total += count_tokens(call.name) + count_tokens(call.arguments)
+    return total
+
+
 def estimate_tokens(messages: list[ChatMessage], tools: list[ToolDef]) -> int:
     """Approximate prompt tokens of a request (as the local model counts them)."""
-    total = REPLY_PRIMING
-    for m in messages:
-        total += MESSAGE_OVERHEAD + count_tokens(m.content)
-        for call in m.tool_calls:
-            total += count_tokens(call.name) + count_tokens(call.arguments)
+    total = REPLY_PRIMING + sum(message_tokens(m) for m in messages)
     for tool in tools:
         total += count_tokens(tool.name) + count_tokens(tool.description)
         if tool.parameters:
@@ -162,9 +166,15 @@ def truncate(
         history = history[-int(strategy["last_messages"]) :]
     if budget is None:
         return history
-    while len(history) > 1 and estimate_tokens(fixed + history, tools) > budget:
-        history = history[1:]
-    return history
+    # The estimate is a sum over messages: count each once and subtract as the oldest
+    # go, so a long thread costs one pass, not one full re-count per dropped message.
+    costs = [message_tokens(m) for m in history]
+    total = estimate_tokens(fixed, tools) + sum(costs)
+    start = 0
+    while len(history) - start > 1 and total > budget:
+        total -= costs[start]
+        start += 1
+    return history[start:]
 
 
 def build_request(

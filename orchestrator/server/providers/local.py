@@ -473,12 +473,16 @@ def prompt_tokens(request: ModelRequest) -> int:
 
 def truncate_tokens(text: str, limit: int) -> str:
     """The longest word-boundary prefix of ``text`` within ``limit`` tokens."""
-    out = ""
+    # Tokens never span whitespace and every piece but the last ends in it, so the
+    # prefix's count is the sum of its pieces' counts: one pass, not a re-count per word.
+    pieces: list[str] = []
+    total = 0
     for piece in split_words(text):
-        if count_tokens(out + piece) > limit:
+        total += count_tokens(piece)
+        if total > limit:
             break
-        out += piece
-    return out
+        pieces.append(piece)
+    return "".join(pieces)
 
 
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
