@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS objects (
     data   TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS objects_kind_parent ON objects (kind, parent, id);
+-- A thread's messages of one run (messages.list(run_id=...), a run's own messages):
+-- the expression matches _where's exactly, so SQLite seeks instead of scanning the thread.
+CREATE INDEX IF NOT EXISTS objects_kind_parent_run
+    ON objects (kind, parent, json_extract(data, '$.run_id'), id);
 """
 
 # Wire names of object kinds, for "No <kind> found with id ..." errors.
