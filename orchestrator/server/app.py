@@ -37,7 +37,7 @@ from orchestrator.server.routes import (
 log = logging.getLogger("orchestrator.server")
 
 
-def _auth(request: Request) -> None:
+async def _auth(request: Request) -> None:
     config: ServerConfig = request.app.state.ctx.config
     if config.api_key is None:
         return

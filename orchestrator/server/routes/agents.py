@@ -19,7 +19,7 @@ from orchestrator.server.store import ListParams, Order
 BETA = "agents=v1"
 
 
-def _beta_header(request: Request) -> None:
+async def _beta_header(request: Request) -> None:
     sent = [v.strip() for v in request.headers.get("openai-beta", "").split(",")]
     if BETA not in sent:
         raise APIError(

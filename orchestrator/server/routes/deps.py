@@ -14,7 +14,9 @@ from orchestrator.server.store import ListParams
 from orchestrator.server.wire import check_request
 
 
-def ctx(request: Request) -> ServerContext:
+# Dependencies are `async def` where they do no blocking I/O: FastAPI runs a sync one in
+# the thread pool, a hop per request that costs more CPU than the work itself.
+async def ctx(request: Request) -> ServerContext:
     return request.app.state.ctx
 
 
@@ -57,14 +59,14 @@ async def json_body(request: Request, schema: str | None = None) -> dict[str, An
     return body
 
 
-def list_params(
+async def list_params(
     limit: int = 20, order: str = "desc", after: str | None = None, before: str | None = None
 ) -> ListParams:
     """FastAPI dependency for the list endpoints' pagination query."""
     return ListParams(limit=limit, order=order, after=after, before=before)  # type: ignore[arg-type]
 
 
-def include_values(
+async def include_values(
     include_brackets: list[str] = Query(default=[], alias="include[]"),
     include: list[str] = Query(default=[]),
 ) -> list[str]:

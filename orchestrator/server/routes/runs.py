@@ -27,7 +27,7 @@ router = APIRouter()
 SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 
 
-def _include(
+async def _include(
     include_brackets: list[str] = Query(default=[], alias="include[]"),
     include: list[str] = Query(default=[]),
 ) -> bool:
