@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import API_KEY, ROOT
+from tests.support.cli import interruptible
 from tests.support.scenarios import (
     apply_assistants,
     make_project,
@@ -170,6 +171,7 @@ def test_ctrl_c_exits_130_with_the_reports_written(server, tmp_path: Path) -> No
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=interruptible,
         text=True,
     )
     try:

@@ -4,6 +4,7 @@ OPENAI_*/ORCHESTRATOR_* variables (so the embedded target and defaults apply).""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,3 +20,13 @@ def run_cli(cwd: Path, *args: str, timeout: float = 300) -> subprocess.Completed
         text=True,
         timeout=timeout,
     )
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child the test will Ctrl-C: SIGINT back to its default.
+
+    A job started in the background by a non-interactive shell (as CI may start the test
+    run) has SIGINT ignored, children inherit that, and Python then never raises
+    KeyboardInterrupt; a terminal's Ctrl-C always reaches the foreground command.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -29,6 +29,7 @@ from orchestrator.ownership import (
 )
 from orchestrator.reconcile.identity import file_tag, read_file_entries
 from tests.support import API_KEY, ROOT
+from tests.support.cli import interruptible
 from tests.support.proxy import FaultProxy, Faults
 
 FUNCTION = {
@@ -268,6 +269,7 @@ class Proj:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=interruptible,
         )
 
 
