@@ -26,7 +26,9 @@ PATH_PREFIXES = (
     "/conversations",
     "/containers",
 )
-OUT = Path(__file__).resolve().parents[1] / "orchestrator" / "server" / "openapi_subset.json"
+OUT = (
+    Path(__file__).resolve().parents[1] / "orchestrator" / "server" / "wire" / "openapi_subset.json"
+)
 
 
 def refs(node: Any, section: str = "schemas") -> set[str]:
@@ -48,9 +50,7 @@ def refs(node: Any, section: str = "schemas") -> set[str]:
 def main(spec_path: str) -> None:
     spec = yaml.load(Path(spec_path).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     # `?beta=true` variants are the same operations under a beta header's schemas.
-    paths = {
-        p: v for p, v in spec["paths"].items() if p.startswith(PATH_PREFIXES) and "?" not in p
-    }
+    paths = {p: v for p, v in spec["paths"].items() if p.startswith(PATH_PREFIXES) and "?" not in p}
     schemas = spec["components"]["schemas"]
     # Shared responses (e.g. TooManyRequests) are referenced from paths; keep them whole.
     responses = {n: spec["components"]["responses"][n] for n in sorted(refs(paths, "responses"))}

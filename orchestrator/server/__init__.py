@@ -13,14 +13,20 @@ no cycle, and that only the app imports routers)::
                                 files, vector_stores (+ resources, metadata checks)
     context.py                  ServerContext: config, store, engine, indexer of one server
     engine/                     runs outside the request: runs.py (a run's life),
-                                executor.py (model rounds as Assistants objects), and the
-                                surface-neutral citations.py, file_search_call.py,
-                                code_call.py a second wire surface reuses
+                                executor.py (model rounds as Assistants objects),
+                                responses.py (model rounds as Responses output items),
+                                response_prompt.py, items.py, item_log.py (the Responses
+                                side's prompt, input items and ordered item lists), and
+                                the surface-neutral citations.py, file_search_call.py,
+                                code_call.py both surfaces share
     indexing.py                 the vector store indexing worker (one per ServerContext)
     providers/                  model providers: local, chat, scripted steps
     tools/                      search index, chunking, extraction, citations format,
                                 the code interpreter sandbox
-    store.py, events.py, objects.py, wire.py, errors.py, ids.py, config.py
+    wire/                       request/response schemas: OpenAI's pinned spec subset
+                                (__init__.py, openapi_subset.json), agents.py (the beta
+                                Managed Agents wire, from the SDK's types)
+    store.py, events.py, objects.py, errors.py, ids.py, config.py
 """
 
 from orchestrator.server.app import create_app

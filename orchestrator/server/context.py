@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.server import item_log
 from orchestrator.server.config import ServerConfig
-from orchestrator.server.engine import Engine
+from orchestrator.server.engine import Engine, item_log
 from orchestrator.server.indexing import Indexer
 from orchestrator.server.services.responses import ResponseRunner
 from orchestrator.server.store import Store

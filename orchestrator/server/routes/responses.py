@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from orchestrator.server.context import ServerContext
+from orchestrator.server.engine.items import check_include, present
 from orchestrator.server.errors import invalid
-from orchestrator.server.response_items import check_include, present
 from orchestrator.server.routes.deps import ctx, include_values, json_body
 from orchestrator.server.services import responses
 from orchestrator.server.sse import sse_response

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.server import agent_wire
 from orchestrator.server.errors import invalid
 from orchestrator.server.ids import new_id, now
 from orchestrator.server.services.metadata import check_metadata
+from orchestrator.server.wire import agents as agent_wire  # `agents` is this module's noun
 from orchestrator.server.wire import check_against
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Conversations: a metadata object plus an ordered list of items (see :mod:`item_log`).
+"""Conversations: a metadata object plus an ordered list of items (see :mod:`~orchestrator.server.engine.item_log`).
 
 Responses run with ``conversation`` read the items as context and append their input
 and output items (see :mod:`services.responses`)."""
@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.server import item_log
+from orchestrator.server.engine import item_log
+from orchestrator.server.engine.items import check_include, present, to_items
 from orchestrator.server.errors import APIError, invalid
 from orchestrator.server.ids import new_id, now
-from orchestrator.server.response_items import check_include, present, to_items
 from orchestrator.server.services.metadata import check_metadata
 from orchestrator.server.store import Order, Page, Store
 

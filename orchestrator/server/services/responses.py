@@ -3,7 +3,7 @@ input items and input token counts; the runner that executes responses.
 
 A response's context is its chain: the items of every earlier response named by
 ``previous_response_id`` (their input items, then their output), or the items of its
-``conversation``; then its own input items (stored with :mod:`item_log`, owner = the
+``conversation``; then its own input items (stored with :mod:`~orchestrator.server.engine.item_log`, owner = the
 response id). Events go to the engine's event log (keyed by the response id), so a
 stream and a later ``GET ?stream=true&starting_after=N`` read the same sequence.
 """
@@ -17,20 +17,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.server import item_log
 from orchestrator.server.config import ServerConfig
-from orchestrator.server.errors import APIError, invalid
-from orchestrator.server.ids import new_id, now
-from orchestrator.server.prompt import estimate_tokens
-from orchestrator.server.providers.base import ChatMessage, Model, ModelError, ToolDef
-from orchestrator.server.response_context import (
+from orchestrator.server.engine import item_log
+from orchestrator.server.engine.items import check_include, present, to_items
+from orchestrator.server.engine.response_prompt import (
     build_request,
     chat_messages,
     known_sources,
     tool_defs,
 )
-from orchestrator.server.response_executor import ResponseExecutor
-from orchestrator.server.response_items import check_include, present, to_items
+from orchestrator.server.engine.responses import ResponseExecutor
+from orchestrator.server.errors import APIError, invalid
+from orchestrator.server.ids import new_id, now
+from orchestrator.server.prompt import estimate_tokens
+from orchestrator.server.providers.base import ChatMessage, Model, ModelError, ToolDef
 from orchestrator.server.services import containers, conversations
 from orchestrator.server.services.files import get_file
 from orchestrator.server.services.metadata import check_metadata

@@ -1,8 +1,8 @@
 """Executing one response: ask the model, stream its reply or tool calls, run the tools.
 
-The Responses twin of :mod:`engine.executor`, on the same parts: the model providers
-(:class:`providers.base.Model`), :mod:`engine.file_search_call`, :mod:`engine.code_call`
-(the sandbox) and :mod:`engine.citations`. Only the wire differs: output items and
+The Responses twin of :mod:`.executor`, on the same parts: the model providers
+(:class:`providers.base.Model`), :mod:`.file_search_call`, :mod:`.code_call`
+(the sandbox) and :mod:`.citations`. Only the wire differs: output items and
 ``response.*`` events, each with its ``sequence_number``.
 
 A round asks the model once. Text becomes a ``message`` item; built-in tool calls
@@ -23,6 +23,7 @@ from orchestrator.server.engine.citations import CitationStream
 from orchestrator.server.engine.code_call import run_code_call
 from orchestrator.server.engine.executor import _argument
 from orchestrator.server.engine.file_search_call import run_file_search
+from orchestrator.server.engine.response_prompt import build_request, remember_call
 from orchestrator.server.ids import new_id
 from orchestrator.server.providers.base import (
     ChatMessage,
@@ -34,7 +35,6 @@ from orchestrator.server.providers.base import (
     ToolCallDelta,
     ToolDef,
 )
-from orchestrator.server.response_context import build_request, remember_call
 from orchestrator.server.services import containers
 from orchestrator.server.services.files import delete_file, read_file_bytes
 from orchestrator.server.store import Store

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from orchestrator.server import item_log
+from orchestrator.server.engine import item_log
 from orchestrator.server.errors import invalid
 from orchestrator.server.ids import new_id
 from orchestrator.server.store import Store
