@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from orchestrator.project import PROJECT_FILE, ProjectConfig, load_project_config
+from orchestrator.redaction import display_url
 from orchestrator.server.config import (
     TOOL_CALL_FORMATS,
     HttpLimits,
@@ -61,7 +62,6 @@ from orchestrator.targets.target import (
     TARGET_APIS,
     Target,
     is_openai_host,
-    redact_url,
 )
 
 T = TypeVar("T")
@@ -273,7 +273,7 @@ def _target(
         base_url = OPENAI_BASE_URL
     if base_url and api == "assistants" and is_openai_host(base_url):
         raise SettingsError(
-            f"{redact_url(base_url)} is OpenAI's own host, which has answered the Assistants "
+            f"{display_url(base_url)} is OpenAI's own host, which has answered the Assistants "
             "API (/v1/assistants, /v1/threads) with 404 since 2026-08-26. To sync to OpenAI "
             "today, set `target: {api: openai}` in orchestrator.yaml (or pass --api openai): "
             "files and vector stores as before, Managed Agents for assistants with "

@@ -18,6 +18,7 @@ from orchestrator.cli.arguments import (
     color_option,
     usage_exit_code,
 )
+from orchestrator.redaction import log_redaction
 
 # name -> (module, attribute). Imported when used, so `orchestrator validate` does not
 # load the SDK, the server and the reconciler it never calls.
@@ -75,6 +76,8 @@ def cli(ctx: click.Context, verbose: int, color: bool | None) -> None:
         level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # -v logs request URLs, -vv response headers too: either may carry a key.
+    log_redaction.install("")
     if color is None and color_disabled_by(os.environ):
         color = False
     if color is not None:

@@ -19,6 +19,7 @@ from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.desired import DesiredState, desired_state
 from orchestrator.reconcile.plan import Plan, PlanOptions
 from orchestrator.reconcile.platform import reconcile_api
+from orchestrator.redaction import log_redaction, url_secrets
 from orchestrator.settings import Flags, Settings, SettingsError, resolve_settings
 from orchestrator.targets import Target, connect
 
@@ -49,12 +50,15 @@ def settings_for(
     """
     try:
         api = click.get_current_context().meta.get(API_META)
-        return resolve_settings(
+        settings = resolve_settings(
             project.config,
             Flags(namespace=namespace, base_url=base_url, api_key=api_key, api=api),
         )
     except SettingsError as e:
         fail(str(e), code)
+    target = settings.target
+    log_redaction.add(target.api_key, *url_secrets(target.base_url))
+    return settings
 
 
 @contextmanager

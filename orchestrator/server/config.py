@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from orchestrator.redaction import url_secrets
+
 # How an upstream's model writes tool calls (providers/chat_text_tools.py).
 ToolCallFormat = Literal["native", "json-in-text", "auto"]
 TOOL_CALL_FORMATS: tuple[ToolCallFormat, ...] = ("native", "json-in-text", "auto")
@@ -81,6 +83,13 @@ class ServerConfig:
     run_expiry_seconds: int = 600
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     http: HttpLimits = field(default_factory=HttpLimits)
+
+    def secrets(self) -> tuple[str, ...]:
+        """What no log line or error may show: the keys and the upstream URL's credentials."""
+        upstream = self.upstream
+        found = [self.api_key, upstream.api_key if upstream else None]
+        found += url_secrets(upstream.base_url) if upstream else ()
+        return tuple(s for s in found if s)
 
     @property
     def data_dir(self) -> Path | None:

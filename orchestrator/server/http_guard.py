@@ -20,6 +20,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from orchestrator.redaction import log_redaction
 from orchestrator.server.config import HttpLimits
 from orchestrator.server.errors import APIError
 from orchestrator.server.log_throttle import throttle_repeated_errors
@@ -126,9 +127,13 @@ def guarded_protocol(limits: HttpLimits) -> type[H11Protocol]:
 def uvicorn_config(app: Any, limits: HttpLimits, **options: Any) -> uvicorn.Config:
     """The server's uvicorn config; ``options`` add to it (log level, shutdown timeout...)."""
     throttle_repeated_errors()
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app,
         http=guarded_protocol(limits),
         h11_max_incomplete_event_size=_MAX_HEAD_BYTES,
         **options,
     )
+    # uvicorn's loggers have handlers of their own (set up just now) and do not propagate
+    # to the root logger's: its tracebacks and access lines get the redaction here.
+    log_redaction.install("uvicorn", "uvicorn.error", "uvicorn.access")
+    return config

@@ -30,7 +30,6 @@ from orchestrator.targets.target import (
     Target,
     TargetApi,
     is_openai_host,
-    redact_url,
 )
 
 __all__ = [
@@ -45,5 +44,4 @@ __all__ = [
     "embedded_config",
     "is_openai_host",
     "make_client",
-    "redact_url",
 ]

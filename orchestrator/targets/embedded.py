@@ -8,6 +8,7 @@ import threading
 
 import uvicorn
 
+from orchestrator.redaction import log_redaction
 from orchestrator.server import create_app
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.http_guard import uvicorn_config
@@ -18,6 +19,7 @@ class EmbeddedServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        log_redaction.add(*config.secrets())
         self.app = create_app(config)
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections
         # only when the proto says TCP; without it Nagle + delayed ACK add ~40 ms to

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from orchestrator.redaction import display_url
 from orchestrator.server.config import ServerConfig
 
 # Where the embedded target keeps its state, under the project root.
@@ -49,20 +50,11 @@ class Target:
         """For messages; never includes the key."""
         if self.kind == "embedded":
             return f"embedded server (state in {self.state_dir})"
-        return redact_url(self.base_url or "?")
+        return display_url(self.base_url or "?")
 
     @property
     def label(self) -> str:
         """How plans and lock files name the target (no key, no ephemeral port)."""
         if self.kind == "embedded":
             return "embedded"
-        return redact_url(self.base_url or "?")
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password@ or a query string (either may hold a key)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+        return display_url(self.base_url or "?")

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
+from orchestrator.redaction import Redactor
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.engine.executor import RunExecutor
 from orchestrator.server.errors import invalid
@@ -69,6 +70,9 @@ class Engine:
     def __init__(self, config: ServerConfig, store: Store) -> None:
         self.config = config
         self.store = store
+        # Every error a run or response stores or streams goes through it (an upstream
+        # may echo its key; an exception may carry a URL with credentials).
+        self.redact = Redactor(*config.secrets())
         self.events = EventLog(store)
         self.model: Model | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -195,6 +199,8 @@ class Engine:
     ) -> dict[str, Any]:
         """Put a run in a terminal status, closing its open step and message."""
         ts = now()
+        if last_error:
+            last_error = {**last_error, "message": self.redact(last_error["message"])}
         pending = self.private(run_id).get("pending_usage")
         step_status = _STEP_STATUS[status]
         for step in self.store.all("run_step", parent=run_id, where={"status": "in_progress"}):
@@ -361,7 +367,9 @@ class Engine:
             self._after_stop(run_id, reason)
         except Exception as exc:
             log.exception("run %s failed", run_id)
-            message = f"The server had an error while running: {type(exc).__name__}: {exc}"
+            message = self.redact(
+                f"The server had an error while running: {type(exc).__name__}: {exc}"
+            )
             # Streams see the error itself, then the failed run.
             self._emit_safely(
                 run_id,

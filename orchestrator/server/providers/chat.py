@@ -24,9 +24,11 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from orchestrator.redaction import Redactor, display_url
 from orchestrator.server.config import ServerConfig, UpstreamConfig
 from orchestrator.server.providers.base import (
     ModelError,
@@ -38,11 +40,9 @@ from orchestrator.server.providers.base import (
 )
 from orchestrator.server.providers.chat_errors import (
     Failure,
-    Redactor,
     classify_status,
     classify_stream_error,
     classify_transport,
-    display_url,
     upstream_message,
 )
 from orchestrator.server.providers.chat_mapping import (
@@ -83,6 +83,12 @@ _REJECTION_WORDS = (
 Item = TextDelta | ToolCallDelta | ModelResponse
 
 
+def endpoint_url(base_url: str, path: str) -> str:
+    """``path`` under the base URL, keeping its query string (``?api-version=``...)."""
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{path}"))
+
+
 class _RetryableStreamError(Exception):
     """An error event at the start of a stream (overloaded, rate limited): retry."""
 
@@ -102,9 +108,9 @@ class ChatModel:
                 "server.upstream_base_url in orchestrator.yaml)"
             )
         self.upstream: UpstreamConfig = config.upstream
-        self.endpoint = self.upstream.base_url.rstrip("/") + "/chat/completions"
+        self.endpoint = endpoint_url(self.upstream.base_url, "chat/completions")
         self.where = display_url(self.endpoint)
-        self.redact = Redactor(self.upstream.api_key)
+        self.redact = Redactor(*config.secrets())
         # Parameters this upstream has rejected; not sent again.
         self.dropped: set[str] = set()
         self._client: httpx.AsyncClient | None = None

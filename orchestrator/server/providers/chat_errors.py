@@ -15,26 +15,15 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from orchestrator.redaction import Redactor, shorten
+from orchestrator.redaction import Redactor, display_url, shorten
 
 ErrorCode = Literal["server_error", "rate_limit_exceeded", "invalid_prompt"]
 
 # Statuses worth another attempt (as the openai SDK: timeouts, lock conflicts, limits, 5xx).
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
-
-
-def display_url(url: str) -> str:
-    """The URL without credentials or query string (either could hold a key)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def parse_retry_after(headers: httpx.Headers) -> float | None:

@@ -161,6 +161,8 @@ class ResponseRunner:
         reason: str | None = None,
     ) -> dict[str, Any]:
         ts = now()
+        if error:
+            error = {**error, "message": self.engine.redact(error["message"])}
 
         def change(r: dict[str, Any]) -> None:
             r["status"] = status

@@ -11,6 +11,7 @@ import json
 import httpx
 import pytest
 
+from orchestrator.redaction import Redactor, display_url
 from orchestrator.server.providers.base import (
     ChatMessage,
     ModelRequest,
@@ -19,10 +20,8 @@ from orchestrator.server.providers.base import (
     ToolDef,
 )
 from orchestrator.server.providers.chat_errors import (
-    Redactor,
     classify_status,
     classify_transport,
-    display_url,
     parse_retry_after,
     upstream_message,
 )
