@@ -7,9 +7,9 @@ contract shared with the server),
 one list per turn, built from the turn's run steps: tool calls with their arguments,
 code-interpreter code, file-search calls and reply texts.
 
-The Assistants API does not expose the query of a file-search call, so a recorded
-file-search step carries the user's message of that turn as its query (what the local
-model itself would search for).
+The Assistants API does not expose the query of a file-search call, so a step recorded
+there carries the user's message of that turn as its query (what the local model itself
+would search for); over Responses it carries the query the model sent.
 
 Replay hands a turn's steps to the conversation's driver before that turn
 (:meth:`~orchestrator.scenarios.drivers.base.Conversation.queue_script`; on the
@@ -27,7 +27,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from orchestrator.scenarios.observed import TurnRecord
+from orchestrator.scenarios.observed import ToolCallRecord, TurnRecord
 from orchestrator.scripting import (
     ScriptCodeCall,
     ScriptFileSearchCall,
@@ -92,7 +92,7 @@ def steps_of_turn(turn: TurnRecord) -> list[ScriptStep]:
                 elif c.type == "code_interpreter":
                     calls.append(ScriptCodeCall(code=c.code or ""))
                 else:
-                    calls.append(ScriptFileSearchCall(query=turn.user))
+                    calls.append(ScriptFileSearchCall(query=_search_query(c, turn.user)))
             if calls:
                 out.append(ScriptStep(tool_calls=calls))
         elif step.type == "message_creation":
@@ -100,6 +100,12 @@ def steps_of_turn(turn: TurnRecord) -> list[ScriptStep]:
             if text is not None:
                 out.append(ScriptStep(reply=text))
     return out
+
+
+def _search_query(call: ToolCallRecord, user: str) -> str:
+    """The query a file-search call sent (Responses has it), else the user's message."""
+    queries = call.arguments.get("queries") if isinstance(call.arguments, dict) else None
+    return str(queries[0]) if queries else user
 
 
 def build(

@@ -207,6 +207,7 @@ class HandlerFailure:
     """Why a tool call could not be answered; the scenario fails with this."""
 
     # "missing" | "invalid_json" | "invalid_arguments" | "exception" | "bad_output" | "exit"
+    # | "loop" (the model kept calling functions: a turn over Responses ends it)
     kind: str
     tool: str
     arguments: str

@@ -47,8 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--scenarios-base-url",
         default=None,
-        help="run scenarios against this Assistants-v2 server, key from OPENAI_API_KEY "
-        "(default: the project's target, else the embedded server)",
+        help="run scenarios against this server (the project's target API: assistants or "
+        "openai), key from OPENAI_API_KEY (default: the project's target, else the "
+        "embedded server)",
     )
     group.addoption(
         "--scenarios-cassettes",
@@ -146,7 +147,6 @@ class ScenarioItem(pytest.Item):
     def setup(self) -> None:
         # Everything that can make the scenario unrunnable happens here, so pytest
         # reports it as an error (not a failure); pytrace=False: the message says it all.
-        from orchestrator.scenarios.drivers import UnsupportedApi
         from orchestrator.settings import SettingsError
 
         session = self._session()
@@ -154,8 +154,6 @@ class ScenarioItem(pytest.Item):
             runner = session.runner(self.root)
         except SettingsError as exc:
             pytest.fail(f"orchestrator settings: {exc}", pytrace=False)
-        except UnsupportedApi as exc:
-            pytest.fail(f"orchestrator target: {exc}", pytrace=False)
         problem = session.call(runner.preflight())
         if problem is not None:
             pytest.fail(problem.render(), pytrace=False)

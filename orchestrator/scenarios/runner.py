@@ -8,8 +8,9 @@
     print(report.exit_code)
 
 The runner plays turns through a driver (:mod:`orchestrator.scenarios.drivers`) for the
-target's API (``RunnerOptions.api``; the Assistants API today), through the ``openai``
-SDK, so it works the same against the embedded server and any compatible URL.
+target's API (``RunnerOptions.api``: threads and runs on ``assistants``, Conversations
+and Responses with the lock file's profiles on ``openai``), through the ``openai`` SDK,
+so it works the same against the embedded server and any compatible URL.
 Cassettes (``--record`` / ``--replay``) need the embedded server's script endpoint for
 replay.
 """
@@ -359,11 +360,15 @@ class ScenarioRunner:
             what = f"{limit:.3g} s" + (
                 " (the rest of the scenario's time limit)" if which == "scenario" else ""
             )
-            run_note = (
-                f"run {record.run_id} was cancelled (final status: {status})"
-                if record.run_id
-                else "no run had started"
-            )
+            if not record.run_id:
+                run_note = "no run had started"
+            elif status == "cancelled":
+                run_note = f"run {record.run_id} was cancelled (final status: cancelled)"
+            elif status in ("completed", "failed", "expired", "incomplete"):
+                run_note = f"run {record.run_id} had ended ({status})"
+            else:
+                # E.g. a streamed response: the Responses API cancels background ones only.
+                run_note = f"run {record.run_id} could not be cancelled (status: {status})"
             result.failures.append(
                 Problem(
                     "timeout",

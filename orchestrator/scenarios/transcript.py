@@ -75,7 +75,11 @@ def turn_markdown(turn: TurnRecord) -> str:
     for reply in turn.replies:
         out += ["**Assistant**", "", _quote(reply), ""]
     if turn.citations:
-        cites = "; ".join(f"{c.text} → {c.filename or c.file_id}" for c in turn.citations)
+        # Responses citations have no marker text: a file at a position.
+        cites = "; ".join(
+            f"{c.text} → {c.filename or c.file_id}" if c.text else (c.filename or c.file_id)
+            for c in turn.citations
+        )
         out += [f"Citations: {cites}", ""]
     status = str(turn.status)
     if turn.last_error:

@@ -48,16 +48,21 @@ def test_the_assistants_api_on_openais_host_is_refused_naming_api_openai(
 
 
 @pytest.mark.integration
-def test_scenarios_on_the_openai_api_are_refused_in_one_line(tmp_path, monkeypatch) -> None:
+def test_scenarios_on_the_openai_api_before_apply_name_the_missing_profile(
+    tmp_path, monkeypatch
+) -> None:
     import shutil
 
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     for part in ("assistants", "scenarios", "orchestrator.yaml"):
         copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
         copy(ROOT / part, tmp_path / part)
+    for cassette in (tmp_path / "scenarios").glob("*.cassette.yaml"):
+        cassette.unlink()
     result = CliRunner().invoke(
         cli, ["test", "-C", str(tmp_path), "--api", "openai", "--base-url", "embedded"]
     )
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("error: scenarios cannot be played on the 'openai' API yet")
+    assert "assistant 'math-tutor' has no Responses profile" in result.output
+    assert "run `orchestrator apply` in the project first" in result.output
     assert "Traceback" not in result.output

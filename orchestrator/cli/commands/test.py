@@ -12,7 +12,6 @@ from orchestrator.cli.exit_codes import INTERRUPTED, TEST_ERROR
 from orchestrator.cli.session import load_project_or_exit, settings_for
 from orchestrator.cli.views.scenarios import make_reporter, summary
 from orchestrator.scenarios import reports
-from orchestrator.scenarios.drivers import UnsupportedApi
 from orchestrator.scenarios.runner import RunnerOptions, run_scenarios, select_scenarios
 from orchestrator.targets import connect
 
@@ -166,9 +165,6 @@ def test_command(
         sys.exit(INTERRUPTED)
     except OSError as exc:
         click.echo(f"error: could not start or reach {target.describe()}: {exc}", err=True)
-        sys.exit(TEST_ERROR)
-    except UnsupportedApi as exc:
-        click.echo(f"error: {exc}", err=True)
         sys.exit(TEST_ERROR)
     if transcript_dir:
         reports.write_transcripts(report, transcript_dir)

@@ -3,6 +3,8 @@
 - :mod:`.base` — the :class:`Driver` / :class:`Conversation` interface and the types the
   runner passes through it
 - :mod:`.assistants` — the Assistants v2 API (threads, runs, ``submit_tool_outputs``)
+- :mod:`.responses` — OpenAI today (``api: openai``): Responses and Conversations, with
+  each assistant's Responses profile from the lock file
 """
 
 from __future__ import annotations
@@ -13,10 +15,7 @@ import openai
 
 from orchestrator.scenarios.drivers.assistants import AssistantsDriver
 from orchestrator.scenarios.drivers.base import Driver
-
-
-class UnsupportedApi(ValueError):
-    """No driver plays scenarios on this API yet; the message says what to do instead."""
+from orchestrator.scenarios.drivers.responses import ResponsesDriver
 
 
 def driver_for(
@@ -33,8 +32,6 @@ def driver_for(
         return AssistantsDriver(
             client, root=root, namespace=namespace, target=target, stream=stream
         )
-    raise UnsupportedApi(
-        f"scenarios cannot be played on the {api!r} API yet (scenarios over Responses are "
-        "not implemented): run them on the Assistants API, e.g. against the embedded server "
-        "with `--api assistants --base-url embedded`"
-    )
+    if api == "openai":
+        return ResponsesDriver(client, root=root, namespace=namespace, target=target, stream=stream)
+    raise ValueError(f"no scenario driver for the {api!r} API")

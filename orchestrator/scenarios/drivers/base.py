@@ -3,9 +3,9 @@
 The runner (timeouts, cassettes, expectations, reports) talks only to a
 :class:`Driver` and the :class:`Conversation` it starts; a driver plays turns on one
 API and fills the API-neutral :class:`~orchestrator.scenarios.observed.TurnRecord`
-that expectations, transcripts and cassettes read. Today's driver speaks the
-Assistants v2 API (:mod:`.assistants`: threads and runs); another API (e.g. Responses
-and Conversations) plugs in as a new driver without touching the rest.
+that expectations, transcripts and cassettes read. :mod:`.assistants` speaks the
+Assistants v2 API (threads and runs), :mod:`.responses` today's OpenAI (Conversations
+and Responses); another API plugs in as a new driver without touching the rest.
 """
 
 from __future__ import annotations
