@@ -180,21 +180,28 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
+def exit_code_rows(module: ModuleType = exit_codes) -> list[tuple[int, str]]:
+    """(status, meaning) from the module's ``EXIT_CODES`` data, or its docstring's table."""
+    data = getattr(module, "EXIT_CODES", None)
+    if data is not None:
+        return [(int(code), meaning) for code, meaning in data]
+    return [(int(row[0]), row[1]) for row in parse_rst_table(module.__doc__ or "").rows]
+
+
 def exit_code_reference(module: ModuleType = exit_codes) -> str:
     """The exit statuses from ``exit_codes.py``: its table, checked against its constants."""
-    table = parse_rst_table(module.__doc__ or "")
-    documented = {int(row[0]) for row in table.rows}
+    table = exit_code_rows(module)
     constants = {
         name: value
         for name, value in vars(module).items()
         if name.isupper() and isinstance(value, int)
     }
-    missing = sorted({v for v in constants.values()} - documented)
+    missing = sorted(set(constants.values()) - {code for code, _ in table})
     if missing:
         raise ValueError(f"{module.__name__}: codes {missing} have constants but no table row")
-    names = {code: [n for n, v in constants.items() if v == code] for code in documented}
     rows = [
-        [row[0], ", ".join(f"``{n}``" for n in names[int(row[0])]), row[1]] for row in table.rows
+        [str(code), ", ".join(f"``{n}``" for n, v in constants.items() if v == code), meaning]
+        for code, meaning in table
     ]
     return "\n".join(
         [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import inspect
 import json
 import re
 import shlex
@@ -91,20 +92,37 @@ def test_exit_code_reference_lists_every_status_with_its_constant() -> None:
 
 
 def test_exit_code_without_a_table_row_fails_the_build() -> None:
-    module = ModuleType("fake_exit_codes", (exit_codes.__doc__ or "").replace("130 ", "999 "))
+    generator = load_generator()
+    module = ModuleType("fake_exit_codes")
     module.OK, module.INTERRUPTED = 0, 130
+    module.EXIT_CODES = [(0, "success")]  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match=r"codes \[130\] have constants but no table row"):
-        load_generator().exit_code_reference(module)
+        generator.exit_code_reference(module)
+    # The same rule for a table kept in the docstring.
+    module = ModuleType("fake_exit_codes", "=  =====\n0  success\n=  =====\n")
+    module.OK, module.INTERRUPTED = 0, 130
+    with pytest.raises(ValueError, match=r"codes \[130\]"):
+        generator.exit_code_reference(module)
 
 
 def test_rst_table_rows_join_their_continuation_lines() -> None:
-    table = load_generator().parse_rst_table(exit_codes.__doc__ or "")
-    assert [row[0] for row in table.rows] == sorted(
-        {str(v) for k, v in vars(exit_codes).items() if k.isupper() and isinstance(v, int)},
-        key=int,
-    )
-    usage = next(row for row in table.rows if row[0] == "64")
-    assert "a usage error" in usage[1] and "`serve`: a bad setting" in usage[1]
+    doc = """Intro.
+
+    =====  ==========  ===========
+    name   source      default
+    =====  ==========  ===========
+    alpha  ``a.b``     1 [1]_
+    beta   ``c``       two
+           continued   words
+    =====  ==========  ===========
+
+    .. [1] A footnote
+       on two lines.
+    """
+    table = load_generator().parse_rst_table(inspect.cleandoc(doc))
+    assert table.header == ["name", "source", "default"]
+    assert table.rows == [["alpha", "``a.b``", "1 [1]_"], ["beta", "``c`` continued", "two words"]]
+    assert table.notes == ["[1] A footnote on two lines."]
 
 
 def test_yaml_reference_has_every_field_of_every_schema() -> None:
