@@ -117,6 +117,7 @@ class AssistantBuilder:
             top_p=_number(data, "top_p"),
             response_format=self._response_format(data.get("response_format")),
             reasoning_effort=_str(data, "reasoning_effort"),
+            adopt_id=_str(data["adopt"], "id") if isinstance(data.get("adopt"), dict) else None,
         )
         spec.tools = self._tools(data.get("tools"))
         loaded = LoadedAssistant(spec, doc, self.related)

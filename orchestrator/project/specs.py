@@ -141,6 +141,9 @@ class AssistantSpec:
     # `agent_from_defaults`: the value came from orchestrator.yaml `defaults`.
     agent: bool = False
     agent_from_defaults: bool = False
+    # `adopt: {id: ...}`: the server assistant this file was exported from (taken over by
+    # `apply --adopt` while it is unmanaged).
+    adopt_id: str | None = None
 
     def functions(self) -> dict[str, FunctionSpec]:
         return {t.function.name: t.function for t in self.tools if t.function is not None}

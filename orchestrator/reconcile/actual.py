@@ -164,48 +164,39 @@ class ActualState:
     locks: list[dict[str, Any]] = field(default_factory=list)
     # Journal pages of applies that are over (interrupted or failed): to resolve and delete.
     journals: list[JournalPage] = field(default_factory=list)
+    # Vector stores without our marker (id -> the server's JSON): what adopted assistants
+    # may use.
+    unmarked_stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Unmarked stores that adopted assistants use, with their files (see :mod:`.adoption`).
+    adoptable_stores: list[ActualVectorStore] = field(default_factory=list)
 
     def files_by_id(self) -> dict[str, ActualFile]:
         return {f.id: f for f in self.files}
 
-    def fingerprint(self, adoption_names: set[str] | None = None) -> str:
+    def fingerprint(
+        self, adoption_names: set[str] | None = None, adoption_ids: set[str] | None = None
+    ) -> str:
         """A hash of everything a plan is computed from (volatile counters left out).
 
-        ``adoption_names``: unmanaged assistants with these names count too, since a new
-        one would turn a planned create into an adoption question.
+        ``adoption_names`` / ``adoption_ids``: unmanaged assistants with these names or ids
+        count too, since a new one would turn a planned create into an adoption question.
         """
         names = adoption_names or set()
+        ids = adoption_ids or set()
+        stores = sorted((_store_print(v) for v in self.vector_stores), key=lambda d: d["id"])
+        if self.adoptable_stores:
+            stores += sorted(
+                ({**_store_print(v), "adoptable": True} for v in self.adoptable_stores),
+                key=lambda d: d["id"],
+            )
         return sha256_json(
             {
                 "assistants": sorted((a.raw for a in self.assistants), key=lambda r: r["id"]),
                 "unmanaged": sorted(
-                    (a.raw for a in self.unmanaged_assistants if a.name in names),
+                    (a.raw for a in self.unmanaged_assistants if a.name in names or a.id in ids),
                     key=lambda r: r["id"],
                 ),
-                "vector_stores": sorted(
-                    (
-                        {
-                            "id": v.id,
-                            "name": v.name,
-                            "metadata": v.metadata,
-                            "status": _coarse(v.status),
-                            "files": sorted(
-                                (
-                                    {
-                                        "file_id": f.file_id,
-                                        "status": _coarse(f.status),
-                                        "attributes": f.attributes,
-                                        "chunking_strategy": f.chunking_strategy,
-                                    }
-                                    for f in v.files
-                                ),
-                                key=lambda d: d["file_id"],
-                            ),
-                        }
-                        for v in self.vector_stores
-                    ),
-                    key=lambda d: d["id"],
-                ),
+                "vector_stores": stores,
                 "files": sorted(
                     (
                         {
@@ -227,12 +218,33 @@ class ActualState:
         )
 
 
+def _store_print(v: ActualVectorStore) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "name": v.name,
+        "metadata": v.metadata,
+        "status": _coarse(v.status),
+        "files": sorted(
+            (
+                {
+                    "file_id": f.file_id,
+                    "status": _coarse(f.status),
+                    "attributes": f.attributes,
+                    "chunking_strategy": f.chunking_strategy,
+                }
+                for f in v.files
+            ),
+            key=lambda d: d["file_id"],
+        ),
+    }
+
+
 def _coarse(status: str) -> str:
     # Indexing finishing between plan and apply does not make a plan stale; failing does.
     return "ok" if status in ("in_progress", "completed") else status
 
 
-def _vs_file(raw: dict[str, Any]) -> ActualVectorStoreFile:
+def vs_file(raw: dict[str, Any]) -> ActualVectorStoreFile:
     return ActualVectorStoreFile(
         file_id=raw["id"],
         status=raw.get("status") or "completed",
@@ -333,6 +345,8 @@ def actual_from_listings(namespace: str, listings: Listings) -> ActualState:
             state.unmanaged_assistants.append(ActualAssistant(raw))
     for raw in listings.vector_stores:
         meta = raw.get("metadata") or {}
+        if not is_marked(meta):
+            state.unmarked_stores[raw["id"]] = raw
         if is_lock(meta, namespace):
             state.locks.append(raw)
         elif is_journal(meta, namespace):
@@ -345,7 +359,7 @@ def actual_from_listings(namespace: str, listings: Listings) -> ActualState:
                     metadata=meta,
                     created_at=int(raw.get("created_at") or 0),
                     status=raw.get("status") or "completed",
-                    files=[_vs_file(f) for f in listings.store_files[raw["id"]]],
+                    files=[vs_file(f) for f in listings.store_files[raw["id"]]],
                 )
             )
     listed = {raw["id"]: raw for raw in listings.files}

@@ -211,7 +211,7 @@ class Executor:
             )
         self._creates(uploads, self._upload, self._find_files)
         self.guard()
-        self._each(by("vector_store", "create", "replace", "update"), self._vector_store)
+        self._each(by("vector_store", "create", "replace", "update", "adopt"), self._vector_store)
         self.guard()
         self._creates(by("assistant", "create"), self._create_assistant, self._find_assistants)
         self._each(by("assistant", "update", "adopt"), self._update_assistant)
@@ -417,7 +417,7 @@ class Executor:
             )
         for fid in op.detach:
             self.api.detach_file(vs_id, fid, what=f"detach {fid} from {c.label}")
-        if op.update_store and c.action == "update":
+        if op.update_store and c.action in ("update", "adopt"):
             self.api.update_vector_store(
                 vs_id,
                 {**op.metadata, **entries},

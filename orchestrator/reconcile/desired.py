@@ -80,6 +80,8 @@ class DesiredAssistant:
     vector_store: str | None  # key
     # The names the code interpreter shows them by (sha256 -> file name).
     code_interpreter_names: dict[str, str] = field(default_factory=dict)
+    # The server assistant the YAML was exported from (`adopt: {id}`); not in the spec hash.
+    adopt_id: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -148,6 +150,7 @@ def _platform_object(
             user_metadata=dict(sorted(spec.metadata.items())),
             code_interpreter_files=[],
             vector_store=None,
+            adopt_id=spec.adopt_id,
         )
     if blockers:
         state.warnings.append(
@@ -251,6 +254,7 @@ def desired_state(
             user_metadata=dict(sorted(spec.metadata.items())),
             code_interpreter_files=ci,
             vector_store=vs_key,
+            adopt_id=spec.adopt_id,
         )
     for a in state.assistants.values():
         a.code_interpreter_names = {s: state.files[s].name for s in a.code_interpreter_files}

@@ -2,10 +2,16 @@
 
 The output is what the loader reads back into the same desired state, so ``export``
 then ``plan`` shows no changes for managed assistants (and, for unmanaged ones, only
-the adoption). Per assistant ``<out>/<key>.yaml``; functions in
-``<out>/functions/<name>.json``; multi-line instructions in ``<out>/prompts/<key>.md``;
-files downloaded into ``<out>/files/<store or assistant key>/``. ``${`` in strings is
-written as ``$${`` so the loader's variable interpolation leaves it alone.
+the adoption: each YAML names the assistant it came from in ``adopt: {id: ...}``, which
+``apply --adopt`` takes over). Managed assistants go to ``<out>/``, unmanaged ones to
+``<out>/imported/``; in each, per assistant ``<key>.yaml``; functions in
+``functions/<name>.json``; multi-line instructions in ``prompts/<key>.md``; files
+downloaded into ``files/<store or assistant key>/``. ``${`` in strings is written as
+``$${`` so the loader's variable interpolation leaves it alone.
+
+Nothing is written before everything was fetched; an assistant whose YAML (or one of
+its own files) exists and differs is skipped whole (``overwrite`` replaces), so no
+prompt or file copy is left without the YAML that uses it.
 """
 
 from __future__ import annotations
@@ -32,8 +38,23 @@ from orchestrator.reconcile.target import ReconcileTarget
 _KEY_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+IMPORTED_DIR = "imported"
+
+
 class ExportPathError(ReconcileError):
     """A path built from server data would leave the output folder."""
+
+
+class ExportSelectError(ReconcileError):
+    """Assistants asked for by id, key or name that the server does not have."""
+
+    def __init__(self, missing: list[str], where: str) -> None:
+        self.missing = missing
+        names = ", ".join(repr(m) for m in missing)
+        super().__init__(
+            f"no assistant {where}matches {names} (by id, key or name); nothing was exported. "
+            "`orchestrator export` without arguments exports them all"
+        )
 
 
 @dataclass
@@ -48,10 +69,31 @@ class ExportOptions:
 
 
 @dataclass
+class ExportedAssistant:
+    key: str
+    id: str
+    name: str | None
+    managed: bool
+    # Its YAML file.
+    path: Path
+    # "written", "unchanged" (the same file was there), or "skipped" (one of its files
+    # exists and differs: nothing of it was written).
+    status: str = "written"
+
+
+@dataclass
 class ExportReport:
     written: list[Path] = field(default_factory=list)
-    assistants: list[tuple[str, str]] = field(default_factory=list)  # (key, id)
+    assistants: list[ExportedAssistant] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exported(self) -> list[ExportedAssistant]:
+        return [a for a in self.assistants if a.status != "skipped"]
+
+    @property
+    def skipped(self) -> list[ExportedAssistant]:
+        return [a for a in self.assistants if a.status == "skipped"]
 
 
 def slug(text: str) -> str:
@@ -100,11 +142,17 @@ class _Exporter:
         self.out = options.out_dir.resolve()
         self.report = ExportReport()
         self.planned: dict[Path, bytes] = {}
-        self.functions: dict[str, str] = {}  # function json text -> relative path
-        self.file_dirs: dict[str, list[str]] = {}  # "<group>": relative paths written
+        # The assistants whose YAML needs each path (shared functions and files: several).
+        self.owners: dict[Path, set[str]] = {}
+        # The folder of the assistant being exported (managed: out, unmanaged: imported/),
+        # and its key.
+        self.base = self.out
+        self.key = ""
+        self.functions: dict[tuple[Path, str], Path] = {}  # (base, function json) -> path
+        self.file_dirs: dict[tuple[Path, str], list[Path]] = {}  # (base, group) -> paths
 
     def _relpath(self, path: Path) -> str:
-        return os.path.relpath(path, self.out).replace(os.sep, "/")
+        return os.path.relpath(path, self.base).replace(os.sep, "/")
 
     def _put(self, path: Path, data: bytes) -> None:
         # Every part was sanitised; this is the guard that holds even if one was not.
@@ -113,6 +161,12 @@ class _Exporter:
         if path in self.planned and self.planned[path] != data:
             raise AssertionError(f"two different exports for {path}")
         self.planned[path] = data
+        self.owners.setdefault(path, set()).add(self.key)
+
+    def _need(self, paths: list[Path]) -> None:
+        """Paths exported earlier (shared) that the current assistant uses too."""
+        for path in paths:
+            self.owners.setdefault(path, set()).add(self.key)
 
     def run(self) -> ExportReport:
         try:
@@ -134,8 +188,16 @@ class _Exporter:
             want = set(self.opt.select)
             chosen = [(a, m) for a, m in chosen if {a.id, a.key, a.name or ""} & want]
             missing = want - {x for a, _ in chosen for x in (a.id, a.key, a.name)}
-            for m in sorted(missing):
-                self.report.warnings.append(f"no assistant matches {m!r} (id, key or name)")
+            if missing:
+                where = (
+                    ""
+                    if self.opt.include_managed and self.opt.include_unmanaged
+                    else "managed in this namespace "
+                    if self.opt.include_managed
+                    else "unmanaged "
+                )
+                # Before anything is written: asked for by name, a typo is an error.
+                raise ExportSelectError(sorted(missing), where)
         chosen.sort(key=lambda t: (t[0].created_at, t[0].id))
         used_keys: set[str] = {a.key for a, m in chosen if m}
         stores = {v.id: v for v in actual.vector_stores}
@@ -155,19 +217,50 @@ class _Exporter:
                 while key in used_keys:
                     key, n = f"{base}-{n}", n + 1
                 used_keys.add(key)
+            self.base = self.out if managed else self.out / IMPORTED_DIR
+            self.key = key
             self._assistant(a, key, stores, store_keys, files_by_id)
-            self.report.assistants.append((key, a.id))
+            self.report.assistants.append(
+                ExportedAssistant(
+                    key=key, id=a.id, name=a.name, managed=managed, path=self.base / f"{key}.yaml"
+                )
+            )
+        self._write()
+        return self.report
+
+    def _write(self) -> None:
+        """Write what every assistant needs; skip an assistant whose files are in the way."""
+        differs = {
+            path
+            for path, data in self.planned.items()
+            if not self.opt.overwrite and path.exists() and path.read_bytes() != data
+        }
+        skipped: set[str] = set()
+        for exported in self.report.assistants:
+            mine = sorted(p for p, keys in self.owners.items() if exported.key in keys)
+            blocking = [p for p in mine if p in differs]
+            if blocking:
+                exported.status = "skipped"
+                skipped.add(exported.key)
+                shown = ", ".join(str(p) for p in blocking)
+                self.report.warnings.append(
+                    f"assistant {exported.key} ({exported.id}) not exported: {shown} exists and "
+                    "differs (use --force to overwrite)"
+                )
+        written: set[Path] = set()
         for path, data in sorted(self.planned.items()):
-            if path.exists() and not self.opt.overwrite:
-                if path.read_bytes() != data:
-                    self.report.warnings.append(
-                        f"{path} exists and differs: not overwritten (use --force)"
-                    )
+            if not self.owners[path] - skipped or path in differs:
+                continue  # only skipped assistants need it (or it is in the way)
+            if path.exists() and path.read_bytes() == data:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+            written.add(path)
             self.report.written.append(path)
-        return self.report
+        for exported in self.report.assistants:
+            if exported.status != "skipped":
+                mine = {p for p, keys in self.owners.items() if exported.key in keys}
+                exported.status = "written" if mine & written else "unchanged"
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -179,8 +272,10 @@ class _Exporter:
         if fn.get("strict"):
             body["strict"] = True
         text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
-        if text in self.functions:
-            return self.functions[text]
+        if (self.base, text) in self.functions:
+            done = self.functions[(self.base, text)]
+            self._need([done])
+            return self._relpath(done)
         name = fn["name"]
         if not isinstance(name, str) or not FUNCTION_NAME_RE.match(name):
             self.report.warnings.append(
@@ -188,21 +283,22 @@ class _Exporter:
                 "(letters, digits, _ and -, at most 64); its file is named after a slug of it"
             )
             name = slug(str(name)) if str(name).strip() else "function"
-        path = self.out / "functions" / f"{name}.json"
+        path = self.base / "functions" / f"{name}.json"
         if path in self.planned and self.planned[path] != text.encode():
-            path = self.out / "functions" / f"{key}--{name}.json"
+            path = self.base / "functions" / f"{key}--{name}.json"
         self._put(path, text.encode())
-        rel = self._relpath(path)
-        self.functions[text] = rel
-        return rel
+        self.functions[(self.base, text)] = path
+        return self._relpath(path)
 
     def _download(
         self, file_ids: list[str], group: str, files_by_id: dict[str, Any], what: str
     ) -> list[str]:
         """Download files into files/<group>/; return the relative paths."""
-        if group in self.file_dirs:
-            return self.file_dirs[group]
-        rels: list[str] = []
+        if (self.base, group) in self.file_dirs:
+            done = self.file_dirs[(self.base, group)]
+            self._need(done)
+            return [self._relpath(p) for p in done]
+        paths: list[Path] = []
         names: set[str] = set()
         for fid in file_ids:
             meta = files_by_id.get(fid)
@@ -224,11 +320,11 @@ class _Exporter:
                 )
                 continue
             names.add(name)
-            path = self.out / "files" / group / name
+            path = self.base / "files" / group / name
             self._put(path, data)
-            rels.append(self._relpath(path))
-        self.file_dirs[group] = rels
-        return rels
+            paths.append(path)
+        self.file_dirs[(self.base, group)] = paths
+        return [self._relpath(p) for p in paths]
 
     def _assistant(
         self,
@@ -240,7 +336,7 @@ class _Exporter:
     ) -> None:
         raw = a.raw
         what = f"assistant {key} ({a.id})"
-        doc: dict[str, Any] = {"kind": "Assistant", "key": key}
+        doc: dict[str, Any] = {"kind": "Assistant", "key": key, "adopt": {"id": a.id}}
         for name in ("name", "description"):
             if raw.get(name):
                 doc[name] = raw[name]
@@ -248,7 +344,7 @@ class _Exporter:
         instructions = raw.get("instructions")
         if instructions:
             if "\n" in instructions and "\r" not in instructions:
-                path = self.out / "prompts" / f"{key}.md"
+                path = self.base / "prompts" / f"{key}.md"
                 self._put(path, instructions.encode("utf-8"))
                 doc["instructions_file"] = self._relpath(path)
             else:
@@ -307,14 +403,14 @@ class _Exporter:
         user_meta = {k: v for k, v in a.metadata.items() if k not in RESERVED_METADATA_KEYS}
         if user_meta:
             doc["metadata"] = user_meta
-        schema = os.path.relpath(self.root / "schemas" / "assistant.schema.json", self.out)
+        schema = os.path.relpath(self.root / "schemas" / "assistant.schema.json", self.base)
         text = f"# yaml-language-server: $schema={schema.replace(os.sep, '/')}\n"
         text += f"# Exported from {a.id}"
         text += " (managed)\n" if is_managed(a.metadata, self.ns) else " (unmanaged)\n"
         text += yaml.dump(
             _escape(doc), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
         )
-        self._put(self.out / f"{key}.yaml", text.encode("utf-8"))
+        self._put(self.base / f"{key}.yaml", text.encode("utf-8"))
 
     def _store(
         self,
@@ -368,3 +464,37 @@ def export_assistants(
 ) -> ExportReport:
     """Write YAML for the server's assistants (managed in ``namespace`` and unmanaged)."""
     return _Exporter(api, namespace, root, options).run()
+
+
+EXPORT_FORMAT_VERSION = 1
+
+
+def report_to_json(report: ExportReport, root: Path) -> dict[str, Any]:
+    """The ``export --json`` document (versioned like ``plan --json``)."""
+
+    def show(path: Path) -> str:
+        return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+    return {
+        "format_version": EXPORT_FORMAT_VERSION,
+        "assistants": [
+            {
+                "key": a.key,
+                "id": a.id,
+                "name": a.name,
+                "managed": a.managed,
+                "path": show(a.path),
+                "status": a.status,
+            }
+            for a in report.assistants
+        ],
+        "written": [show(p) for p in report.written],
+        "summary": {
+            "exported": len(report.exported),
+            "managed": sum(a.managed for a in report.exported),
+            "unmanaged": sum(not a.managed for a in report.exported),
+            "skipped": len(report.skipped),
+            "files_written": len(report.written),
+        },
+        "warnings": report.warnings,
+    }

@@ -106,6 +106,11 @@ class Counts:
         if self.cleanup:
             pages = "page" if self.cleanup == 1 else "pages"
             text += f"; {self.cleanup} journal {pages} of an interrupted apply to clear"
+        if self.blocked:
+            text += (
+                f"; {self.blocked} cannot be applied (conflicts, see above): nothing is "
+                "applied until they are resolved"
+            )
         return text + "."
 
 
@@ -119,6 +124,8 @@ class Plan:
     # Names of desired assistants: unmanaged assistants with these names are part of
     # the fingerprint (a new one would be an adoption question).
     adoption_names: list[str] = field(default_factory=list)
+    # Unmanaged assistants the plan adopts (or asks about): part of the fingerprint too.
+    adoption_ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     partial: bool = False
     created_at: str = ""

@@ -80,6 +80,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "options": {"prune": plan.options.prune, "adopt": plan.options.adopt},
         "partial": plan.partial,
         "adoption_names": plan.adoption_names,
+        "adoption_ids": plan.adoption_ids,
         "summary": {
             "add": n.add,
             "change": n.change,
@@ -113,6 +114,7 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
         options=PlanOptions(prune=bool(opts.get("prune")), adopt=bool(opts.get("adopt"))),
         target=data.get("target") or "",
         adoption_names=list(data.get("adoption_names") or []),
+        adoption_ids=list(data.get("adoption_ids") or []),
         warnings=list(data.get("warnings") or []),
         partial=bool(data.get("partial")),
         created_at=data.get("created_at") or "",

@@ -18,6 +18,7 @@ from orchestrator.reconcile.actual import (
     ActualState,
     ActualVectorStore,
 )
+from orchestrator.reconcile.adoption import AdoptionMatch, adoption_ids, adoption_matches
 from orchestrator.reconcile.desired import (
     ASSISTANT_FIELDS,
     DesiredAssistant,
@@ -111,6 +112,10 @@ class _Planner:
         self.keep_files: set[str] = set()
         # vector store key -> id of the store that stays (None: a new one is created)
         self.vs_final: dict[str, str | None] = {}
+        # Desired assistants without a managed object: the unmanaged one each takes over.
+        self.adoption = adoption_matches(desired, actual)
+        # Unmarked vector stores this plan adopts: id -> desired key.
+        self.adopted_stores: dict[str, str] = {}
 
     # -- labels -----------------------------------------------------------------------
 
@@ -216,7 +221,8 @@ class _Planner:
     def plan_file_deletes(self) -> None:
         keep = self.keep_files | set(self.file_for_sha.values())
         for f in sorted(self.a.files, key=lambda f: (f.created_at, f.id)):
-            if f.id in keep:
+            if f.id in keep or f.origin == "adopt":
+                # A file adopted now is its owner's until an apply made it ours.
                 continue
             sha = self.desired_sha_of(f)
             if f.legacy:
@@ -294,6 +300,11 @@ class _Planner:
             self.a.vector_stores, self.d.vector_stores, self._vs_delete
         )
         for dvs, primary in matched:
+            if primary is None and self.opt.adopt:
+                adopted = self._vs_adopt(dvs)
+                if adopted is not None:
+                    self.changes.append(adopted)
+                    continue
             self.changes.append(self._vs_change(dvs, primary))
         for vs in gone:
             if self.opt.prune:
@@ -311,6 +322,34 @@ class _Planner:
                         refs={"file_ids": [f.file_id for f in vs.files]},
                     )
                 )
+
+    def _vs_adopt(self, dvs: DesiredVectorStore) -> Change | None:
+        """Take over the unmarked store the adopted assistants of this store use, when it
+        can stay (a store that would be replaced is left to its owner)."""
+        adoptable = {v.id: v for v in self.a.adoptable_stores}
+        for key in sorted(dvs.assistants):
+            match = self.adoption.get(key)
+            if match is None or match.target is None:
+                continue
+            for vid in match.target.vector_store_ids:
+                vs = adoptable.get(vid)
+                if vs is None or vid in self.adopted_stores:
+                    continue
+                change = self._vs_change(dvs, vs)
+                if change.action not in ("noop", "update"):
+                    self.vs_final.pop(dvs.key, None)
+                    continue
+                self.adopted_stores[vid] = dvs.key
+                change.action = "adopt"
+                change.drift = False
+                change.reason = (
+                    f"unmanaged vector store {vs.name or vid!r}, used by {match.target.id}, "
+                    "taken over"
+                )
+                if change.vector_store is not None:
+                    change.vector_store.update_store = True
+                return change
+        return None
 
     def _vs_delete(self, vs: ActualVectorStore, reason: str) -> Change:
         return Change(
@@ -469,7 +508,7 @@ class _Planner:
 
     def _comparable_refs(self, asst: ActualAssistant) -> tuple[list[str], list[str]]:
         ci = [self.ci_key_of(fid) for fid in asst.code_interpreter_file_ids]
-        vs_keys = {vs.id: vs.key for vs in self.a.vector_stores}
+        vs_keys = {vs.id: vs.key for vs in self.a.vector_stores} | self.adopted_stores
         stores = []
         for vid in asst.vector_store_ids:
             key = vs_keys.get(vid)
@@ -542,13 +581,9 @@ class _Planner:
         return diffs, send, send_resources, full
 
     def plan_assistants(self) -> None:
-        unmanaged: dict[str, list[ActualAssistant]] = defaultdict(list)
-        for a in self.a.unmanaged_assistants:
-            if a.name:
-                unmanaged[a.name].append(a)
         matched, gone = self._match_by_key(self.a.assistants, self.d.assistants, self._asst_delete)
         for da, primary in matched:
-            self.changes.append(self._asst_change(da, primary, unmanaged))
+            self.changes.append(self._asst_change(da, primary))
         for a in gone:
             if self.opt.prune:
                 self.changes.append(self._asst_delete(a, "no longer in the YAML"))
@@ -594,43 +629,56 @@ class _Planner:
             kind="assistant", action="delete", key=a.key, label=a.key, id=a.id, reason=reason
         )
 
-    def _asst_change(
-        self,
-        da: DesiredAssistant,
-        primary: ActualAssistant | None,
-        unmanaged: dict[str, list[ActualAssistant]],
+    def _asst_adopt(
+        self, da: DesiredAssistant, match: AdoptionMatch, meta: dict[str, str]
     ) -> Change:
+        if match.conflict:
+            return _asst(da, "blocked", reason=match.conflict)
+        target = match.target
+        assert target is not None
+        found = (
+            f"unmanaged assistant {target.id}, which its YAML was exported from"
+            if match.by == "id"
+            else f"an unmanaged assistant named {target.name!r} ({target.id})"
+        )
+        if not self.opt.adopt:
+            return _asst(
+                da,
+                "blocked",
+                reason=f"{found} exists; run with --adopt to take it over"
+                + ("" if match.by == "id" else ", or rename one of them"),
+            )
+        diffs, send, send_res, full = self._assistant_diffs(target, da, meta)
+        if not send_res:
+            # Its files stay referenced (and become ours with the file entries).
+            self.keep_files.update(target.code_interpreter_file_ids)
+        reason = f"{found} taken over"
+        if match.id_not_found:
+            reason += f"; its adopt.id {da.adopt_id} is not an unmanaged assistant here"
+        return _asst(
+            da,
+            "adopt",
+            id=target.id,
+            reason=reason,
+            diffs=diffs,
+            assistant=_asst_op(da, send, full, send_res),
+            refs=_asst_refs(target),
+        )
+
+    def _asst_change(self, da: DesiredAssistant, primary: ActualAssistant | None) -> Change:
         meta = {**da.user_metadata, **managed_metadata(self.d.namespace, da.key, da.sha256)}
         for sha in da.code_interpreter_files:
             if sha in self.file_for_sha:
                 self.keep_files.add(self.file_for_sha[sha])
         if primary is None:
-            same = unmanaged.get(da.fields.get("name") or "") if da.fields.get("name") else None
-            if same:
-                if len(same) == 1 and self.opt.adopt:
-                    target = same[0]
-                    diffs, send, send_res, full = self._assistant_diffs(target, da, meta)
-                    return _asst(
-                        da,
-                        "adopt",
-                        id=target.id,
-                        reason=f"unmanaged assistant named {target.name!r} taken over",
-                        diffs=diffs,
-                        assistant=_asst_op(da, send, full, send_res),
-                        refs=_asst_refs(target),
-                    )
-                ids = ", ".join(a.id for a in same)
-                if len(same) == 1:
-                    reason = (
-                        f"an unmanaged assistant named {da.fields['name']!r} exists ({ids}); "
-                        "run with --adopt to take it over, or rename one of them"
-                    )
-                else:
-                    reason = (
-                        f"{len(same)} unmanaged assistants are named {da.fields['name']!r} "
-                        f"({ids}); delete or rename the extra ones, then run with --adopt"
-                    )
-                return _asst(da, "blocked", reason=reason)
+            match = self.adoption.get(da.key)
+            if match is not None and (match.target is not None or match.conflict):
+                return self._asst_adopt(da, match, meta)
+            if match is not None and match.id_not_found:
+                self.warnings.append(
+                    f"assistant {da.key!r}: its adopt.id {da.adopt_id} is not an unmanaged "
+                    "assistant on this server; it is created as a new one"
+                )
             fields = {k: v for k, v in da.fields.items() if v is not None}
             return _asst(
                 da,
@@ -749,11 +797,12 @@ def make_plan(
     names = sorted({n for a in desired.assistants.values() if (n := a.fields.get("name"))})
     plan = Plan(
         namespace=desired.namespace,
-        fingerprint=actual.fingerprint(set(names)),
+        fingerprint=actual.fingerprint(set(names), set(adoption_ids(p.adoption))),
         changes=changes,
         options=options,
         target=target,
         adoption_names=names,
+        adoption_ids=adoption_ids(p.adoption),
         warnings=p.warnings,
         partial=desired.partial,
         created_at=_now(),
@@ -775,8 +824,6 @@ def make_plan(
             "and will be kept; run with --prune to delete "
             f"{'them' if len(orphans) != 1 else 'it'}."
         )
-    for c in plan.blocked:
-        plan.warnings.append(f"assistant {c.key!r}: {c.reason}")
     return plan
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.reconcile.actual import ActualState, fetch_actual
+from orchestrator.reconcile.adoption import adoption_ids, adoption_matches, discover
 from orchestrator.reconcile.apply import (
     ApplyOptions,
     ApplyResult,
@@ -105,12 +106,16 @@ def plan(
     target: str = "",
     parallelism: int = 8,
 ) -> Plan:
+    options = options or PlanOptions()
     actual = fetch_actual(api, desired.namespace, parallelism=parallelism)
+    if options.adopt:
+        ids = adoption_ids(adoption_matches(desired, actual))
+        discover(api, actual, ids, desired.files, parallelism=parallelism)
     return make_plan(desired, actual, options, target=target)
 
 
 def _stale(plan: Plan, actual: ActualState) -> bool:
-    return actual.fingerprint(set(plan.adoption_names)) != plan.fingerprint
+    return actual.fingerprint(set(plan.adoption_names), set(plan.adoption_ids)) != plan.fingerprint
 
 
 def apply(
@@ -151,6 +156,11 @@ def apply(
     )
     with server_lock:
         actual = fetch_actual(api, plan.namespace, parallelism=opts.parallelism)
+        if plan.options.adopt:
+            # What the plan's adoptions bring along, looked at again under the lock.
+            discover(
+                api, actual, plan.adoption_ids, plan.desired_files, parallelism=opts.parallelism
+            )
         replanned = False
         if _stale(plan, actual):
             if desired is None:
@@ -158,6 +168,9 @@ def apply(
                     "the server changed since this plan was made (its objects no longer match "
                     "the plan's fingerprint); nothing was applied. Make a new plan and review it."
                 )
+            if plan.options.adopt:
+                more = set(adoption_ids(adoption_matches(desired, actual))) - set(plan.adoption_ids)
+                discover(api, actual, more, desired.files, parallelism=opts.parallelism)
             fresh = make_plan(desired, actual, plan.options, target=plan.target)
             if strict and digest(fresh) != digest(plan):
                 raise StalePlanError(

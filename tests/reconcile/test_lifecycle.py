@@ -68,9 +68,13 @@ def test_same_named_unmanaged_assistant_is_reported_then_adopted(proj: Proj, dir
     hand = direct.beta.assistants.create(
         model="gpt-3.5-turbo", name=proj.name("tutor"), instructions="old", metadata={"owner": "x"}
     )
-    r = proj.ok("plan")
+    r = proj.cli("plan")
+    # Something that cannot be applied is an error, said in the summary, never "changes".
+    assert r.exit_code == 1
     assert "an unmanaged assistant named" in r.stdout and hand.id in r.stdout
-    assert "--adopt" in r.stdout
+    assert r.stdout.count("--adopt") == 1  # the hint once, not again as a warning
+    assert "1 cannot be applied (conflicts" in r.stdout
+    assert proj.cli("plan", "--detailed-exitcode").exit_code == 1
 
     proj.proxy.reset()
     r = proj.cli("apply", "--yes")
@@ -137,24 +141,37 @@ def test_export_then_adopt_brings_hand_made_assistants_under_management(proj: Pr
     r = proj.ok("export", hand.id)
     key = f"hand-made-{tag}"
     assert "Exported 1 assistant" in r.stdout
-    doc_yaml = yaml.safe_load((proj.root / f"assistants/{key}.yaml").read_text())
+    # Unmanaged assistants go to their own folder, each naming the assistant it came from.
+    assert "Unmanaged" in r.stdout and f"assistants/imported/{key}.yaml  <- {hand.id}" in r.stdout
+    doc_yaml = yaml.safe_load((proj.root / f"assistants/imported/{key}.yaml").read_text())
+    assert doc_yaml["adopt"] == {"id": hand.id}
     assert doc_yaml["name"] == f"Hand Made {tag}"
     assert doc_yaml["instructions_file"] == f"prompts/{key}.md"
-    assert (proj.root / f"assistants/prompts/{key}.md").read_text() == hand.instructions
+    assert (proj.root / f"assistants/imported/prompts/{key}.md").read_text() == hand.instructions
 
     r = proj.cli("plan", "--detailed-exitcode")
-    assert r.exit_code == 2 and "--adopt" in r.stdout
+    assert r.exit_code == 1 and "run with --adopt" in r.stdout
+    r = proj.ok("plan", "--adopt")
+    assert "run with --adopt" not in r.stdout
+    assert f"unmanaged assistant {hand.id}, which its YAML was exported from" in r.stdout
+    assert "will be uploaded" not in r.stdout  # its files are adopted, not uploaded again
+    proj.proxy.reset()
     proj.ok("apply", "--yes", "--adopt")
+    writes = proj.proxy.object_writes()
+    assert ("POST", "/v1/files") not in writes and ("POST", "/v1/vector_stores") not in writes
     r = proj.cli("plan", "--detailed-exitcode")
     assert r.exit_code == 0, r.output
-    adopted = managed(direct, proj.ns).assistant(key)
+    m = managed(direct, proj.ns)
+    adopted = m.assistant(key)
     assert adopted.id == hand.id
     assert adopted.instructions == "Line one.\nUse ${VAR} literally."
     assert adopted.response_format.type == "json_object"
-    # The hand-made files and store were not ours: they are left exactly as they were.
-    assert direct.files.retrieve(data.id).id == data.id
+    # Its file and store were adopted with it: the same objects, now carrying our metadata.
+    assert adopted.tool_resources.file_search.vector_store_ids == [vs.id]
+    assert adopted.tool_resources.code_interpreter.file_ids == [data.id]
+    assert m.store(key).id == vs.id
     assert [f.id for f in store_files(direct, vs.id)] == [doc.id]
-    assert adopted.tool_resources.file_search.vector_store_ids != [vs.id]
+    assert {f.id for f in m.files} == {data.id, doc.id}
 
 
 def test_namespaces_on_one_server_never_touch_each_other(proj: Proj, direct, tmp_path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from orchestrator.cli.arguments import GlobalOptions, reconcile_options
-from orchestrator.cli.exit_codes import CHANGES
+from orchestrator.cli.exit_codes import CHANGES, ERROR
 from orchestrator.cli.session import plan_paths
 from orchestrator.cli.views.plan import render_diff
 from orchestrator.reconcile.plan import PlanOptions
@@ -31,7 +31,8 @@ def diff_command(
 ) -> None:
     """Show how the server differs from the YAML, field by field (drift included).
 
-    Exit code 0: no differences, 2: differences, 1: error.
+    Exit code 0: no differences, 2: differences, 1: error (also: items that cannot be
+    applied).
 
     \b
     Examples:
@@ -48,5 +49,7 @@ def diff_command(
         parallelism=parallelism,
     )
     obj.echo(render_diff(result))
+    if result.blocked:
+        sys.exit(ERROR)  # items that cannot be applied
     if any(c.action != "noop" for c in result.changes):
         sys.exit(CHANGES)

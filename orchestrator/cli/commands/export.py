@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -9,7 +10,8 @@ import click
 from orchestrator.cli.arguments import GlobalOptions, project_options
 from orchestrator.cli.session import connected, load_project_or_exit, settings_for
 from orchestrator.cli.views.errors import fail, reported_errors
-from orchestrator.reconcile.export import ExportOptions, export_assistants
+from orchestrator.cli.views.export import render_export
+from orchestrator.reconcile.export import ExportOptions, export_assistants, report_to_json
 
 
 @click.command("export")
@@ -27,6 +29,9 @@ from orchestrator.reconcile.export import ExportOptions, export_assistants
     "--no-files", is_flag=True, help="Do not download code-interpreter / file-search files."
 )
 @click.option("--force", is_flag=True, help="Overwrite files that exist and differ.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a versioned machine-readable report to stdout."
+)
 @click.pass_obj
 def export_command(
     obj: GlobalOptions,
@@ -40,11 +45,15 @@ def export_command(
     unmanaged_only: bool,
     no_files: bool,
     force: bool,
+    as_json: bool,
 ) -> None:
     """Write YAML (and function JSON, prompts, files) for assistants on the server.
 
     Brings existing assistants under management: export, review, then
-    `orchestrator apply --adopt`. Assistants managed by other namespaces are left out.
+    `orchestrator apply --adopt`, which takes over the very assistants exported (each
+    YAML names its assistant in `adopt: {id: ...}`) with their files and vector stores.
+    Unmanaged assistants go to imported/ under the output folder. Assistants managed by
+    other namespaces are left out; an ID, KEY or NAME that matches nothing is an error.
 
     \b
     Examples:
@@ -68,9 +77,9 @@ def export_command(
     )
     with reported_errors(target.describe()), connected(target) as api:
         report = export_assistants(api, ns, root, options)
-    for path in report.written:
-        obj.echo(f"wrote {path.relative_to(root) if path.is_relative_to(root) else path}")
+    if as_json:
+        click.echo(json.dumps(report_to_json(report, root), indent=2, ensure_ascii=False))
+        return
+    obj.echo(render_export(report, root, out))
     for w in report.warnings:
         obj.echo(click.style("Warning: ", fg="yellow", bold=True) + w, err=True)
-    n = len(report.assistants)
-    obj.echo(f"Exported {n} assistant{'s' if n != 1 else ''} to {out}.")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from orchestrator.cli.arguments import GlobalOptions, reconcile_options
-from orchestrator.cli.exit_codes import CHANGES
+from orchestrator.cli.exit_codes import CHANGES, ERROR
 from orchestrator.cli.session import plan_paths
 from orchestrator.cli.views.plan import render_plan
 from orchestrator.reconcile import planfile
@@ -25,7 +25,11 @@ from orchestrator.reconcile.plan import PlanOptions
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan; `orchestrator apply FILE` applies exactly it.",
 )
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0: no changes, 2: changes, 1: error (also: items that cannot be applied).",
+)
 @click.pass_obj
 def plan_command(
     obj: GlobalOptions,
@@ -49,6 +53,9 @@ def plan_command(
       orchestrator plan -o plan.json && orchestrator apply plan.json
       orchestrator plan --json | jq .summary
       orchestrator plan --detailed-exitcode   # CI: 0 in sync, 2 changes, 1 error
+
+    A plan with items that cannot be applied (conflicts, e.g. an unmanaged assistant
+    of the same name without --adopt) exits 1.
     """
     settings, result = plan_paths(
         project_dir,
@@ -70,5 +77,8 @@ def plan_command(
             obj.echo(
                 f"\nSaved the plan to {out}. To apply exactly this plan: orchestrator apply {out}",
             )
-    if detailed_exitcode and (result.has_changes or result.blocked):
+    if result.blocked:
+        # Items that cannot be applied: an error, never "changes present".
+        sys.exit(ERROR)
+    if detailed_exitcode and result.has_changes:
         sys.exit(CHANGES)
