@@ -203,7 +203,7 @@ def test_an_unmanaged_agent_with_the_same_name_is_never_touched(
     )
     r = oproj.cli("apply", "--yes", "--prune")
     assert r.exit_code != 0
-    assert f"an unmanaged assistant named {oproj.name('quiz')!r} exists ({theirs.id})" in r.output
+    assert f"an unmanaged assistant named {oproj.name('quiz')!r} ({theirs.id}) exists" in r.output
     assert direct.beta.agents.retrieve(theirs.id) == theirs
     assert not [w for w in today.writes() if theirs.id in w.path]
     direct.beta.agents.delete(theirs.id)
@@ -225,9 +225,10 @@ def test_export_of_hand_made_agents_then_adopt_leaves_no_changes(
     )
     try:
         oproj.ok("export", made.id)
-        (exported,) = (oproj.root / "assistants").glob("*.yaml")
+        (exported,) = (oproj.root / "assistants" / "imported").glob("*.yaml")
         text = exported.read_text(encoding="utf-8")
         assert "agent: true" in text and "reasoning_effort: high" in text
+        assert f"adopt:\n  id: {made.id}\n" in text
         applied = oproj.ok("apply", "--yes", "--adopt")
         assert "adopt" in applied.stdout
         after = direct.beta.agents.retrieve(made.id)
