@@ -75,6 +75,7 @@ def test_same_named_unmanaged_assistant_is_reported_then_adopted(proj: Proj, dir
     assert r.stdout.count("--adopt") == 1  # the hint once, not again as a warning
     assert "1 cannot be applied (conflicts" in r.stdout
     assert proj.cli("plan", "--detailed-exitcode").exit_code == 1
+    assert proj.cli("diff").exit_code == 1
 
     proj.proxy.reset()
     r = proj.cli("apply", "--yes")

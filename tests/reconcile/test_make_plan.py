@@ -95,6 +95,7 @@ def build(defs: dict[str, dict[str, Any]], *, partial: bool = False) -> DesiredS
                 top_p=d.get("top_p"),
                 response_format=d.get("response_format"),
                 reasoning_effort=d.get("reasoning_effort"),
+                adopt_id=d.get("adopt_id"),
             )
         )
     project = Project(config=ProjectConfig(root=ROOT), assistants=specs)
@@ -131,6 +132,16 @@ def unmanaged(name: str, n: int = 1) -> Callable[[Listings], None]:
                 {"id": f"asst_hand_{i}", "object": "assistant", "created_at": 1, "name": name,
                  "model": "gpt-4o", "metadata": {"owner": "someone"}, "tools": []}
             )  # fmt: skip
+
+    return edit
+
+
+def nameless(assistant_id: str) -> Callable[[Listings], None]:
+    def edit(listings: Listings) -> None:
+        listings.assistants.append(
+            {"id": assistant_id, "object": "assistant", "created_at": 1, "name": None,
+             "model": "gpt-4o", "metadata": {}, "tools": []}
+        )  # fmt: skip
 
     return edit
 
@@ -375,6 +386,63 @@ CASES = [
         options=PlanOptions(adopt=True),
     ),
     Case(
+        "adopt: the one its adopt.id names, among two unmanaged assistants of its name",
+        ["assistant adopt quiz [model, instructions, metadata]"],
+        yaml=edit("quiz", adopt_id="asst_hand_1"),
+        server=both(without_managed("quiz"), unmanaged("Quiz", n=2)),
+        options=PlanOptions(adopt=True),
+    ),
+    Case(
+        "adopt: two YAMLs of one name, each by its adopt.id",
+        [
+            "assistant adopt quiz [model, instructions, metadata]",
+            "assistant adopt quiz2 [model, instructions, metadata]",
+        ],
+        yaml=both(
+            edit("quiz", adopt_id="asst_hand_1"),
+            lambda defs: defs.update(quiz2={**defs["quiz"], "adopt_id": "asst_hand_0"}),
+        ),
+        server=both(without_managed("quiz"), unmanaged("Quiz", n=2)),
+        options=PlanOptions(adopt=True),
+    ),
+    Case(
+        "adopt: a nameless unmanaged assistant, by its adopt.id",
+        ["assistant adopt quiz [name, model, instructions, metadata]"],
+        yaml=edit("quiz", adopt_id="asst_nameless"),
+        server=both(without_managed("quiz"), nameless("asst_nameless")),
+        options=PlanOptions(adopt=True),
+    ),
+    Case(
+        "conflict: an adopt.id without --adopt",
+        ["assistant blocked quiz"],
+        yaml=edit("quiz", adopt_id="asst_nameless"),
+        server=both(without_managed("quiz"), nameless("asst_nameless")),
+    ),
+    Case(
+        "conflict: two YAMLs with one adopt.id",
+        ["assistant adopt quiz [model, instructions, metadata]", "assistant blocked quiz2"],
+        yaml=both(
+            edit("quiz", adopt_id="asst_hand_0"),
+            lambda defs: defs.update(quiz2={**defs["quiz"], "name": "Quiz 2"}),
+        ),
+        server=both(without_managed("quiz"), unmanaged("Quiz")),
+        options=PlanOptions(adopt=True),
+    ),
+    Case(
+        "adopt: an adopt.id the server does not have falls back to the name",
+        ["assistant adopt quiz [model, instructions, metadata]"],
+        yaml=edit("quiz", adopt_id="asst_elsewhere"),
+        server=both(without_managed("quiz"), unmanaged("Quiz")),
+        options=PlanOptions(adopt=True),
+    ),
+    Case(
+        "create: an adopt.id the server does not have, and no name to match",
+        ["assistant create quiz [name, model, instructions]"],
+        yaml=edit("quiz", adopt_id="asst_elsewhere"),
+        server=without_managed("quiz"),
+        options=PlanOptions(adopt=True),
+    ),
+    Case(
         "conflict: a managed assistant wins over an unmanaged one of the same name",
         [],
         server=unmanaged("Quiz"),
@@ -567,3 +635,33 @@ def test_reasons_name_the_cause_rather_than_drift() -> None:
     assert (tutor.drift, tutor.reason) == (False, "its vector store is replaced")
     (replaced,) = [c for c in plan.changes if c.kind == "vector_store"]
     assert (replaced.action, replaced.reason) == ("replace", "chunking strategy changed")
+
+
+def test_adoption_takes_the_named_id_and_says_why_others_cannot() -> None:
+    defs = copy.deepcopy(BASE)
+    listings = converged(build(defs))
+    both(without_managed("quiz"), unmanaged("Quiz", n=2))(listings)
+    actual = actual_from_listings(NS, listings)
+
+    by_name = make_plan(build(defs), actual, PlanOptions(adopt=True))
+    (blocked,) = by_name.blocked
+    # With --adopt given, the hint is what to do next, not "run with --adopt" again.
+    assert "--adopt" not in (blocked.reason or "")
+    assert "adopt: {id: ...}" in (blocked.reason or "") and "asst_hand_0, asst_hand_1" in (
+        blocked.reason or ""
+    )
+    assert "1 cannot be applied (conflicts" in by_name.counts().summary()
+
+    edit("quiz", adopt_id="asst_hand_1")(defs)
+    plan = make_plan(build(defs), actual, PlanOptions(adopt=True))
+    (adopt,) = [c for c in plan.changes if c.action == "adopt"]
+    assert adopt.id == "asst_hand_1"
+    assert "exported from" in (adopt.reason or "")
+    assert plan.adoption_ids == ["asst_hand_1"]
+
+    edit("quiz", adopt_id="asst_elsewhere")(defs)
+    del listings.assistants[-1]  # one of the name left: the fallback takes it
+    fallback = make_plan(build(defs), actual_from_listings(NS, listings), PlanOptions(adopt=True))
+    (adopt,) = [c for c in fallback.changes if c.action == "adopt"]
+    assert adopt.id == "asst_hand_0"
+    assert "its adopt.id asst_elsewhere is not an unmanaged assistant here" in (adopt.reason or "")

@@ -19,38 +19,8 @@ import pytest
 from openai import AssistantEventHandler
 
 from tests.support.runs import script
+from tests.support.seed_code import MATH_INSTRUCTIONS, tiny_pdf
 from tests.support.tool_defs import QUIZ_TOOL
-
-MATH_INSTRUCTIONS = "너는 개인 수학 교사야. 질문에 한 문장 이하로 짧게 답해줘"
-
-
-def tiny_pdf(lines: list[str]) -> bytes:
-    """A one-page PDF with these lines of text (what the tutorial's paper stands for)."""
-
-    def esc(s: str) -> str:
-        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-    content = "BT /F1 11 Tf 72 720 Td 14 TL " + " ".join(f"({esc(x)}) '" for x in lines) + " ET"
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        "/Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, obj in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n{obj}\nendobj\n".encode()
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    return out
 
 
 class Tutorial:
