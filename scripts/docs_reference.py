@@ -57,8 +57,16 @@ def _help_blocks(text: str) -> Iterator[tuple[str, str]]:
             yield "text", " ".join(line.strip() for line in lines)
 
 
+def _text(text: str) -> str:
+    """`<` outside code spans escaped: help texts say assistants.<namespace>.lock.json,
+    which Markdown would take for an HTML tag and drop."""
+    parts = re.split(r"(`[^`]*`)", text)
+    return "".join(part if part.startswith("`") else part.replace("<", "&lt;") for part in parts)
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text for a table cell: one line, `|` escaped, no raw HTML."""
+    return _text(text.replace("\n", " ")).replace("|", "\\|")
 
 
 def _options_table(command: click.Command, ctx: click.Context) -> list[str]:
@@ -68,7 +76,8 @@ def _options_table(command: click.Command, ctx: click.Context) -> list[str]:
         if record is None or isinstance(param, click.Argument):
             continue
         opts, help_text = record
-        rows.append(f"| `{_cell(opts)}` | {_cell(help_text)} |")
+        opts = opts.replace("|", "\\|")  # inside a code span: only the table's separator
+        rows.append(f"| `{opts}` | {_cell(help_text)} |")
     if not rows:
         return []
     return ["| Option | Meaning |", "|---|---|", *rows]
@@ -79,7 +88,7 @@ def _command_section(name: str, command: click.Command, parent: click.Context) -
     out = [f"## orchestrator {name} {{#{name}}}", ""]
     out += ["```text", f"{ctx.command_path} {' '.join(command.collect_usage_pieces(ctx))}", "```"]
     for kind, body in _help_blocks(command.help or ""):
-        out += ["", f"```bash\n{body}\n```" if kind == "code" else body]
+        out += ["", f"```bash\n{body}\n```" if kind == "code" else _text(body)]
     out += ["", *_options_table(command, ctx), ""]
     return out
 
@@ -98,7 +107,7 @@ def command_reference() -> str:
         f"orchestrator {' '.join(cli.collect_usage_pieces(root))}",
         "```",
         "",
-        cli.help or "",
+        _text(cli.help or ""),
         "",
         "Global options (before the command name):",
         "",
@@ -369,12 +378,12 @@ class _SchemaPage:
         out = [f"## {title} {{#{self.stem}}}", ""]
         out += [f"Schema: `schemas/{self.stem}.schema.json`.", ""]
         if "description" in self.schema:
-            out += [self.schema["description"], ""]
+            out += [_text(self.schema["description"]), ""]
         out += [*self.table(self.schema), ""]
         for name, definition in self.defs.items():
             out += [f"### {self.stem}: `{name}` {{#{self.anchor(name)}}}", ""]
             if "description" in definition:
-                out += [definition["description"], ""]
+                out += [_text(definition["description"]), ""]
             kind = self.type_of(definition)
             if "properties" not in definition:
                 out += [f"Type: {kind}.", ""]

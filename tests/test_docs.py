@@ -44,6 +44,13 @@ def load_generator() -> ModuleType:
     return module
 
 
+# What Markdown (tables, code, lists, headings) renders to: any other tag in a page's main
+# part is text that Markdown took for HTML.
+MARKDOWN_TAGS = {"a", "p", "div", "span", "code", "pre", "em", "strong", "br", "hr", "img"}
+MARKDOWN_TAGS |= {"table", "thead", "tbody", "tr", "th", "td", "ul", "ol", "li", "blockquote"}
+MARKDOWN_TAGS |= {f"h{n}" for n in range(1, 7)}
+
+
 def test_mkdocs_build_strict_passes(tmp_path: Path) -> None:
     if importlib.util.find_spec("mkdocs") is None:
         pytest.skip("mkdocs is not installed (it is in the `test` extra: pip install -e '.[test]')")
@@ -62,6 +69,12 @@ def test_mkdocs_build_strict_passes(tmp_path: Path) -> None:
     assert (site / "reference/yaml/index.html").is_file()
     assert (site / "reference/exit-codes/index.html").is_file()
     assert (site / "getting-started/index.html").is_file()
+    # Text such as assistants.<namespace>.lock.json must not turn into (dropped) HTML tags.
+    for page in site.glob("**/index.html"):
+        html = page.read_text(encoding="utf-8")
+        main = html[html.index('role="main"') : html.index("<footer")]
+        tags = set(re.findall(r"<([a-zA-Z][\w-]*)", main)) - MARKDOWN_TAGS
+        assert not tags, f"{page.relative_to(site)}: raw HTML tags {sorted(tags)}"
 
 
 def command_params(name: str | None) -> tuple[click.Command, list[click.Parameter]]:
