@@ -2,8 +2,9 @@
 
 =====  ==============================================================================
 0      success; `plan --detailed-exitcode` / `diff`: no changes; `test`: all passed
-1      an error (bad YAML or setting, unreachable server, a refused or failed apply); `test`: a
-       scenario failed
+1      an error (bad YAML or setting, unreachable server, a refused or failed apply; `plan`
+       / `diff` with items that cannot be applied, e.g. an assistant to adopt without
+       --adopt); `test`: a scenario failed
 2      `plan --detailed-exitcode` / `diff`: changes present; `test`: an error (a
        scenario that cannot run)
 64     a usage error: an unknown command or flag, a bad flag value, a missing argument

@@ -156,8 +156,10 @@ def test_export_then_adopt_brings_hand_made_assistants_under_management(proj: Pr
     assert "run with --adopt" not in r.stdout
     assert f"unmanaged assistant {hand.id}, which its YAML was exported from" in r.stdout
     assert "will be uploaded" not in r.stdout  # its files are adopted, not uploaded again
+    # A saved plan: applied only if the server (the adopted objects too) is as planned.
+    proj.ok("plan", "--adopt", "-o", str(proj.root / "adopt.plan.json"))
     proj.proxy.reset()
-    proj.ok("apply", "--yes", "--adopt")
+    proj.ok("apply", str(proj.root / "adopt.plan.json"))
     writes = proj.proxy.object_writes()
     assert ("POST", "/v1/files") not in writes and ("POST", "/v1/vector_stores") not in writes
     r = proj.cli("plan", "--detailed-exitcode")
