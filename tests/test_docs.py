@@ -166,18 +166,24 @@ COMMANDS = set(cli.list_commands(click.Context(cli)))
 def command_lines() -> list[tuple[str, str]]:
     """(where, line) of each `orchestrator ...` shell line in the pages' fenced code blocks.
 
-    Lines continued with a trailing backslash are joined.
+    In ```text blocks (program output) only `$ ` prompt lines are commands. Lines
+    continued with a trailing backslash are joined.
     """
     found = []
     for path in HAND_WRITTEN:
-        in_code = False
+        language: str | None = None  # None: outside a code block
         pending, start = "", 0
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.lstrip().startswith("```"):
-                in_code = not in_code
+            fence = re.match(r"\s*```(\w*)", line)
+            if fence:
+                language = fence.group(1) if language is None else None
                 continue
-            if not in_code:
+            if language is None:
                 continue
+            if language == "text":
+                if not line.startswith("$ "):
+                    continue
+                line = line[2:]
             if not pending:
                 start = number
             if line.rstrip().endswith("\\"):
