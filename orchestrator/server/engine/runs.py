@@ -99,6 +99,7 @@ class Engine:
             self._stop_reason[run_id] = "shutdown"
             task.cancel()
         await asyncio.gather(*(t for _, t in tasks), return_exceptions=True)
+        self.events.close()  # what the stopped runs emitted last, before the store closes
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()
@@ -126,7 +127,6 @@ class Engine:
         waiting = self.store.all("run", where={"status": "requires_action"})
         for run in waiting:
             self._schedule_expiry(run)
-        self.events.compact_except([r["id"] for r in waiting])
 
     # -- queries --------------------------------------------------------------------
 

@@ -183,7 +183,8 @@ class ResponseRunner:
         shown = self.shown(response)
         self._final[response_id] = shown
         self.emit(response_id, f"response.{status}", {"response": shown})
-        self.engine.events.finish(response_id)
+        # Background streams resume from any sequence number (starting_after).
+        self.engine.events.finish(response_id, keep_deltas=True)
         return response
 
     def shown(self, response: dict[str, Any]) -> dict[str, Any]:
