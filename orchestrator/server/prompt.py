@@ -13,8 +13,12 @@ from typing import Any
 
 from orchestrator.server.objects import message_text
 from orchestrator.server.providers.base import ChatMessage, ModelRequest, ToolCall, ToolDef
-from orchestrator.server.providers.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, count_tokens
+from orchestrator.server.providers.tokens import estimate_tokens, message_tokens
 from orchestrator.server.store import Store
+
+# The token estimate is defined with the local model's counting (providers.tokens);
+# callers that build prompts find it here too.
+__all__ = ["estimate_tokens", "message_tokens"]
 
 
 @dataclass
@@ -62,11 +66,12 @@ def tool_defs(tools: list[dict[str, Any]], resources: RunResources) -> list[Tool
 
 
 def thread_messages(
-    store: Store, thread_id: str, run_id: str, filenames: dict[str, str]
+    messages: list[dict[str, Any]], run_id: str, filenames: dict[str, str]
 ) -> list[ChatMessage]:
-    """The thread's messages as chat messages, oldest first (this run's own come later)."""
+    """The thread's messages (stored, oldest first) as chat messages, without this
+    run's own (they come later, from its steps)."""
     out = []
-    for message in store.all("message", parent=thread_id):
+    for message in messages:
         if message.get("run_id") == run_id:
             continue
         attachments = [
@@ -128,24 +133,6 @@ def _chat_call(call: dict[str, Any], calls_seen: dict[str, dict[str, str]]) -> T
         else:
             arguments = "{}"
     return ToolCall(id=call["id"], type=call["type"], name=call["type"], arguments=arguments)
-
-
-def message_tokens(message: ChatMessage) -> int:
-    """Approximate tokens one message adds to a request (framing, content, tool calls)."""
-    total = MESSAGE_OVERHEAD + count_tokens(message.content)
-    for call in message.tool_calls:
-        total += count_tokens(call.name) + count_tokens(call.arguments)
-    return total
-
-
-def estimate_tokens(messages: list[ChatMessage], tools: list[ToolDef]) -> int:
-    """Approximate prompt tokens of a request (as the local model counts them)."""
-    total = REPLY_PRIMING + sum(message_tokens(m) for m in messages)
-    for tool in tools:
-        total += count_tokens(tool.name) + count_tokens(tool.description)
-        if tool.parameters:
-            total += count_tokens(json.dumps(tool.parameters, ensure_ascii=False))
-    return total
 
 
 def truncate(

@@ -12,6 +12,7 @@ import json
 import shutil
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,6 +114,9 @@ class Store:
             ) from None
         self.blob_dir = blob_dir or (path.parent / "blobs" if path else None)
         self._memory_blobs: dict[str, bytes] = {}
+        # Documents decoded so far, per kind: regression guards count them (a history
+        # read twice per run shows as twice the thread's messages).
+        self.decoded: Counter[str] = Counter()
 
     # -- transactions -------------------------------------------------------------
 
@@ -154,6 +158,7 @@ class Store:
             ).fetchone()
         if row is None or (parent is not None and row["parent"] != parent):
             return None
+        self.decoded[kind] += 1
         return json.loads(row["data"])
 
     def require(self, kind: str, object_id: str, parent: str | None = None) -> dict[str, Any]:
@@ -249,6 +254,7 @@ class Store:
                 [*args, p.limit + 1],
             ).fetchall()
         data = [json.loads(r["data"]) for r in rows[: p.limit]]
+        self.decoded[kind] += len(data)
         if backwards:
             data.reverse()
         return Page(data=data, has_more=len(rows) > p.limit)
@@ -262,6 +268,7 @@ class Store:
             rows = self._conn.execute(
                 f"SELECT data FROM objects WHERE {sql} ORDER BY id ASC", args
             ).fetchall()
+        self.decoded[kind] += len(rows)
         return [json.loads(r["data"]) for r in rows]
 
     # -- blobs (file contents) --------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.server import prompt
+from orchestrator.server.providers import tokens
 from orchestrator.server.providers.base import ChatMessage, ToolCall, ToolDef
 from orchestrator.server.providers.tokens import count_tokens
 
@@ -57,7 +58,7 @@ def test_truncate_reads_each_message_once(monkeypatch: pytest.MonkeyPatch) -> No
     for n in (100, 1_000):
         history = _thread(n)
         spy = TokenSpy()
-        monkeypatch.setattr(prompt, "count_tokens", spy)
+        monkeypatch.setattr(tokens, "count_tokens", spy)  # where the estimate counts
         kept = prompt.truncate(history, SYSTEM, TOOLS, None, budget=50)
         monkeypatch.undo()
         assert len(kept) < 5, "nearly all messages dropped: the worst case for a re-count"

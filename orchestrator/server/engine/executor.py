@@ -89,6 +89,7 @@ class RunExecutor:
         self.store = engine.store
         self.run_id = run_id
         self._code_inputs: list[CodeFile] | None = None
+        self._messages: list[dict[str, Any]] = []
         self._state: _Round | None = None
         # Tool call ids already used in this run: each must answer to one call only.
         self._used_ids: set[str] = set()
@@ -110,9 +111,10 @@ class RunExecutor:
             run.get("tool_resources"),
         )
         tools = tool_defs(run["tools"], self.resources)
-        history = thread_messages(
-            self.store, run["thread_id"], self.run_id, self._attachment_names(run["thread_id"])
-        )
+        # The thread is read once per run: its history, attachment names and code inputs
+        # all come from this list (no message can be added while the run is active).
+        self._messages = self.store.all("message", parent=run["thread_id"])
+        history = thread_messages(self._messages, self.run_id, self._attachment_names())
         self._used_ids = set(e.private(self.run_id)["calls"])
         try:
             while True:
@@ -532,7 +534,7 @@ class RunExecutor:
             self.store,
             _argument(call.arguments, "code"),
             workdir=e.sandbox_dir(run["thread_id"]),
-            inputs=self._inputs(run["thread_id"]),
+            inputs=self._inputs(),
             limits=e.config.sandbox,
         )
         outputs: list[dict[str, Any]] = []
@@ -609,11 +611,11 @@ class RunExecutor:
             },
         )
 
-    def _inputs(self, thread_id: str) -> list[CodeFile]:
+    def _inputs(self) -> list[CodeFile]:
         """The files the code can read: the assistant's, the thread's and attachments'."""
         if self._code_inputs is None:
             ids = list(self.resources.code_file_ids)
-            for message in self.store.all("message", parent=thread_id):
+            for message in self._messages:
                 for att in message.get("attachments") or []:
                     tools = att.get("tools", [])
                     for_code = any(t.get("type") == "code_interpreter" for t in tools)
@@ -622,9 +624,9 @@ class RunExecutor:
             self._code_inputs = code_inputs(self.store, ids)
         return self._code_inputs
 
-    def _attachment_names(self, thread_id: str) -> dict[str, str]:
+    def _attachment_names(self) -> dict[str, str]:
         names = {}
-        for message in self.store.all("message", parent=thread_id):
+        for message in self._messages:
             for att in message.get("attachments") or []:
                 obj = get_file(self.store, att["file_id"])
                 if obj is not None:

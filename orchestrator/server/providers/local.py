@@ -104,7 +104,7 @@ from orchestrator.server.providers.base import (
 from orchestrator.server.providers.chat_mapping import builtin_offered_as
 from orchestrator.server.providers.function_match import best_described, named_functions
 from orchestrator.server.providers.script import ScriptQueue
-from orchestrator.server.providers.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, count_tokens
+from orchestrator.server.providers.tokens import count_tokens, estimate_tokens
 from orchestrator.server.tools.citations import CitedSource, parse_results
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class LocalModel:
     def respond(self, request: ModelRequest) -> ModelResponse:
         """The whole step at once (what :meth:`stream` streams)."""
         decision = self._decide(request)
-        usage = Usage(prompt_tokens=prompt_tokens(request))
+        usage = Usage(prompt_tokens=estimate_tokens(request.messages, request.tools))
         if decision.calls:
             calls = [
                 ToolCall(id=_call_id(request, i), type=t, name=n, arguments=a)  # type: ignore[arg-type]
@@ -456,19 +456,6 @@ def _last_user_text(messages: list[ChatMessage]) -> str | None:
         if message.role == "user":
             return message.content
     return None
-
-
-def prompt_tokens(request: ModelRequest) -> int:
-    total = REPLY_PRIMING
-    for m in request.messages:
-        total += MESSAGE_OVERHEAD + count_tokens(m.content)
-        for call in m.tool_calls:
-            total += count_tokens(call.name) + count_tokens(call.arguments)
-    for tool in request.tools:
-        total += count_tokens(tool.name) + count_tokens(tool.description)
-        if tool.parameters:
-            total += count_tokens(json.dumps(tool.parameters, ensure_ascii=False))
-    return total
 
 
 def truncate_tokens(text: str, limit: int) -> str:

@@ -9,8 +9,11 @@ each. The same text always gives the same count.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+
+from orchestrator.server.providers.base import ChatMessage, ToolDef
 
 # Words (Latin, digits, other non-CJK letters), single CJK characters, single other
 # visible characters (punctuation, symbols).
@@ -32,4 +35,22 @@ def count_tokens(text: str) -> int:
     total = 0
     for piece in _PIECES.findall(text):
         total += math.ceil(len(piece) / 5)
+    return total
+
+
+def message_tokens(message: ChatMessage) -> int:
+    """Approximate tokens one message adds to a request (framing, content, tool calls)."""
+    total = MESSAGE_OVERHEAD + count_tokens(message.content)
+    for call in message.tool_calls:
+        total += count_tokens(call.name) + count_tokens(call.arguments)
+    return total
+
+
+def estimate_tokens(messages: list[ChatMessage], tools: list[ToolDef]) -> int:
+    """Approximate prompt tokens of a request (as the local model counts them)."""
+    total = REPLY_PRIMING + sum(message_tokens(m) for m in messages)
+    for tool in tools:
+        total += count_tokens(tool.name) + count_tokens(tool.description)
+        if tool.parameters:
+            total += count_tokens(json.dumps(tool.parameters, ensure_ascii=False))
     return total
