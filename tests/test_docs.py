@@ -26,6 +26,7 @@ from jsonschema import Draft202012Validator
 
 from orchestrator.cli import exit_codes
 from orchestrator.cli.main import cli
+from orchestrator.project import scaffold
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -151,6 +152,16 @@ def test_yaml_reference_has_every_field_of_every_schema() -> None:
                 assert f"| `{field}` |" in page, f"{path.name}: {field}"
         for name in schema.get("$defs", {}):
             assert f"### {stem}: `{name}`" in page, f"{path.name}: $defs/{name}"
+
+
+def test_init_files_page_shows_what_init_writes() -> None:
+    page = load_generator().init_files_reference()
+    files = scaffold.planned_files("github")
+    for dest, content in files.items():
+        if dest.startswith("schemas/"):
+            assert f"- `{dest}`" in page
+        else:
+            assert f"## `{dest}`" in page and content.rstrip() in page, dest
 
 
 def test_settings_reference_keeps_the_footnote() -> None:
