@@ -16,6 +16,10 @@ Against the embedded server started in this process, as ``orchestrator test`` do
    For a plain turn and a function-call turn (``display_quiz`` with a Python handler:
    requires_action, the handler, ``submit_tool_outputs(stream=True)``).
 2. Throughput: N scenarios x T turns at ``-j 1`` and ``-j 8``.
+3. One scenario turn over Responses (``api: openai``: a Conversation, the assistant's
+   Responses profile from a lock file) next to the same turn over Assistants runs, both
+   played by the runner, streamed and polled: medians and the ratio Responses /
+   Assistants. ``--apis-only`` prints this part alone.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from _common import DISPLAY_QUIZ, machine, median_ms, p95_ms, server, table
 
 from orchestrator.ownership import KEY_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY
 from orchestrator.project.specs import Location, ScenarioSpec, TurnSpec
+from orchestrator.reconcile.lockfile import LockFile, lockfile_path, write_lockfile
 from orchestrator.scenarios import handlers as handler_registry
 from orchestrator.scenarios.runner import RunnerOptions, ScenarioRunner
 from orchestrator.server.config import ServerConfig
@@ -44,6 +49,7 @@ from orchestrator.targets import EmbeddedServer, make_client
 
 NS = "bench"
 PLAIN = "방정식 '3x + 11 = 14'를 풀어줘"
+TUTOR = "너는 개인 수학 교사야. 질문에 한 문장 이하로 짧게 답해줘"
 FUNCTION = "Use display_quiz to make a two-question quiz about right triangles."
 
 
@@ -149,9 +155,16 @@ async def bare_turn(client: openai.AsyncOpenAI, assistant_id: str, user: str) ->
 
 
 async def runner_turns(
-    client: openai.AsyncOpenAI, specs: list[ScenarioSpec], jobs: int, stream: bool = True
+    client: openai.AsyncOpenAI,
+    specs: list[ScenarioSpec],
+    jobs: int,
+    stream: bool = True,
+    *,
+    api: str = "assistants",
+    root: Path | None = None,
 ) -> tuple[list[float], float]:
-    runner = ScenarioRunner(client, RunnerOptions(namespace=NS, jobs=jobs, stream=stream))
+    options = RunnerOptions(namespace=NS, jobs=jobs, stream=stream, api=api)
+    runner = ScenarioRunner(client, options, root=root)
     started = time.perf_counter()
     report = await runner.run(specs)
     wall = time.perf_counter() - started
@@ -160,10 +173,54 @@ async def runner_turns(
     return [t.duration for r in report.results for t in r.turns], wall
 
 
+def write_profiles(root: Path) -> None:
+    """The lock file `orchestrator apply` would write for the two assistants on `api:
+    openai` (no files or stores: their profiles are all there is)."""
+    quiz = {"type": "function", **DISPLAY_QUIZ, "strict": False}
+    lock = LockFile(
+        namespace=NS,
+        api="openai",
+        profiles={
+            "tutor": {"request": {"model": "gpt-4o", "instructions": TUTOR}, "agent_id": None},
+            "quiz": {"request": {"model": "gpt-4o", "tools": [quiz]}, "agent_id": None},
+        },
+    )
+    write_lockfile(lockfile_path(root, NS), lock)
+
+
+async def measure_apis(client: openai.AsyncOpenAI, args: argparse.Namespace, tmp: Path) -> None:
+    write_profiles(tmp)
+    print("\n3. One scenario turn: Responses (api: openai) vs Assistants runs (median, ms)")
+    print(
+        f"{'':22}{'Assistants':>12}{'Responses':>12}{'ratio':>8}"
+        f"{'Assistants':>14}{'Responses':>12}{'ratio':>8}"
+    )
+    print(f"{'':22}{'streamed':>12}{'streamed':>12}{'':>8}{'--poll':>14}{'--poll':>12}")
+    for label, user in (("plain turn", PLAIN), ("function-call turn", FUNCTION)):
+        modes = [(api, stream) for stream in (True, False) for api in ("assistants", "openai")]
+        samples: dict[tuple[str, bool], list[float]] = {m: [] for m in modes}
+        for i in range(args.samples + 1):  # the first round warms every path up
+            for api, stream in modes:  # interleaved: all four see the same machine load
+                spec = _spec(f"{api}{i}", [user], tmp)
+                turns, _ = await runner_turns(client, [spec], 1, stream, api=api, root=tmp)
+                if i:
+                    samples[(api, stream)] += turns
+        med = {m: median_ms(v) for m, v in samples.items()}
+        cells = ""
+        for stream in (True, False):
+            a, r = med[("assistants", stream)], med[("openai", stream)]
+            cells += f"{a:>{12 if stream else 14}.1f}{r:>12.1f}{r / a:>7.2f}x"
+        print(f"{label:22}{cells}")
+
+
 async def measure(
     base_url: str, key: str, ids: dict[str, str], args: argparse.Namespace, tmp: Path
 ) -> None:
     client = openai.AsyncOpenAI(base_url=base_url, api_key=key)
+    if args.apis_only:
+        await measure_apis(client, args, tmp)
+        await client.close()
+        return
     sync = make_client(base_url, key)
     rows = []
     for label, user, assistant in (
@@ -211,6 +268,7 @@ async def measure(
             f"{jobs:>6}{wall:>10.2f}{args.scenarios / wall:>14.1f}{len(turns) / wall:>10.1f}"
             f"{median_ms(turns):>16.1f}"
         )
+    await measure_apis(client, args, tmp)
     await client.close()
 
 
@@ -238,6 +296,9 @@ def main() -> None:
     parser.add_argument("--scenarios", type=int, default=100)
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument(
+        "--apis-only", action="store_true", help="only part 3: Responses vs Assistants turns"
+    )
+    parser.add_argument(
         "--server",
         choices=("embedded", "process"),
         default="embedded",
@@ -253,7 +314,7 @@ def main() -> None:
             "tutor": sync.beta.assistants.create(
                 model="gpt-4o",
                 name="Math Tutor",
-                instructions="너는 개인 수학 교사야. 질문에 한 문장 이하로 짧게 답해줘",
+                instructions=TUTOR,
                 metadata={**meta, KEY_KEY: "tutor"},
             ).id,
             "quiz": sync.beta.assistants.create(
