@@ -13,6 +13,7 @@ offline on the local model.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -367,3 +368,76 @@ def test_an_assistant_without_a_profile_is_an_error(
     assert "has no profile 'nobody' (it has: math-tutor, math-tutor-code, quiz-generator)" in (
         r.error.message
     )
+
+
+# --- one scenario file, both APIs ----------------------------------------------------
+
+BOTH = """\
+    kind: Scenario
+    name: both apis
+    assistant: quiz-generator
+    handlers: [handlers/quiz.py]
+    turns:
+      - user: What do the course notes say about the hypotenuse?
+        expect:
+          steps: {file_search: true}
+          citations: {file: geometry-notes.md}
+          reply: {contains: hypotenuse}
+      - user: Use display_quiz to quiz me on right triangles, then give me feedback.
+        expect:
+          tool_calls:
+            - display_quiz: {title: {matches: ".+"}}
+          reply: {contains_any: ["feedback", "I don't know"]}
+      - user: Use display_quiz once more.
+        expect:
+          status: requires_action
+          tool_calls: [display_quiz]
+      - user: Thanks, that is all.
+        expect:
+          steps: {count: 2, file_search: true}
+          tool_calls: {not: [display_quiz]}
+    """
+
+
+def _shape(turn: dict[str, Any]) -> dict[str, Any]:
+    """What a turn did, without the ids and timings of the API it ran on."""
+    return {
+        "status": turn["status"],
+        "steps": [
+            (s["type"], [(c["type"], c["name"], c["output"]) for c in s["tool_calls"]])
+            for s in turn["steps"]
+        ],
+        # The servers number citation markers per run (Assistants) or per conversation's
+        # searches (Responses): the file named is what counts.
+        "reply": re.sub(r"【\d+:\d+†", "【", turn["reply"]),
+        "cited": [c["filename"] for c in turn["citations"]],
+    }
+
+
+def test_one_scenario_file_passes_on_both_apis(
+    server, platform: FaultProxy, tmp_path: Path
+) -> None:
+    root = make_project(tmp_path, new_namespace(), {"both.yaml": BOTH}, examples=False)
+    config = root / "orchestrator.yaml"
+    config.write_text(
+        "\n".join(ln for ln in config.read_text("utf-8").splitlines() if "namespace" not in ln),
+        encoding="utf-8",
+    )
+    reports = {}
+    for api, base_url in (("assistants", server.base_url), ("openai", platform.base_url)):
+        ns = ["-n", f"{api}-{tmp_path.name[-10:]}", "--api", api]
+        env = {"OPENAI_BASE_URL": None, "OPENAI_API_KEY": None, "ORCHESTRATOR_NAMESPACE": None}
+        args = ["apply", "-C", str(root), "--base-url", base_url, "--api-key", API_KEY, "--yes"]
+        applied = CliRunner().invoke(cli, [*args, *ns], env=env, catch_exceptions=False)
+        assert applied.exit_code == 0, applied.output
+        reports[api] = tmp_path / f"{api}.json"
+        res = run_test_command(
+            root, *ns, "--json", str(reports[api]), base_url=base_url, api_key=API_KEY
+        )
+        assert res.exit_code == 0, res.output
+    runs = {api: by_name(path)["both apis"] for api, path in reports.items()}
+    assert runs["assistants"]["thread_id"].startswith("thread_")
+    assert runs["openai"]["thread_id"].startswith("conv_")
+    # The same conversation, step for step, on threads and runs and on Responses.
+    shapes = {api: [_shape(t) for t in r["turns"]] for api, r in runs.items()}
+    assert shapes["openai"] == shapes["assistants"]

@@ -367,25 +367,26 @@ def fill_record(state: _State) -> None:
     seen = {c.id for c in record.tool_calls}
     missing = [cid for cid in state.requested if cid not in seen]
     if missing:
-        record.steps.append(
-            StepRecord(
-                id="",
-                type="tool_calls",
-                status=record.status or "",
-                tool_calls=[
-                    ToolCallRecord(
-                        id=cid,
-                        type="function",
-                        name=state.requested[cid][0],
-                        raw_arguments=state.requested[cid][1],
-                        arguments=parse_json(state.requested[cid][1]),
-                        output=state.answers.get(cid, (None, ""))[0],
-                        output_source=state.answers.get(cid, (None, ""))[1],
-                    )
-                    for cid in missing
-                ],
+        calls = [
+            ToolCallRecord(
+                id=cid,
+                type="function",
+                name=state.requested[cid][0],
+                raw_arguments=state.requested[cid][1],
+                arguments=parse_json(state.requested[cid][1]),
+                output=state.answers.get(cid, (None, ""))[0],
+                output_source=state.answers.get(cid, (None, ""))[1],
             )
-        )
+            for cid in missing
+        ]
+        # A streamed step is created before its calls arrive (as deltas): that step.
+        empty = [s for s in record.steps if s.type == "tool_calls" and not s.tool_calls]
+        if empty:
+            empty[-1].tool_calls = calls
+        else:
+            record.steps.append(
+                StepRecord(id="", type="tool_calls", status=record.status or "", tool_calls=calls)
+            )
     # Replies in the order of their message_creation steps, then any others.
     by_id = dict(state.messages)
     order = [s.message_id for s in record.steps if s.message_id]
