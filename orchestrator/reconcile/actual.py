@@ -267,7 +267,7 @@ class Listings:
 
 def fetch_actual(api: ReconcileTarget, namespace: str, *, parallelism: int = 8) -> ActualState:
     """List the server and keep what concerns ``namespace``."""
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+    with api.listing(), ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         f_asst = pool.submit(api.list_assistants)
         f_vs = pool.submit(api.list_vector_stores)
         f_files = pool.submit(api.list_files)

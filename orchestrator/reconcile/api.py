@@ -14,6 +14,7 @@ Every request goes through :meth:`Api.call` with the kind of request it is:
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import logging
@@ -123,6 +124,11 @@ class Api:
         self._files_page_limit = 10_000
         self._content_sha: dict[str, str] = {}
         self._sha_lock = threading.Lock()
+
+    def listing(self) -> contextlib.AbstractContextManager[None]:
+        """A scope whose list requests may share one listing of a collection (one
+        plan's reads of the server); nothing is shared here."""
+        return contextlib.nullcontext()
 
     # -- the retry policy ------------------------------------------------------------
 

@@ -20,7 +20,8 @@ timestamps), so it only changes in git when ids change::
     }
 
 ``file_ids`` of an assistant are its code-interpreter files. :func:`env_lines` gives
-``MATH_TUTOR_ASSISTANT_ID=asst_...`` lines for ``.env`` files.
+``MATH_TUTOR_ASSISTANT_ID=asst_...`` lines for ``.env`` files (on ``api: openai``:
+``..._AGENT_ID`` and ``..._VECTOR_STORE_ID``).
 
 Version 2 adds ``api`` (the target's: ``assistants`` or ``openai``) and ``profiles``: per
 assistant, the ``responses.create`` parameters it stands for, ids resolved (see
@@ -202,16 +203,29 @@ def write_lockfile(path: Path, lock: LockFile) -> bool:
     return True
 
 
-def env_var_name(key: str) -> str:
-    """``math-tutor`` -> ``MATH_TUTOR_ASSISTANT_ID``."""
+def env_var_name(key: str, suffix: str = "ASSISTANT_ID") -> str:
+    """``math-tutor`` -> ``MATH_TUTOR_ASSISTANT_ID`` (or ``_<suffix>``)."""
     base = re.sub(r"[^A-Za-z0-9]", "_", key).upper()
     if base[:1].isdigit():
         base = "_" + base
-    return f"{base}_ASSISTANT_ID"
+    return f"{base}_{suffix}"
 
 
 def env_lines(lock: LockFile) -> list[str]:
-    return [f"{env_var_name(k)}={a.id}" for k, a in sorted(lock.assistants.items())]
+    """``.env`` lines for what an application addresses by id.
+
+    On the Assistants API: ``KEY_ASSISTANT_ID``. On ``api: openai`` there are no
+    assistants: the Managed Agents (``KEY_AGENT_ID``) and the vector stores the profiles
+    search (``KEY_VECTOR_STORE_ID``), for apps that build requests themselves; the rest
+    of a request is its profile in the lock file."""
+    if lock.api != "openai":
+        return [f"{env_var_name(k)}={a.id}" for k, a in sorted(lock.assistants.items())]
+    agents = [f"{env_var_name(k, 'AGENT_ID')}={a.id}" for k, a in sorted(lock.assistants.items())]
+    stores = [
+        f"{env_var_name(k, 'VECTOR_STORE_ID')}={v['id']}"
+        for k, v in sorted(lock.vector_stores.items())
+    ]
+    return agents + stores
 
 
 def update_env_file(path: Path, lines: list[str]) -> None:

@@ -20,6 +20,9 @@ server: its Responses profile in the lock file is all there is. Nothing here cal
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -82,11 +85,34 @@ class PlatformApi(Api):
         # File records seen or made -> their file ids (an update or delete must know the
         # kind; an update that leaves the files keeps their ids).
         self._records: dict[str, list[str]] = {}
+        # Stores and records are one collection on the server: within one plan's reads
+        # (`listing()`), it is listed once for both.
+        self._shared_lock = threading.Lock()
+        self._sharing = 0
+        self._shared: list[dict[str, Any]] | None = None
+
+    @contextlib.contextmanager
+    def listing(self) -> Iterator[None]:
+        with self._shared_lock:
+            self._sharing += 1
+        try:
+            yield
+        finally:
+            with self._shared_lock:
+                self._sharing -= 1
+                if not self._sharing:
+                    self._shared = None
 
     # -- vector stores: the records are not among them ------------------------------------
 
     def _all_vector_stores(self) -> list[dict[str, Any]]:
-        return super().list_vector_stores()
+        if not self._sharing:
+            return super().list_vector_stores()
+        # The second reader waits for the first one's listing instead of listing again.
+        with self._shared_lock:
+            if self._shared is None:
+                self._shared = super().list_vector_stores()
+            return list(self._shared)
 
     def list_vector_stores(self) -> list[dict[str, Any]]:
         return [vs for vs in self._all_vector_stores() if not is_record(vs)]
@@ -105,10 +131,12 @@ class PlatformApi(Api):
         )
 
     def list_assistants(self) -> list[dict[str, Any]]:
+        # Agents first: meanwhile a concurrent list_vector_stores lists the stores.
+        agents = [assistant_view(a) for a in self.list_agents()]
         records = [record_view(vs) for vs in self._all_vector_stores() if is_record(vs)]
         for r in records:
             self._records[r["id"]] = r["tool_resources"]["code_interpreter"]["file_ids"]
-        return [assistant_view(a) for a in self.list_agents()] + records
+        return agents + records
 
     def create_assistant(self, body: dict[str, Any], *, what: str) -> str:
         if "model" not in body:

@@ -19,6 +19,7 @@ for the Assistants API v2.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from orchestrator.reconcile.api import RetryPolicy
@@ -39,6 +40,8 @@ class FileStore(Protocol):
 
     # -- vector stores
     def list_vector_stores(self) -> list[Raw]: ...
+    # One plan's reads: lists inside may share one listing of a collection.
+    def listing(self) -> AbstractContextManager[None]: ...
     def create_vector_store(self, name: str, metadata: dict[str, str], *, what: str) -> Raw: ...
     def update_vector_store(
         self, vector_store_id: str, metadata: dict[str, str], *, name: str | None = None, what: str

@@ -153,11 +153,19 @@ def test_apply_creates_files_store_agents_and_a_second_apply_writes_nothing(
     ]
 
     today.reset()
-    again = oproj.ok("apply", "--yes")
-    assert "No changes" in again.stdout
+    again = oproj.ok("apply", "--yes", "--env")
+    assert "No changes" in again.stderr
     assert today.writes() == []
     assert not any("/assistants" in r.path or "/threads" in r.path for r in today.log)
     assert oproj.lockfile() == lock
+    # Stores and file records are one collection: one plan lists it once.
+    assert [r.path.split("?")[0] for r in today.log].count("/v1/vector_stores") == 1
+    # What an app addresses by id on this API: the agents, and the stores to search.
+    assert again.stdout.splitlines() == [
+        f"PLAIN_AGENT_ID={made['plain'].id}",
+        f"QUIZ_AGENT_ID={quiz.id}",
+        f"NOTES_VECTOR_STORE_ID={stores[0].id}",
+    ]
 
 
 def test_a_changed_instruction_is_one_agent_update(

@@ -33,12 +33,13 @@ from orchestrator.reconcile.plan import Plan, PlanOptions
     "--env",
     "print_env",
     is_flag=True,
-    help="Print KEY_ASSISTANT_ID=... lines for .env (other output goes to stderr).",
+    help="Print KEY_ASSISTANT_ID=... lines for .env (on api: openai KEY_AGENT_ID=... and "
+    "KEY_VECTOR_STORE_ID=...; other output goes to stderr).",
 )
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Set the KEY_ASSISTANT_ID=... lines in this .env file (other lines are kept).",
+    help="Set those KEY_..._ID=... lines in this .env file (other lines are kept).",
 )
 @click.option(
     "--lockfile/--no-lockfile",
