@@ -1,18 +1,11 @@
-"""What the exit status of a command means (one table, so commands cannot drift).
+"""What the exit status of a command means: one table (:data:`EXIT_CODES`), so commands
+cannot drift and the docs and ``orchestrator --help`` render the same rows.
 
-=====  ==============================================================================
-0      success; `plan --detailed-exitcode` / `diff`: no changes; `test`: all passed
-1      an error (bad YAML or setting, unreachable server, a refused or failed apply; `plan`
-       / `diff` with items that cannot be applied, e.g. an assistant to adopt without
-       --adopt); `test`: a scenario failed
-2      `plan --detailed-exitcode` / `diff`: changes present; `test`: an error (a
-       scenario that cannot run)
-64     a usage error: an unknown command or flag, a bad flag value, a missing argument
-       (EX_USAGE of sysexits.h; click's own 2 would read as "changes present"); `serve`:
-       a bad setting
-130    interrupted (Ctrl-C)
-=====  ==============================================================================
+A usage error exits 64 (EX_USAGE of sysexits.h), never click's own 2, which would read as
+"changes present" to `plan --detailed-exitcode` and `diff`.
 """
+
+from __future__ import annotations
 
 OK = 0
 ERROR = 1
@@ -21,3 +14,26 @@ USAGE = 64
 TEST_FAILED = 1
 TEST_ERROR = 2
 INTERRUPTED = 130
+
+# (code, meaning), in the order users look them up.
+EXIT_CODES: list[tuple[int, str]] = [
+    (OK, "success; `plan --detailed-exitcode` and `diff`: no changes; `test`: all passed"),
+    (
+        ERROR,
+        "an error (bad YAML or setting, unreachable server, a refused or failed apply; `plan` "
+        "and `diff` with items that cannot be applied, e.g. an assistant to adopt without "
+        "--adopt); `test`: a scenario failed",
+    ),
+    (
+        CHANGES,
+        "`plan --detailed-exitcode` and `diff`: changes present; `test`: an error (a scenario "
+        "that cannot run, assistants on a URL target that differ from the YAML, an "
+        "unreachable server or model endpoint)",
+    ),
+    (
+        USAGE,
+        "a usage error: an unknown command or flag, a bad flag value, a missing argument; "
+        "`serve`: a bad setting",
+    ),
+    (INTERRUPTED, "interrupted (Ctrl-C)"),
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import textwrap
 from typing import Any
 
 import click
@@ -18,6 +19,7 @@ from orchestrator.cli.arguments import (
     color_option,
     usage_exit_code,
 )
+from orchestrator.cli.exit_codes import EXIT_CODES
 from orchestrator.redaction import log_redaction
 
 # name -> (module, attribute). Imported when used, so `orchestrator validate` does not
@@ -65,7 +67,20 @@ class CommandGroup(click.Group):
             return super().invoke(ctx)
 
 
-@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def _exit_code_help() -> str:
+    # \b keeps click from re-wrapping the table.
+    rows = "\n".join(
+        textwrap.fill(meaning, 78, initial_indent=f"  {code:<4} ", subsequent_indent=" " * 7)
+        for code, meaning in EXIT_CODES
+    )
+    return f"\b\nExit codes:\n{rows}"
+
+
+@click.group(
+    cls=CommandGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=_exit_code_help(),
+)
 @click.version_option(__version__, "--version", prog_name="orchestrator")
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug logs).")
 @click.option("--color/--no-color", COLOR_PARAM, default=None, help=COLOR_HELP)

@@ -13,6 +13,7 @@ import click
 from orchestrator.cli.arguments import API_META, project_root
 from orchestrator.cli.exit_codes import ERROR
 from orchestrator.cli.views.errors import echo_problems, fail, reported_errors
+from orchestrator.cli.views.json_text import diagnostics, dumps
 from orchestrator.project import Project, load_project
 from orchestrator.reconcile import workflow
 from orchestrator.reconcile.api import Api
@@ -25,12 +26,19 @@ from orchestrator.targets import Target, connect
 
 
 def load_project_or_exit(
-    project_dir: Path | None, paths: tuple[Path, ...] = (), *, code: int = ERROR
+    project_dir: Path | None,
+    paths: tuple[Path, ...] = (),
+    *,
+    code: int = ERROR,
+    as_json: bool = False,
 ) -> Project:
-    """Load and validate the project; print every problem and exit ``code`` if any."""
+    """Load and validate the project; print every problem and exit ``code`` if any
+    (``as_json``: also as ``validate --json``'s list on stdout, for the scripts reading it)."""
     project = load_project(project_root(project_dir), list(paths) or None)
     echo_problems(project, Path.cwd())
     if not project.ok:
+        if as_json:
+            click.echo(dumps(diagnostics(project, Path.cwd())))
         sys.exit(code)
     return project
 
@@ -99,9 +107,10 @@ def plan_paths(
     namespace: str | None,
     options: PlanOptions,
     parallelism: int,
+    as_json: bool = False,
 ) -> tuple[Settings, Plan]:
     """What `plan` and `diff` share: load, resolve, connect, plan (read-only)."""
-    project = load_project_or_exit(project_dir, paths)
+    project = load_project_or_exit(project_dir, paths, as_json=as_json)
     settings = settings_for(project, base_url, api_key, namespace)
     with reported_errors(settings.target.describe()), connected(settings.target) as api:
         _, plan = plan_project(

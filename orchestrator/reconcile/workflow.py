@@ -23,6 +23,7 @@ from orchestrator.reconcile.apply import (
     ContentSource,
     Executor,
     Reporter,
+    content_from_memory,
 )
 from orchestrator.reconcile.desired import DesiredState
 from orchestrator.reconcile.errors import BlockedPlanError, ReconcileError, StalePlanError
@@ -197,6 +198,32 @@ def apply(
             journal_token=server_lock.token,
         ).run()
     return ApplyOutcome(plan=plan, result=result, notes=server_lock.notes, replanned=replanned)
+
+
+def sync(
+    api: ReconcileTarget,
+    desired: DesiredState,
+    *,
+    target: str = "",
+    lock: LockSettings | None = None,
+    options: ApplyOptions | None = None,
+    reporter: Reporter | None = None,
+) -> ApplyOutcome:
+    """Plan and apply without a review (``orchestrator test`` on the embedded target,
+    whose server is the project's own): as ``apply --yes``, never pruning."""
+    opts = options or ApplyOptions()
+    fresh = plan(api, desired, PlanOptions(), target=target, parallelism=opts.parallelism)
+    contents = {s: f.content or b"" for s, f in desired.files.items()}
+    return apply(
+        api,
+        fresh,
+        content_from_memory(contents),
+        desired=desired,
+        strict=False,
+        lock=lock,
+        options=opts,
+        reporter=reporter,
+    )
 
 
 def destroy_plan(

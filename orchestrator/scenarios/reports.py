@@ -27,8 +27,13 @@ def _write(path: Path, data: str) -> None:
     os.replace(tmp, path)
 
 
+def dumps_json(report: RunReport) -> str:
+    """The JSON report's text (indented, UTF-8, newline-terminated)."""
+    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
 def write_json(report: RunReport, path: Path) -> None:
-    _write(path, json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    _write(path, dumps_json(report))
 
 
 def _classname(result: ScenarioResult, root: Path | None) -> str:

@@ -12,9 +12,17 @@ Outcome = Literal["passed", "failed", "error"]
 # failed: the assistant did not do what the scenario expects (expectations, a handler
 # rejecting its call, a timeout, a cassette that no longer fits).
 # error: the scenario could not be run as written (bad scenario, an assistant that was
-# never applied, an unreachable server, an unexpected API error).
+# never applied, an unreachable server or model endpoint, an unexpected API error).
 ProblemKind = Literal[
-    "expectation", "handler", "timeout", "run", "cassette", "setup", "api", "interrupted"
+    "expectation",
+    "handler",
+    "timeout",
+    "run",
+    "cassette",
+    "setup",
+    "api",
+    "model",
+    "interrupted",
 ]
 
 
@@ -127,7 +135,7 @@ class RunReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "version": 1,
+            "format_version": 1,
             "target": self.target,
             "duration": round(self.duration, 4),
             "summary": {

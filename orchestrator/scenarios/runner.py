@@ -398,6 +398,12 @@ class ScenarioRunner:
                 result.failures.append(problem)
             return False
         record.duration = time.perf_counter() - started
+        broken = _model_failure(record, expectation)
+        if broken is not None:
+            result.error = Problem(
+                "model", broken, "transcript:\n" + turn_text(record), turn=record.index
+            )
+            return False
         if steps is not None:
             problem = await self._replay_problem(convo, record, result)
             if problem is not None:
@@ -520,6 +526,24 @@ def _conclude(result: ScenarioResult, duration: float) -> None:
         result.outcome = "failed"
     else:
         result.outcome = "passed"
+
+
+# last_error codes of a run the model endpoint could not serve (down, 5xx, rate limited,
+# a rejected key): the scenario could not be tested, which is not the assistant failing.
+_ENDPOINT_FAILURES = ("server_error", "rate_limit_exceeded")
+
+
+def _model_failure(record: TurnRecord, expectation: TurnExpectation) -> str | None:
+    """Why the turn's run failed on the model's side, unless the turn expects a failure."""
+    error = record.last_error or {}
+    if record.status != "failed" or "failed" in expectation.status:
+        return None
+    if error.get("code") not in _ENDPOINT_FAILURES:
+        return None
+    return (
+        f"the model endpoint failed, so the turn could not be tested: run {record.run_id} "
+        f"ended failed ({error.get('code')}): {error.get('message') or 'no message'}"
+    )
 
 
 def display_location(loc: Location) -> str:

@@ -162,6 +162,7 @@ def test_ctrl_c_exits_130_with_the_reports_written(server, tmp_path: Path) -> No
             "--api-key",
             API_KEY,
             "--keep-threads",
+            "--allow-drift",  # the assistant was made with the SDK (apply_assistants)
             "--json",
             str(report),
             "--junit",

@@ -152,8 +152,8 @@ def test_apply_then_test_on_the_embedded_target(tmp_path: Path) -> None:
 
     root = make_project(tmp_path, new_namespace())
     env = {"OPENAI_BASE_URL": None, "OPENAI_API_KEY": None, "ORCHESTRATOR_NAMESPACE": None}
-    # Before apply: a clear error, exit 2.
-    res = run_test_command(root, "-k", "math", base_url=None)
+    # Before apply, playing what is there (--allow-drift: no sync): a clear error, exit 2.
+    res = run_test_command(root, "-k", "math", "--allow-drift", base_url=None)
     assert res.exit_code == 2, res.output
     assert "assistant 'math-tutor'" in res.output and "orchestrator apply" in res.output
     applied = CliRunner().invoke(cli, ["apply", "-C", str(root), "--yes"], env=env)

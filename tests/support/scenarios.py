@@ -165,10 +165,13 @@ class CommandResult:
 def run_test_command(
     root: Path, *args: str, base_url: str | None, api_key: str | None = None
 ) -> CommandResult:
-    """``orchestrator test -C root [--base-url URL] ARGS`` in-process."""
+    """``orchestrator test -C root [--base-url URL] ARGS`` in-process.
+
+    On a URL target with ``--allow-drift``: these tests make the assistants with the SDK
+    (:func:`apply_assistants`), not with the reconciler whose state `test` compares."""
     argv = ["test", "-C", str(root)]
     if base_url:
-        argv += ["--base-url", base_url]
+        argv += ["--base-url", base_url, "--allow-drift"]
     if api_key:
         argv += ["--api-key", api_key]
     env = {"OPENAI_BASE_URL": None, "OPENAI_API_KEY": None, "ORCHESTRATOR_NAMESPACE": None}

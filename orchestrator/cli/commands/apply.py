@@ -17,6 +17,8 @@ from orchestrator.cli.session import (
 )
 from orchestrator.cli.views.apply import ConsoleReporter
 from orchestrator.cli.views.errors import fail, reported_errors
+from orchestrator.cli.views.json_reports import apply_json
+from orchestrator.cli.views.json_text import dumps
 from orchestrator.cli.views.plan import render_plan
 from orchestrator.cli.views.prompt import confirm
 from orchestrator.reconcile import lockfile as lf
@@ -47,6 +49,13 @@ from orchestrator.reconcile.plan import Plan, PlanOptions
     show_default=True,
     help="Write assistants.lock.json (assistants.<namespace>.lock.json outside 'default').",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print what was applied as versioned JSON (format_version) on stdout; the plan "
+    "and progress go to stderr. Needs --yes or a saved plan.",
+)
 @force_unlock_option
 @click.pass_obj
 def apply_command(
@@ -64,6 +73,7 @@ def apply_command(
     env_file: Path | None,
     lockfile: bool,
     force_unlock: bool,
+    as_json: bool,
 ) -> None:
     """Make the server match the YAML: the plan, then (after approval) its changes.
 
@@ -76,10 +86,16 @@ def apply_command(
       orchestrator apply --yes --prune          # CI, on merge
       orchestrator apply plan.json
       orchestrator apply --yes --env >> .env
+      orchestrator apply --yes --json > applied.json
     """
     saved = len(args) == 1 and args[0].suffix == ".json"
-    err = print_env  # with --env, stdout carries only the env lines
-    project = load_project_or_exit(project_dir, () if saved else args)
+    if as_json and print_env:
+        raise click.UsageError("--json and --env both want stdout; pick one")
+    if as_json and not (yes or saved):
+        # A prompt cannot share stdout with a document a script reads (as Terraform).
+        raise click.UsageError("--json needs --yes (or a saved plan to apply)")
+    err = print_env or as_json  # then stdout carries only the env lines / the JSON
+    project = load_project_or_exit(project_dir, () if saved else args, as_json=as_json)
     settings = settings_for(project, base_url, api_key, namespace)
     target = settings.target
     label = target.label
@@ -141,13 +157,17 @@ def apply_command(
     locked = lf.with_profiles(
         lf.build_lockfile(outcome.plan, result, label), project.assistants, target.api
     )
+    written = None
     if lockfile:
         path = lf.lockfile_path(project.config.root, ns)
+        written = path.name
         if lf.write_lockfile(path, locked):
             obj.echo(f"Wrote {path.name}.", err=err)
     lines = lf.env_lines(locked)
     if env_file is not None:
         lf.update_env_file(env_file, lines)
+    if as_json:
+        click.echo(dumps(apply_json(outcome, lockfile=written)))
     if result is not None:
         counts = outcome.counts()
         if result.failures:

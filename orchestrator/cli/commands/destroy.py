@@ -17,6 +17,8 @@ from orchestrator.cli.exit_codes import ERROR
 from orchestrator.cli.session import connected, load_project_or_exit, settings_for
 from orchestrator.cli.views.apply import ConsoleReporter
 from orchestrator.cli.views.errors import reported_errors
+from orchestrator.cli.views.json_reports import destroy_json
+from orchestrator.cli.views.json_text import dumps
 from orchestrator.cli.views.plan import render_plan
 from orchestrator.cli.views.prompt import confirm
 from orchestrator.reconcile import lockfile as lf
@@ -30,6 +32,13 @@ from orchestrator.reconcile.desired import DesiredState
 @click.option("-y", "--yes", "--auto-approve", "yes", is_flag=True, help="Destroy without asking.")
 @force_unlock_option
 @parallelism_option
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print what was destroyed as versioned JSON (format_version) on stdout; the plan "
+    "and progress go to stderr. Needs --yes.",
+)
 @click.pass_obj
 def destroy_command(
     obj: GlobalOptions,
@@ -40,6 +49,7 @@ def destroy_command(
     yes: bool,
     force_unlock: bool,
     parallelism: int,
+    as_json: bool,
 ) -> None:
     """Delete every object this namespace manages on the server (nothing else).
 
@@ -47,33 +57,47 @@ def destroy_command(
     Examples:
       orchestrator destroy -n dev
       orchestrator destroy -n pr-123 --yes      # CI, after a preview environment
+      orchestrator destroy -n pr-123 --yes --json
     """
-    project = load_project_or_exit(project_dir)
+    if as_json and not yes:
+        # A prompt cannot share stdout with a document a script reads (as Terraform).
+        raise click.UsageError("--json needs --yes")
+    err = as_json  # then stdout carries only the JSON
+    project = load_project_or_exit(project_dir, as_json=as_json)
     settings = settings_for(project, base_url, api_key, namespace)
     target, ns = settings.target, settings.namespace
+    outcome = None
     with reported_errors(target.describe()), connected(target) as api:
         plan = workflow.destroy_plan(api, ns, target=target.label, parallelism=parallelism)
-        obj.echo(render_plan(plan, where=target.describe()))
         if not plan.has_changes:
-            return
-        confirm(
-            f"Do you really want to destroy every managed object in namespace {ns!r}?",
-            yes=yes,
-            action="destroy",
-        )
-        outcome = workflow.apply(
-            api,
-            plan,
-            lambda op: b"",
-            desired=DesiredState(namespace=ns),
-            strict=not yes,
-            lock=workflow.LockSettings(force=force_unlock),
-            options=ApplyOptions(parallelism=parallelism),
-            reporter=ConsoleReporter(color=obj.color),
-            operation="destroy",
-        )
+            obj.echo(
+                f"Nothing to destroy: namespace {ns!r} on {target.describe()} manages no objects.",
+                err=err,
+            )
+        else:
+            obj.echo(render_plan(plan, where=target.describe()), err=err)
+            confirm(
+                f"Do you really want to destroy every managed object in namespace {ns!r}?",
+                yes=yes,
+                action="destroy",
+            )
+            outcome = workflow.apply(
+                api,
+                plan,
+                lambda op: b"",
+                desired=DesiredState(namespace=ns),
+                strict=not yes,
+                lock=workflow.LockSettings(force=force_unlock),
+                options=ApplyOptions(parallelism=parallelism),
+                reporter=ConsoleReporter(sys.stderr if err else sys.stdout, color=obj.color),
+                operation="destroy",
+            )
+    if as_json:
+        click.echo(dumps(destroy_json(outcome, plan)))
+    if outcome is None:
+        return
     for note in outcome.notes:
-        obj.echo(note)
+        obj.echo(note, err=err)
     result = outcome.result
     if result is not None and result.failures:
         for f in result.failures:
@@ -84,4 +108,5 @@ def destroy_command(
     n = len(result.results) if result else 0
     obj.echo(
         click.style("\nDestroy complete!", fg="green", bold=True) + f" Resources: {n} destroyed.",
+        err=err,
     )

@@ -10,6 +10,8 @@ import click
 from orchestrator.cli.arguments import GlobalOptions, reconcile_options
 from orchestrator.cli.exit_codes import CHANGES, ERROR
 from orchestrator.cli.session import plan_paths
+from orchestrator.cli.views.json_reports import diff_json
+from orchestrator.cli.views.json_text import dumps
 from orchestrator.cli.views.plan import render_diff
 from orchestrator.reconcile.plan import PlanOptions
 
@@ -17,6 +19,12 @@ from orchestrator.reconcile.plan import PlanOptions
 @click.command("diff")
 @reconcile_options
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the differences as versioned JSON (format_version) on stdout.",
+)
 @click.pass_obj
 def diff_command(
     obj: GlobalOptions,
@@ -28,6 +36,7 @@ def diff_command(
     prune: bool,
     adopt: bool,
     parallelism: int,
+    as_json: bool,
 ) -> None:
     """Show how the server differs from the YAML, field by field (drift included).
 
@@ -38,6 +47,7 @@ def diff_command(
     Examples:
       orchestrator diff
       orchestrator diff assistants/math-tutor.yaml
+      orchestrator diff --json | jq '.differences[].label'
     """
     _, result = plan_paths(
         project_dir,
@@ -47,8 +57,9 @@ def diff_command(
         namespace=namespace,
         options=PlanOptions(prune=prune, adopt=adopt),
         parallelism=parallelism,
+        as_json=as_json,
     )
-    obj.echo(render_diff(result))
+    obj.echo(dumps(diff_json(result)) if as_json else render_diff(result))
     if result.blocked:
         sys.exit(ERROR)  # items that cannot be applied
     if any(c.action != "noop" for c in result.changes):

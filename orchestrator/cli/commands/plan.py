@@ -18,7 +18,13 @@ from orchestrator.reconcile.plan import PlanOptions
 @click.command("plan")
 @reconcile_options
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the versioned machine-readable plan.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the versioned machine-readable plan (problems of the YAML: the list "
+    "`validate --json` prints).",
+)
 @click.option(
     "-o",
     "--out",
@@ -65,6 +71,7 @@ def plan_command(
         namespace=namespace,
         options=PlanOptions(prune=prune, adopt=adopt),
         parallelism=parallelism,
+        as_json=as_json,
     )
     target = settings.target
     if out is not None:

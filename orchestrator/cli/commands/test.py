@@ -6,13 +6,23 @@ import sys
 from pathlib import Path
 
 import click
+import openai
 
 from orchestrator.cli.arguments import GlobalOptions, project_options
 from orchestrator.cli.exit_codes import INTERRUPTED, TEST_ERROR
 from orchestrator.cli.session import load_project_or_exit, settings_for
-from orchestrator.cli.views.scenarios import make_reporter, summary
+from orchestrator.cli.views.apply import sync_line
+from orchestrator.cli.views.errors import fail, reported_errors
+from orchestrator.cli.views.scenarios import drift_refusal, make_reporter, summary
+from orchestrator.project import Project
+from orchestrator.project.specs import ScenarioSpec
+from orchestrator.reconcile import workflow
+from orchestrator.reconcile.desired import desired_state
+from orchestrator.reconcile.drift import differences
+from orchestrator.reconcile.platform import reconcile_api
 from orchestrator.scenarios import reports
 from orchestrator.scenarios.runner import RunnerOptions, run_scenarios, select_scenarios
+from orchestrator.settings import Settings
 from orchestrator.targets import connect
 
 
@@ -78,8 +88,9 @@ from orchestrator.targets import connect
 @click.option(
     "--json",
     "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a JSON report.",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Write a JSON report (versioned: format_version); '-' prints it on stdout, and "
+    "everything else goes to stderr.",
 )
 @click.option(
     "--junit",
@@ -91,6 +102,12 @@ from orchestrator.targets import connect
     "--keep-threads",
     is_flag=True,
     help="Keep each scenario's thread on the server (for debugging).",
+)
+@click.option(
+    "--allow-drift",
+    is_flag=True,
+    help="Play the scenarios against the assistants as they are: no sync of the embedded "
+    "server, no check that a URL target's assistants match the YAML.",
 )
 @click.option("-v", "--verbose", "verbose", count=True, help="A line per turn as well.")
 @click.pass_obj
@@ -113,18 +130,25 @@ def test_command(
     json_path: Path | None,
     junit_path: Path | None,
     keep_threads: bool,
+    allow_drift: bool,
     verbose: int,
 ) -> None:
     """Run scenarios: scripted conversations with their expectations.
 
-    Exit code 0 when all passed, 1 when some failed, 2 on errors (a bad scenario, an
-    assistant that was never applied, an unreachable server).
+    The scenarios play against what the YAML says: on the embedded target the project
+    is applied first (one line says what changed); on a URL target the command refuses
+    (exit 2) when the assistants there differ from the YAML, naming assistant and field
+    (`orchestrator apply` first, or --allow-drift).
+
+    Exit code 0 when all passed, 1 when some failed, 2 on errors (a bad scenario, drift,
+    an unreachable server or model endpoint).
 
     \b
     Examples:
       orchestrator test                                  # every scenario of the project
       orchestrator test scenarios/quiz-feedback.yaml -v  # one file, a line per turn
       orchestrator test -j 8 --junit report.xml          # CI
+      orchestrator test --json - | jq .summary
       orchestrator test --record                         # save cassettes; later runs replay them
     """
     # A scenario that cannot be loaded is an error of the run (2), not a failure (1).
@@ -147,11 +171,17 @@ def test_command(
         embedded=target.kind == "embedded",
         api=target.api,
     )
+    json_stdout = json_path == Path("-")
+    out = sys.stderr if json_stdout else sys.stdout  # with `--json -`, stdout is the JSON's
     color = obj.color
-    reporter = make_reporter(verbose=bool(verbose or obj.verbose), color=color)
-    use_color = color if color is not None else sys.stdout.isatty()
+    reporter = make_reporter(out, verbose=bool(verbose or obj.verbose), color=color)
+    use_color = color if color is not None else out.isatty()
     try:
         with connect(target) as client:
+            if not allow_drift:
+                _match_the_yaml(
+                    client, project, settings, scenarios, partial=bool(paths), err=json_stdout
+                )
             report = run_scenarios(
                 scenarios,
                 client,
@@ -168,10 +198,44 @@ def test_command(
         sys.exit(TEST_ERROR)
     if transcript_dir:
         reports.write_transcripts(report, transcript_dir)
-    if json_path:
+    if json_stdout:
+        click.echo(reports.dumps_json(report), nl=False)
+    elif json_path:
         reports.write_json(report, json_path)
     if junit_path:
         reports.write_junit(report, junit_path, project.config.root)
-    click.echo("")
-    click.echo(summary(report, color=use_color))
+    click.echo("", err=json_stdout)
+    click.echo(summary(report, color=use_color), err=json_stdout)
     sys.exit(report.exit_code)
+
+
+def _match_the_yaml(
+    client: openai.OpenAI,
+    project: Project,
+    settings: Settings,
+    scenarios: list[ScenarioSpec],
+    *,
+    partial: bool,
+    err: bool,
+) -> None:
+    """Embedded target: apply the project (its server is the project's own). URL target:
+    refuse when the scenarios' assistants there are not what the YAML says."""
+    target = settings.target
+    where = target.describe()
+    with reported_errors(where, TEST_ERROR):
+        api = reconcile_api(client, target.api)
+        desired = desired_state(project, settings.namespace, partial=partial, api=target.api)
+        if target.kind == "embedded":
+            outcome = workflow.sync(api, desired, target=target.label)
+            if outcome.result is not None and outcome.result.failures:
+                fail(
+                    "could not apply the YAML to the embedded server before the test:\n  "
+                    + "\n  ".join(outcome.result.failures),
+                    TEST_ERROR,
+                )
+            click.echo(sync_line(outcome), err=err)
+            return
+        plan = workflow.plan(api, desired, target=target.label)
+    found = differences(plan, desired, {s.assistant for s in scenarios})
+    if found:
+        fail(drift_refusal(found, where), TEST_ERROR)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from orchestrator.cli.arguments import PROJECT_HELP, project_dir_option, project_root
+from orchestrator.cli.views.json_text import diagnostics, dumps
 from orchestrator.project import load_project
 from orchestrator.project.report import summary
 
@@ -39,9 +39,7 @@ def validate(paths: tuple[Path, ...], project_dir: Path | None, as_json: bool) -
     project = load_project(root, list(paths) or None)
     cwd = Path.cwd()
     if as_json:
-        click.echo(
-            json.dumps([d.to_dict(cwd) for d in project.diagnostics], indent=2, ensure_ascii=False)
-        )
+        click.echo(dumps(diagnostics(project, cwd)))
     else:
         for d in project.diagnostics:
             loc = d.location

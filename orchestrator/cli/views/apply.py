@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import Counter
 from typing import TextIO
 
 import click
@@ -11,6 +12,7 @@ import click
 from orchestrator.cli.views.plan import style
 from orchestrator.reconcile.apply import ChangeResult
 from orchestrator.reconcile.plan import Change
+from orchestrator.reconcile.workflow import ApplyOutcome
 
 
 class ConsoleReporter:
@@ -67,3 +69,22 @@ class ConsoleReporter:
             self._progress_shown = done < total
             if done >= total:
                 click.echo("", file=self.err)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def sync_line(outcome: ApplyOutcome) -> str:
+    """`orchestrator test`'s one line about applying the YAML to the embedded server."""
+    if outcome.result is None:
+        return "Up to date: the embedded server matches the YAML."
+    done = Counter(c.kind for c, r in outcome.result.results if r.ok)
+    parts = [
+        _count(done[kind], noun)
+        for kind, noun in (("assistant", "assistant"), ("vector_store", "vector store"))
+        if done[kind]
+    ]
+    if done["file"]:
+        parts.append(_count(done["file"], "file"))
+    return f"Synced {', '.join(parts) or 'nothing'} to the embedded server."

@@ -23,8 +23,8 @@ def fail(message: str, code: int = ERROR) -> NoReturn:
 
 
 @contextmanager
-def reported_errors(where: str) -> Iterator[None]:
-    """Turn reconciler and server errors into one clear message and exit code 1."""
+def reported_errors(where: str, code: int = ERROR) -> Iterator[None]:
+    """Turn reconciler and server errors into one clear message and exit ``code``."""
     try:
         yield
     except KeyboardInterrupt:
@@ -35,17 +35,21 @@ def reported_errors(where: str) -> Iterator[None]:
             INTERRUPTED,
         )
     except ReconcileError as e:
-        fail(str(e))
+        fail(str(e), code)
     except openai.AuthenticationError:
         fail(
             f"{where} refused the API key (HTTP 401). Check OPENAI_API_KEY or --api-key "
-            "(the key is not shown)."
+            "(the key is not shown).",
+            code,
         )
     except openai.APIConnectionError as e:
-        fail(f"could not reach {where}: {describe_error(e)}. Is the server running?")
+        fail(f"could not reach {where}: {describe_error(e)}. Is the server running?", code)
     except openai.APIStatusError as e:
         request = e.response.request
-        fail(f"{where} answered {request.method} {request.url.path} with {describe_error(e)}")
+        fail(
+            f"{where} answered {request.method} {request.url.path} with {describe_error(e)}",
+            code,
+        )
 
 
 def echo_problems(project: Project, cwd: Path) -> None:

@@ -19,6 +19,7 @@ from typing import IO
 import click
 
 from orchestrator.project.specs import ScenarioSpec
+from orchestrator.reconcile.drift import Difference
 from orchestrator.scenarios.observed import TurnRecord
 from orchestrator.scenarios.progress import NullProgress, Reporter, ScenarioProgress
 from orchestrator.scenarios.results import RunReport, ScenarioResult
@@ -286,3 +287,12 @@ def summary(report: RunReport, color: bool = False) -> str:
         f"in {report.duration:.2f} s"
     )
     return "\n".join(lines)
+
+
+def drift_refusal(found: list[Difference], where: str) -> str:
+    """Why `orchestrator test` will not play scenarios on a URL target that drifted."""
+    todo = "run `orchestrator apply` or pass --allow-drift"
+    if len(found) == 1:
+        return f"{found[0]}; {todo}"
+    lines = "\n".join(f"  {d}" for d in found)
+    return f"the assistants on {where} differ from the YAML; {todo}:\n{lines}"
