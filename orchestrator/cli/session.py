@@ -15,11 +15,13 @@ from orchestrator.cli.exit_codes import ERROR
 from orchestrator.cli.views.errors import echo_problems, fail, reported_errors
 from orchestrator.cli.views.json_text import diagnostics, dumps
 from orchestrator.project import Project, load_project
+from orchestrator.reconcile import lockfile as lf
 from orchestrator.reconcile import workflow
 from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.desired import DesiredState, desired_state
 from orchestrator.reconcile.plan import Plan, PlanOptions
 from orchestrator.reconcile.platform import reconcile_api
+from orchestrator.reconcile.workflow import ApplyOutcome
 from orchestrator.redaction import log_redaction, url_secrets
 from orchestrator.settings import Flags, Settings, SettingsError, resolve_settings
 from orchestrator.targets import Target, connect
@@ -117,3 +119,9 @@ def plan_paths(
             api, project, settings, options, partial=bool(paths), parallelism=parallelism
         )
     return settings, plan
+
+
+def applied_lockfile(project: Project, outcome: ApplyOutcome, target: Target) -> lf.LockFile:
+    """The lock file after an apply (or a sync) on ``target``: ids and Responses profiles."""
+    locked = lf.build_lockfile(outcome.plan, outcome.result, target.label)
+    return lf.with_profiles(locked, project.assistants, target.api)

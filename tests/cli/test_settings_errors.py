@@ -60,7 +60,9 @@ def test_scenarios_on_the_openai_api_before_apply_name_the_missing_profile(
     for cassette in (tmp_path / "scenarios").glob("*.cassette.yaml"):
         cassette.unlink()
     result = CliRunner().invoke(
-        cli, ["test", "-C", str(tmp_path), "--api", "openai", "--base-url", "embedded"]
+        cli,
+        # --allow-drift: no sync first (a sync applies, and writes the profiles).
+        ["test", "-C", str(tmp_path), "--api", "openai", "--base-url", "embedded", "--allow-drift"],
     )
     assert result.exit_code == 2, result.output
     assert "assistant 'math-tutor' has no Responses profile" in result.output

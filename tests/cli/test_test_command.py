@@ -42,6 +42,7 @@ def test_embedded_target_syncs_before_it_tests(tmp_path: Path) -> None:
     r = run_cli(proj, "test")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Synced 1 assistant to the embedded server." in r.stdout.splitlines()
+    assert (proj / "assistants.lock.json").is_file()  # as apply writes it
 
     r = run_cli(proj, "test")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -10,6 +10,7 @@ import click
 from orchestrator.cli.arguments import GlobalOptions, force_unlock_option, reconcile_options
 from orchestrator.cli.exit_codes import ERROR
 from orchestrator.cli.session import (
+    applied_lockfile,
     connected,
     load_project_or_exit,
     plan_project,
@@ -154,9 +155,7 @@ def apply_command(
     for note in outcome.notes:
         obj.echo(note, err=err)
     result = outcome.result
-    locked = lf.with_profiles(
-        lf.build_lockfile(outcome.plan, result, label), project.assistants, target.api
-    )
+    locked = applied_lockfile(project, outcome, target)
     written = None
     if lockfile:
         path = lf.lockfile_path(project.config.root, ns)

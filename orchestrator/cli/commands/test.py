@@ -10,12 +10,13 @@ import openai
 
 from orchestrator.cli.arguments import GlobalOptions, project_options
 from orchestrator.cli.exit_codes import INTERRUPTED, TEST_ERROR
-from orchestrator.cli.session import load_project_or_exit, settings_for
+from orchestrator.cli.session import applied_lockfile, load_project_or_exit, settings_for
 from orchestrator.cli.views.apply import sync_line
 from orchestrator.cli.views.errors import fail, reported_errors
 from orchestrator.cli.views.scenarios import drift_refusal, make_reporter, summary
 from orchestrator.project import Project
 from orchestrator.project.specs import ScenarioSpec
+from orchestrator.reconcile import lockfile as lf
 from orchestrator.reconcile import workflow
 from orchestrator.reconcile.desired import desired_state
 from orchestrator.reconcile.drift import differences
@@ -234,6 +235,10 @@ def _match_the_yaml(
                     TEST_ERROR,
                 )
             click.echo(sync_line(outcome), err=err)
+            # As apply: the lock file holds what the scenarios then find (ids, profiles).
+            path = lf.lockfile_path(project.config.root, settings.namespace)
+            if lf.write_lockfile(path, applied_lockfile(project, outcome, target)):
+                click.echo(f"Wrote {path.name}.", err=err)
             return
         plan = workflow.plan(api, desired, target=target.label)
     found = differences(plan, desired, {s.assistant for s in scenarios})
