@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.server.providers.base import ModelError
 from orchestrator.server.services.files import get_file, read_file_bytes, store_file
+from orchestrator.server.tools.file_links import format_written
 
 if TYPE_CHECKING:
     from orchestrator.server.config import SandboxLimits
@@ -39,12 +40,11 @@ class CodeOutcome:
 
     @property
     def model_output(self) -> str:
-        """What the model reads next: the logs and the files written, by name and id."""
+        """What the model reads next: the logs and the files written, as the
+        ``sandbox:/mnt/data/...`` links it can put in its reply."""
         out = self.logs or ("(no output)" if self.ok else "(failed with no output)")
         if self.written:
-            out += "\nFiles written: " + ", ".join(
-                f"{w.path} ({w.file['id']})" for w in self.written
-            )
+            out += "\n" + format_written([w.path for w in self.written])
         return out
 
 

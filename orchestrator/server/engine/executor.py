@@ -324,7 +324,8 @@ class RunExecutor:
                 self._message_delta(state, [{"index": i, **image_file_part(file_id)}])
                 state.message["content"].append(image_file_part(file_id))
         state.text_index = len(images)
-        state.stream = CitationStream(dict(self.engine.private(self.run_id)["sources"]))
+        private = self.engine.private(self.run_id)
+        state.stream = CitationStream(dict(private["sources"]), dict(private.get("links") or {}))
 
     def _emit_text(self, state: _Round, text: str) -> None:
         state.streamed += text
@@ -360,12 +361,18 @@ class RunExecutor:
         for chunk, marks in state.stream.flush():
             self._text_delta(state, chunk, marks)
         content = [*state.message["content"], text_part(text, state.stream.annotate_all(text))]
+        # The files the reply links are its attachments, as on OpenAI's.
+        attachments = [
+            {"file_id": file_id, "tools": [{"type": "code_interpreter"}]}
+            for file_id in state.stream.linked_files(text)
+        ]
         ts = now()
         if incomplete:
             e.set_message(
                 state.message["id"],
                 "thread.message.incomplete",
                 content=content,
+                attachments=attachments,
                 status="incomplete",
                 incomplete_at=ts,
                 incomplete_details={"reason": "max_tokens"},
@@ -375,6 +382,7 @@ class RunExecutor:
                 state.message["id"],
                 "thread.message.completed",
                 content=content,
+                attachments=attachments,
                 status="completed",
                 completed_at=ts,
             )
@@ -548,11 +556,13 @@ class RunExecutor:
 
         self._update_call(step_id, call.id, change)
         model_output = outcome.model_output
+        links = {w.path: w.file["id"] for w in outcome.written}
         e.update_private(
             self.run_id,
             lambda p: (
                 p["calls"].setdefault(call.id, {}).update(output=model_output),
                 p["images"].extend(images),
+                p.setdefault("links", {}).update(links),
             ),
         )
         if outputs:

@@ -443,5 +443,7 @@ def _new_private(run_id: str) -> dict[str, Any]:
         "file_search_calls": 0,
         # image files the code wrote, not yet shown in a message
         "images": [],
+        # path the code wrote (relative to /mnt/data) -> file_id, for file_path annotations
+        "links": {},
         "pending_usage": None,
     }

@@ -16,7 +16,8 @@ decides the step):
    tool calls just before them), the reply reports them: for ``file_search``, the
    best passages quoted, each followed by its citation marker (``【0:1†guide.md】``,
    which the engine turns into a ``file_citation`` annotation); for
-   ``code_interpreter``, the output the code printed (and its error); for functions,
+   ``code_interpreter``, the output the code printed (and its error) and a markdown
+   link ``[name](sandbox:/mnt/data/name)`` to each file it wrote; for functions,
    "``<name>`` returned: ``<output>``" for each.
 3. **Function.** If ``tool_choice`` forces a function, or the last user message names
    function tools (their names, case-insensitive, as whole identifiers:
@@ -78,6 +79,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.scripting import ScriptCodeCall, ScriptFileSearchCall, ScriptStep
@@ -106,6 +108,7 @@ from orchestrator.server.providers.function_match import best_described, named_f
 from orchestrator.server.providers.script import ScriptQueue
 from orchestrator.server.providers.tokens import count_tokens, estimate_tokens
 from orchestrator.server.tools.citations import CitedSource, parse_results
+from orchestrator.server.tools.file_links import split_written
 
 if TYPE_CHECKING:
     from orchestrator.server.store import Store
@@ -403,16 +406,24 @@ def best_passage(source: CitedSource, terms: list[str]) -> str:
 
 
 def _report_code(output: str) -> str:
-    text = output.strip("\n")
+    logs, links = split_written(output.strip("\n"))
+    text = logs.strip("\n")
+    # The files the code wrote, linked as OpenAI's models link them (the engine
+    # annotates each link with the file's id).
+    files = ""
+    if links:
+        files = "\n\nFiles written: " + ", ".join(
+            f"[{PurePosixPath(link).name}]({link})" for link in links
+        )
     # The engine's placeholders for an execution that printed nothing.
     if not text.strip() or text == "(no output)":
-        return "I ran the code. It finished without printing anything."
+        return "I ran the code. It finished without printing anything." + files
     if text == "(failed with no output)":
-        return "I ran the code, and it failed without printing anything."
+        return "I ran the code, and it failed without printing anything." + files
     failed = _ERROR_LINE.search(text)
     head = "I ran the code, and it failed:" if failed else "I ran the code. Its output:"
     fence = "````" if "```" in text else "```"
-    return f"{head}\n\n{fence}\n{text}\n{fence}"
+    return f"{head}\n\n{fence}\n{text}\n{fence}{files}"
 
 
 # -- rule 3-5: calling tools ------------------------------------------------------------

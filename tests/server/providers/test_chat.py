@@ -455,6 +455,30 @@ def test_code_interpreter_runs_the_upstreams_code(api, proxy: FaultProxy) -> Non
     assert reply_of(api, thread.id, run.id).value == second.reply_text()
 
 
+def test_a_file_the_code_wrote_is_a_file_path_in_the_upstreams_reply(
+    api, proxy: FaultProxy
+) -> None:
+    mark = proxy.mark()
+    thread, run = run_once(
+        api,
+        "```python\nopen('table.csv', 'w').write('x,y\\n1,2\\n')\nprint('saved')\n```",
+        tools=[{"type": "code_interpreter"}],
+    )
+    assert run.status == "completed", run.last_error
+    _first, second = proxy.since(mark)
+    # The upstream model was told where the file is, as a link it can repeat.
+    tool_msg = next(m for m in second.body["messages"] if m["role"] == "tool")
+    assert tool_msg["content"] == "saved\n\nFiles written: sandbox:/mnt/data/table.csv"
+    reply = api.beta.threads.messages.list(thread.id, run_id=run.id).data[0]
+    text = reply.content[0].text
+    assert text.value == second.reply_text()
+    [note] = text.annotations
+    assert note.type == "file_path" and note.text == "sandbox:/mnt/data/table.csv"
+    assert text.value[note.start_index : note.end_index] == note.text
+    assert api.files.content(note.file_path.file_id).read() == b"x,y\n1,2\n"
+    assert [a.file_id for a in reply.attachments] == [note.file_path.file_id]
+
+
 def test_streamed_reply_arrives_in_many_deltas(api, proxy: FaultProxy) -> None:
     words = "the quick brown fox jumps over the lazy dog while the tutor explains algebra"
     asst = api.beta.assistants.create(model="gpt-4o", instructions="Repeat what you hear.")
