@@ -124,3 +124,25 @@ def test_streamed_links_arrive_whole_with_their_annotations(client: openai.OpenA
     assert accumulated == [a.model_dump() for a in text.annotations]
     stored = client.beta.threads.messages.retrieve(final.id, thread_id=thread.id)
     assert stored.content[0].text == text and stored.attachments == final.attachments
+
+
+def test_responses_cite_every_mention_of_a_container_file(client: openai.OpenAI) -> None:
+    code = "open('out.csv', 'w').write('a,b\\n')\nprint('wrote /mnt/data/out.csv')\n"
+    response = client.responses.create(
+        model="local",
+        input=f"```python\n{code}```",
+        tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+    )
+    assert response.status == "completed", response.error
+    call, message = response.output
+    text = message.content[0]
+    # The printed path (inside the quoted output) and the link after it.
+    assert [(a.type, text.text[a.start_index : a.end_index]) for a in text.annotations] == [
+        ("container_file_citation", "/mnt/data/out.csv"),
+        ("container_file_citation", "sandbox:/mnt/data/out.csv"),
+    ]
+    [file_id] = {a.file_id for a in text.annotations}
+    assert {a.filename for a in text.annotations} == {"out.csv"}
+    assert {a.container_id for a in text.annotations} == {call.container_id}
+    data = client.containers.files.content.retrieve(file_id, container_id=call.container_id)
+    assert data.read() == b"a,b\n"

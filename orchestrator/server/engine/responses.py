@@ -38,6 +38,7 @@ from orchestrator.server.providers.base import (
 from orchestrator.server.services import containers
 from orchestrator.server.services.files import delete_file, read_file_bytes
 from orchestrator.server.store import Store
+from orchestrator.server.tools.file_links import find_links, format_written
 
 log = logging.getLogger("orchestrator.server.responses")
 
@@ -349,23 +350,18 @@ class ResponseExecutor:
     def _container_citations(self, text: str) -> list[dict[str, Any]]:
         """A ``container_file_citation`` for each mention of a file the code wrote
         (``sandbox:/mnt/data/name`` or ``/mnt/data/name``), in the order of the text."""
-        out = []
-        for obj in self.written:
-            for needle in (f"sandbox:{obj['path']}", obj["path"]):
-                start = text.find(needle)
-                if start != -1:
-                    out.append(
-                        {
-                            "type": "container_file_citation",
-                            "container_id": obj["container_id"],
-                            "file_id": obj["id"],
-                            "filename": PurePosixPath(obj["path"]).name,
-                            "start_index": start,
-                            "end_index": start + len(needle),
-                        }
-                    )
-                    break
-        return sorted(out, key=lambda a: a["start_index"])
+        by_id = {obj["id"]: obj for obj in self.written}
+        return [
+            {
+                "type": "container_file_citation",
+                "container_id": by_id[file_id]["container_id"],
+                "file_id": file_id,
+                "filename": PurePosixPath(by_id[file_id]["path"]).name,
+                "start_index": start,
+                "end_index": end,
+            }
+            for start, end, file_id in find_links(text, {o["path"]: o["id"] for o in self.written})
+        ]
 
     def _close_open(self) -> None:
         """After a failure: the open message keeps what was produced, as incomplete."""
@@ -545,7 +541,7 @@ class ResponseExecutor:
             self.written.append(obj)
         model_output = outcome.logs or ("(no output)" if outcome.ok else "(failed with no output)")
         if written:
-            model_output += "\nFiles written: " + ", ".join(f"sandbox:{p}" for p in written)
+            model_output += "\n" + format_written(written)
         remember_call(self.store, call.id, call.arguments, model_output)
         item = {
             **item,
