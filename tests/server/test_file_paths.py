@@ -75,6 +75,32 @@ def test_a_written_file_is_linked_annotated_attached_and_downloadable(
     assert step.step_details.tool_calls[0].code_interpreter.outputs[0].logs == "saved\n"
 
 
+def test_a_linked_file_is_not_copied_back_over_later_changes(client: openai.OpenAI) -> None:
+    """The reply's attachments are the code's own files: later runs in the thread see the
+    working directory as the code left it (here: the file deleted), not a copy of them."""
+    assistant_id = _code_assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": WRITE_TWO}])
+
+    def run_code(code: str) -> str:
+        client.beta.threads.messages.create(
+            thread.id, role="user", content=f"```python\n{code}\n```"
+        )
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant_id, poll_interval_ms=50
+        )
+        assert run.status == "completed", run.last_error
+        step = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data[-1]
+        return step.step_details.tool_calls[0].code_interpreter.outputs[0].logs
+
+    run = client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant_id, poll_interval_ms=50
+    )
+    reply = client.beta.threads.messages.list(thread.id, run_id=run.id).data[0]
+    assert len(reply.attachments) == 2
+    assert run_code("import os\nos.remove('scores.csv')\nprint('removed')") == "removed\n"
+    assert run_code("import os\nprint(sorted(os.listdir('.')))") == "['scores.csv.bak']\n"
+
+
 def test_a_reply_that_links_nothing_has_no_file_path(client: openai.OpenAI) -> None:
     assistant_id = _code_assistant(client)
     thread = client.beta.threads.create(

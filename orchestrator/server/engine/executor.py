@@ -626,6 +626,10 @@ class RunExecutor:
         if self._code_inputs is None:
             ids = list(self.resources.code_file_ids)
             for message in self._messages:
+                if message["role"] == "assistant":
+                    # Its attachments are files the code wrote: they are in the thread's
+                    # working directory already, maybe changed since; a copy would undo that.
+                    continue
                 for att in message.get("attachments") or []:
                     tools = att.get("tools", [])
                     for_code = any(t.get("type") == "code_interpreter" for t in tools)
