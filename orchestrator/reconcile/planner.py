@@ -343,8 +343,8 @@ class _Planner:
                 change.action = "adopt"
                 change.drift = False
                 change.reason = (
-                    f"unmanaged vector store {vs.name or vid!r}, used by {match.target.id}, "
-                    "taken over"
+                    f"takes over the unmanaged vector store {vs.name or vid!r} that "
+                    f"{match.target.id} uses"
                 )
                 if change.vector_store is not None:
                     change.vector_store.update_store = True
@@ -636,23 +636,21 @@ class _Planner:
             return _asst(da, "blocked", reason=match.conflict)
         target = match.target
         assert target is not None
-        found = (
-            f"unmanaged assistant {target.id}, which its YAML was exported from"
-            if match.by == "id"
-            else f"an unmanaged assistant named {target.name!r} ({target.id})"
-        )
+        if match.by == "id":
+            found = f"{target.id}, the unmanaged assistant its YAML was exported from (adopt.id)"
+            hint = ""
+        else:
+            found = f"an unmanaged assistant named {target.name!r} ({target.id})"
+            hint = ", or rename one of them"
         if not self.opt.adopt:
             return _asst(
-                da,
-                "blocked",
-                reason=f"{found} exists; run with --adopt to take it over"
-                + ("" if match.by == "id" else ", or rename one of them"),
+                da, "blocked", reason=f"{found} exists; run with --adopt to take it over{hint}"
             )
         diffs, send, send_res, full = self._assistant_diffs(target, da, meta)
         if not send_res:
             # Its files stay referenced (and become ours with the file entries).
             self.keep_files.update(target.code_interpreter_file_ids)
-        reason = f"{found} taken over"
+        reason = f"takes over {found}"
         if match.id_not_found:
             reason += f"; its adopt.id {da.adopt_id} is not an unmanaged assistant here"
         return _asst(

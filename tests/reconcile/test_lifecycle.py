@@ -154,7 +154,7 @@ def test_export_then_adopt_brings_hand_made_assistants_under_management(proj: Pr
     assert r.exit_code == 1 and "run with --adopt" in r.stdout
     r = proj.ok("plan", "--adopt")
     assert "run with --adopt" not in r.stdout
-    assert f"unmanaged assistant {hand.id}, which its YAML was exported from" in r.stdout
+    assert f"takes over {hand.id}, the unmanaged assistant its YAML was exported from" in r.stdout
     assert "will be uploaded" not in r.stdout  # its files are adopted, not uploaded again
     # A saved plan: applied only if the server (the adopted objects too) is as planned.
     proj.ok("plan", "--adopt", "-o", str(proj.root / "adopt.plan.json"))
