@@ -90,27 +90,14 @@ def test_seeds_run_twice_export_adopt_then_no_changes_and_nothing_duplicated_or_
     assert _ids(after) == before
     assert all(is_managed(a.metadata, "default") for a in after["assistants"])
     assert all(is_managed(v.metadata, "default") for v in after["vector_stores"])
-    used = {
-        fid
-        for a in after["assistants"]
-        for fid in (
-            a.tool_resources.code_interpreter.file_ids
-            if a.tool_resources and a.tool_resources.code_interpreter
-            else []
-        )
-    }
+    resources = [a.to_dict().get("tool_resources") or {} for a in after["assistants"]]
+    used = {f for r in resources for f in (r.get("code_interpreter") or {}).get("file_ids", [])}
     for v in after["vector_stores"]:
         files = store_files(client, v.id)
         assert all(len(f.attributes[FILE_SHA_ATTRIBUTE]) == 64 for f in files)
         used.update(f.id for f in files)
     assert used == before["files"]
     stores_used = {
-        vid
-        for a in after["assistants"]
-        for vid in (
-            a.tool_resources.file_search.vector_store_ids
-            if a.tool_resources and a.tool_resources.file_search
-            else []
-        )
+        v for r in resources for v in (r.get("file_search") or {}).get("vector_store_ids", [])
     }
     assert stores_used == before["vector_stores"]
