@@ -12,6 +12,11 @@ still needs.
 Before its first upload or file deletion, the apply writes its write-ahead journal
 (:mod:`journal`); it removes it at the end when everything succeeded, so whatever a
 killed or failed apply left behind is found by the next one.
+
+Fencing (:mod:`lease`): ``guard`` runs before every write and ``confirm`` (which also
+re-reads the lock) at phase boundaries. An apply that lost its lock stops; the files it
+uploaded go into a last journal page, as file ids, because the apply that took over may
+already have resolved (and deleted) its first pages: the next plan uses or deletes them.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import openai
 
 from orchestrator.ownership import FILE_SHA_ATTRIBUTE, KEY_KEY, is_managed
 from orchestrator.reconcile.api import AmbiguousWriteError, describe_error
-from orchestrator.reconcile.errors import ReconcileError
+from orchestrator.reconcile.errors import LockLostError, ReconcileError
 from orchestrator.reconcile.identity import STORE_FILES_KEYS, files_metadata
 from orchestrator.reconcile.journal import Journal, PendingUpload
 from orchestrator.reconcile.plan import Change, FileOp, Plan
@@ -135,6 +140,7 @@ class Executor:
         reporter: Reporter | None = None,
         guard: Callable[[], None] | None = None,
         journal_token: str | None = None,
+        confirm: Callable[[], None] | None = None,
     ) -> None:
         self.api = api
         self.plan = plan
@@ -142,6 +148,9 @@ class Executor:
         self.opt = options or ApplyOptions()
         self.reporter = reporter or NullReporter()
         self.guard = guard or (lambda: None)
+        self.confirm = confirm or self.guard
+        # Ids of every file this apply uploaded (recorded again if it loses its lock).
+        self.uploaded: list[str] = []
         self.result = ApplyResult(
             file_ids=dict(plan.known_files),
             vector_store_ids=dict(plan.known_vector_stores),
@@ -187,11 +196,32 @@ class Executor:
             self.pool = pool
             try:
                 return self._phases(changes)
+            except LockLostError as e:
+                pool.shutdown(cancel_futures=True)
+                raise LockLostError(f"{e}{self._journal_after_loss()}") from None
             except BaseException:
                 # Ctrl-C: queued writes are dropped, running ones finish; the journal covers
                 # their uploads, so the next apply finds them.
                 pool.shutdown(cancel_futures=True)
                 raise
+
+    def _journal_after_loss(self) -> str:
+        """Record this apply's uploads by id (the one write after the lock was lost: it
+        only adds a page the next plan reads); what to tell the user about them."""
+        if not self.uploaded:
+            return ""
+        try:
+            self.journal.write([], list(self.uploaded))
+        except (openai.APIError, AmbiguousWriteError, ReconcileError) as e:
+            return (
+                f" The {len(self.uploaded)} files it uploaded could not be recorded "
+                f"({describe_error(e) if isinstance(e, openai.APIError) else e}); "
+                "unused ones named like the project's files may be left on the server."
+            )
+        return (
+            f" The {len(self.uploaded)} files it uploaded are recorded in its journal: the "
+            "next apply uses or deletes them."
+        )
 
     def _phases(self, changes: list[Change]) -> ApplyResult:
         by = lambda kind, *actions: [  # noqa: E731
@@ -199,7 +229,7 @@ class Executor:
         ]
         uploads = by("file", "create")
         file_deletes = by("file", "delete")
-        self.guard()
+        self.confirm()
         if uploads or file_deletes:
             self.journal.write(
                 [
@@ -210,9 +240,9 @@ class Executor:
                 [c.id for c in file_deletes if c.id],
             )
         self._creates(uploads, self._upload, self._find_files)
-        self.guard()
+        self.confirm()
         self._each(by("vector_store", "create", "replace", "update", "adopt"), self._vector_store)
-        self.guard()
+        self.confirm()
         self._creates(by("assistant", "create"), self._create_assistant, self._find_assistants)
         self._each(by("assistant", "update", "adopt"), self._update_assistant)
         deletions = [c for c in changes if c.action == "delete" and c.kind != "journal"] + [
@@ -225,7 +255,7 @@ class Executor:
             # The journal stays: the next apply finds what this one left behind.
             self.result.deletions_skipped = bool(deletions)
             return self.result
-        self.guard()
+        self.confirm()
         for kind in ("assistant", "vector_store", "file"):
             self._each([c for c in deletions if c.kind == kind], self._delete)
         if self._failed:
@@ -247,6 +277,7 @@ class Executor:
         def run(c: Change) -> None:
             started = time.monotonic()
             self.reporter.started(c)
+            self.guard()  # raises past the try: a lost lock stops the apply
             try:
                 fn(c)
             except (openai.APIError, AmbiguousWriteError, ReconcileError) as e:
@@ -302,8 +333,8 @@ class Executor:
                 c, "the server kept failing; nothing was created (run apply again)", started[id(c)]
             )
 
-    @staticmethod
-    def _try(create: Callable[[Change], str], c: Change) -> tuple[bool, str | None]:
+    def _try(self, create: Callable[[Change], str], c: Change) -> tuple[bool, str | None]:
+        self.guard()  # raises past the try: a lost lock stops the apply
         try:
             return True, create(c)
         except AmbiguousWriteError:
@@ -329,7 +360,10 @@ class Executor:
     def _upload(self, c: Change) -> str:
         assert c.file is not None
         data = self.payloads[c.key]
-        return self.api.upload_file(c.file.upload_name, data, what=f"upload {c.label}")
+        file_id = self.api.upload_file(c.file.upload_name, data, what=f"upload {c.label}")
+        with self._lock:
+            self.uploaded.append(file_id)
+        return file_id
 
     def _find_files(self, changes: list[Change]) -> dict[int, str]:
         """Uploads that got created although their response was lost.

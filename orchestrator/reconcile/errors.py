@@ -23,5 +23,10 @@ class LockHeldError(ReconcileError):
     """Another apply or destroy holds the namespace's lock."""
 
 
+class LockLostError(ReconcileError):
+    """The apply's lease ended before it could be renewed (the process was paused, the
+    server unreachable): another apply may hold the namespace now, so this one stopped."""
+
+
 class BlockedPlanError(ReconcileError):
     """The plan has changes that need a decision (e.g. an unmanaged assistant to adopt)."""

@@ -12,6 +12,14 @@ expired, or when it was taken on this machine by a process that no longer exists
 apply killed with SIGKILL); stale locks are removed automatically, and
 ``--force-unlock`` removes any lock.
 
+Fencing: a process paused past its lease (laptop sleep, a stalled CI runner) must not
+write once it resumes, since another apply may have broken its lock meanwhile. The
+holder knows until when its lease is surely valid (``valid_until``: the start of the
+last successful renewal + ttl, less a margin for clock skew); :meth:`ServerLock.check`
+(before every write, no I/O) stops the apply once the wall clock is past it, and a
+lapsed lease is never renewed again. :meth:`ServerLock.confirm` (at phase boundaries)
+also re-reads the lock on the server.
+
 An apply's write-ahead journal pages (:mod:`journal`) carry the token of the lock it
 held: a page whose lock is gone or stale belongs to an apply that is over.
 """
@@ -30,9 +38,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import openai
+
 from orchestrator.ownership import LOCK_KEY, is_lock, marker_metadata
 from orchestrator.reconcile.api import AmbiguousWriteError
-from orchestrator.reconcile.errors import LockHeldError
+from orchestrator.reconcile.errors import LockHeldError, LockLostError
 from orchestrator.reconcile.target import FileStore
 
 log = logging.getLogger("orchestrator.reconcile")
@@ -145,6 +155,9 @@ class ServerLock:
         self.id: str | None = None
         self.notes: list[str] = []
         self.lost = False
+        # Until when the lease is surely ours (see the module docstring), by our clock.
+        self.valid_until = 0.0
+        self.margin = min(ttl / 4, 10.0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -228,39 +241,76 @@ class ServerLock:
     def _create(self) -> str:
         name = f"orchestrator lock ({self.namespace})"
         for _ in range(self.api.policy.attempts):
+            started = self.clock()
             try:
-                return self.api.create_vector_store(name, self._metadata(), what="create lock")[
-                    "id"
-                ]
+                created = self.api.create_vector_store(name, self._metadata(), what="create lock")
+                self._renewed(started)
+                return str(created["id"])
             except AmbiguousWriteError:
                 mine = [lk for lk in self.locks() if lk.token == self.token]
                 if mine:
+                    self._renewed(started)
                     return mine[0].id
         raise LockHeldError(
             f"could not create the lock of namespace {self.namespace!r}: the server kept failing"
         )
 
+    def _renewed(self, started: float) -> None:
+        # Measured from before the request: the server may have stamped it any time after.
+        self.valid_until = started + self.ttl - self.margin
+
     def _heartbeat(self) -> None:
-        deadline = self.clock() + self.ttl
         while not self._stop.wait(self.ttl / 3):
             lock_id = self.id
             if lock_id is None:
                 return
+            started = self.clock()
+            if started > self.valid_until:
+                # Lapsed (paused, or renewals kept failing): another apply may have broken
+                # the lock by now, so it is never renewed again.
+                self.lost = True
+                return
             try:
                 self.api.update_vector_store(lock_id, self._metadata(), what="renew lock")
-                deadline = self.clock() + self.ttl
+            except openai.NotFoundError:
+                self.lost = True  # deleted by someone else (--force-unlock, a takeover)
+                return
             except Exception as e:  # keep trying until the lease runs out
                 log.warning("could not renew the lock: %s", e)
-                if self.clock() > deadline:
-                    self.lost = True
+            else:
+                self._renewed(started)
 
     def check(self) -> None:
-        """Raise if the lease could not be renewed in time (someone may have taken over)."""
+        """Raise :class:`LockLostError` once the lease may have ended (no I/O: call it
+        before every write)."""
+        if not self.lost and self.clock() > self.valid_until:
+            self.lost = True
         if self.lost:
-            raise LockHeldError(
-                f"the lock of namespace {self.namespace!r} could not be renewed before its "
-                "lease ended; stopped before writing more. Run again."
-            )
+            raise LockLostError(self._lost_message())
+
+    def confirm(self) -> None:
+        """:meth:`check`, then re-read the lock on the server (at phase boundaries)."""
+        self.check()
+        if not any(lk.token == self.token for lk in self.locks()):
+            self.lost = True
+            raise LockLostError(self._lost_message())
+
+    def _lost_message(self) -> str:
+        try:
+            others = [lk for lk in self.locks() if lk.token != self.token]
+        except Exception:  # the server is unreachable: say what is known
+            others = []
+        who = (
+            f"{others[0].describe()} holds it now"
+            if others
+            else "its lease ended (this process was paused, or the server unreachable) and "
+            "another apply may have taken over"
+        )
+        return (
+            f"this {self.operation} lost the lock of namespace {self.namespace!r} at "
+            f"{_clock_text(self.valid_until)}: {who}. It stopped there: nothing was written "
+            "after that. Run plan again to see what the server holds now."
+        )
 
     def release(self) -> None:
         self._stop.set()
@@ -271,7 +321,8 @@ class ServerLock:
             try:
                 self._delete(lock_id)
             except Exception as e:
-                log.warning("could not delete lock %s: %s (it expires by itself)", lock_id, e)
+                if not self.lost:  # a lost lock is usually gone already
+                    log.warning("could not delete lock %s: %s (it expires by itself)", lock_id, e)
 
     def __enter__(self) -> ServerLock:
         return self.acquire()

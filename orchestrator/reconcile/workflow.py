@@ -196,6 +196,7 @@ def apply(
             reporter,
             guard=server_lock.check,
             journal_token=server_lock.token,
+            confirm=server_lock.confirm,
         ).run()
     return ApplyOutcome(plan=plan, result=result, notes=server_lock.notes, replanned=replanned)
 

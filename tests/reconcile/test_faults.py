@@ -21,7 +21,7 @@ from orchestrator.reconcile.lease import EXPIRES_KEY, HOST_KEY, PID_KEY, ServerL
 from tests.support import API_KEY
 from tests.support import reconcile as support
 from tests.support.proxy import Faults
-from tests.support.reconcile import Proj, managed, orphans
+from tests.support.reconcile import Proj, lock_client, managed, orphans
 
 
 def more_assistants(proj: Proj, n: int) -> None:
@@ -34,10 +34,6 @@ def more_assistants(proj: Proj, n: int) -> None:
             instructions: Extra assistant number {i}.
             """,
         )
-
-
-def lock_client(proxy) -> Api:
-    return Api(openai.OpenAI(base_url=proxy.base_url, api_key=API_KEY, max_retries=0))
 
 
 def test_apply_converges_through_a_failing_server(proj: Proj, direct, sentinels) -> None:

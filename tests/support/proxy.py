@@ -22,6 +22,11 @@ that sends what ours refuses to store).
 ``hang_after_writes=N`` blocks every write after the N-th, and ``hang_when(method, path,
 body)`` every request it returns true for (the test then kills the client process,
 simulating an apply killed half-way, or at a chosen point).
+
+``hold_when(method, path, body)`` holds every request it returns true for until
+:meth:`forward_held`, then forwards it as usual: a request sent just before its client
+was paused, reaching the server only after the client resumed (``held`` is set once one
+is waiting).
 """
 
 from __future__ import annotations
@@ -84,6 +89,7 @@ class _State:
     log: list[Recorded] = field(default_factory=list)
     hang_after_writes: int | None = None
     hang_when: Callable[[str, str, bytes], bool] | None = None
+    hold_when: Callable[[str, str, bytes], bool] | None = None
     rewrite: Callable[[str, str, bytes], bytes] | None = None
     writes_seen: int = 0
     faults_done: int = 0
@@ -106,6 +112,8 @@ class FaultProxy:
         self.state = _State()
         self.hung = threading.Event()
         self._release = threading.Event()
+        self.held = threading.Event()
+        self._forward_held = threading.Event()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -152,6 +160,7 @@ class FaultProxy:
 
     def stop(self) -> None:
         self._release.set()
+        self._forward_held.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -161,17 +170,21 @@ class FaultProxy:
         hang_after_writes: int | None = None,
         hang_when: Callable[[str, str, bytes], bool] | None = None,
         rewrite: Callable[[str, str, bytes], bytes] | None = None,
+        hold_when: Callable[[str, str, bytes], bool] | None = None,
     ) -> None:
         with self.state.lock:
             self.state.faults = faults or Faults()
             self.state.rng = random.Random(self.state.faults.seed)
             self.state.hang_after_writes = hang_after_writes
             self.state.hang_when = hang_when
+            self.state.hold_when = hold_when
             self.state.rewrite = rewrite
             self.state.writes_seen = 0
             self.state.faults_done = 0
         self.hung.clear()
         self._release.clear()
+        self.held.clear()
+        self._forward_held.clear()
 
     def script(self, method: str, path_prefix: str, *kinds: str) -> None:
         """Fail the next matching requests with these faults, in order."""
@@ -182,6 +195,10 @@ class FaultProxy:
     def release(self) -> None:
         """Let hung requests go on (they are answered with a dropped connection)."""
         self._release.set()
+
+    def forward_held(self) -> None:
+        """Let held requests go on to the server (see ``hold_when``)."""
+        self._forward_held.set()
 
     def reset(self) -> None:
         with self.state.lock:
@@ -207,21 +224,22 @@ class FaultProxy:
         """Requests that reached a retired endpoint, as (method, path)."""
         return [(r.method, r.path) for r in self.log if r.fault == "retired"]
 
-    def object_writes(self) -> list[tuple[str, str]]:
+    def object_writes(self, since: int = 0) -> list[tuple[str, str]]:
         """Writes as (method, path), leaving out the reconciler's bookkeeping: the namespace
-        lock's create/renew/delete and the apply's journal pages (see bookkeeping_writes)."""
-        return self._writes(bookkeeping=False)
+        lock's create/renew/delete and the apply's journal pages (see bookkeeping_writes);
+        ``since``: only those after the first ``since`` requests of the log."""
+        return self._writes(bookkeeping=False, since=since)
 
     def bookkeeping_writes(self) -> list[tuple[str, str]]:
         """Writes of lock objects and journal pages, as (method, path)."""
         return self._writes(bookkeeping=True)
 
-    def _writes(self, *, bookkeeping: bool) -> list[tuple[str, str]]:
+    def _writes(self, *, bookkeeping: bool, since: int = 0) -> list[tuple[str, str]]:
         log = self.log
         marked = lambda r: any(m in r.body for m in _BOOKKEEPING)  # noqa: E731
         ids = {r.response_id for r in log if r.method == "POST" and marked(r) and r.response_id}
         out = []
-        for r in log:
+        for r in log[since:]:
             if not r.is_write:
                 continue
             path = r.path.split("?", 1)[0]
@@ -288,6 +306,10 @@ class FaultProxy:
             self._release.wait()
             self._drop(h)
             return
+        hold = self.state.hold_when
+        if hold is not None and hold(method, path.split("?", 1)[0], body):
+            self.held.set()
+            self._forward_held.wait()
         if method in WRITE_METHODS and self.state.faults.write_delay:
             time.sleep(self.state.faults.write_delay)
         route = path.split("?", 1)[0].removeprefix(self.prefix)

@@ -27,6 +27,7 @@ from orchestrator.ownership import (
     NAMESPACE_KEY,
     is_managed,
 )
+from orchestrator.reconcile.api import Api
 from orchestrator.reconcile.identity import file_tag, read_file_entries
 from tests.support import API_KEY, ROOT
 from tests.support.cli import interruptible
@@ -147,6 +148,11 @@ def bookkeeping(client: openai.OpenAI, namespace: str) -> list[Any]:
         if (v.metadata or {}).get(NAMESPACE_KEY) == namespace
         and ({LOCK_KEY, JOURNAL_KEY} & set(v.metadata or {}))
     ]
+
+
+def lock_client(proxy: FaultProxy) -> Api:
+    """An :class:`Api` through the proxy without retries, for taking locks by hand."""
+    return Api(openai.OpenAI(base_url=proxy.base_url, api_key=API_KEY, max_retries=0))
 
 
 def store_files(client: openai.OpenAI, vs_id: str) -> list[Any]:
@@ -280,6 +286,7 @@ __all__ = [
     "Managed",
     "Proj",
     "bookkeeping",
+    "lock_client",
     "managed",
     "orphans",
     "store_files",
