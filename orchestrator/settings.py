@@ -96,6 +96,7 @@ class Flags:
     upstream_max_tool_rounds: int | None = None
     upstream_tool_call_format: str | None = None
     run_expiry_seconds: int | None = None
+    container_minute_seconds: float | None = None
     max_concurrent_runs: int | None = None
     sandbox_timeout: float | None = None
     sandbox_memory_mb: int | None = None
@@ -361,6 +362,7 @@ def _server_config(
         model_provider=provider,
         run_expiry_seconds=number("run_expiry_seconds", int, 1, 600),
         max_concurrent_runs=number("max_concurrent_runs", int, 1, 16),
+        container_minute_seconds=flag_or_env("container_minute_seconds", float, 0.1, 60.0),
         sandbox=SandboxLimits(
             timeout_seconds=number("sandbox_timeout", float, 0.1, 30.0),
             memory_mb=number("sandbox_memory_mb", int, 32, 512),

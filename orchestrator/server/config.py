@@ -81,6 +81,9 @@ class ServerConfig:
     max_concurrent_runs: int = 16
     # A run not finished this long after creation expires (OpenAI: 10 minutes).
     run_expiry_seconds: int = 600
+    # How long one minute of a container's `expires_after` lasts: 60 seconds, always, for
+    # users; a test shortens it to see a container expire (the same expiry code either way).
+    container_minute_seconds: float = 60.0
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     http: HttpLimits = field(default_factory=HttpLimits)
 

@@ -155,6 +155,13 @@ ROWS = [
         flag=({"sandbox_disk_mb": 200}, 200),
     ),
     Row(
+        "container_minute_seconds",
+        lambda s: s.server.container_minute_seconds,
+        60.0,
+        env=({"ORCHESTRATOR_CONTAINER_MINUTE_SECONDS": "1"}, 1.0),
+        flag=({"container_minute_seconds": 0.5}, 0.5),
+    ),
+    Row(
         "sandbox_max_concurrent",
         lambda s: s.server.sandbox.max_concurrent,
         4,

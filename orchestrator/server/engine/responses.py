@@ -517,7 +517,8 @@ class ResponseExecutor:
         self.emit(
             "response.code_interpreter_call.interpreting", output_index=index, item_id=call.id
         )
-        containers.require_running(self.store, container_id)
+        minute = self.runner.config.container_minute_seconds
+        containers.require_running(self.store, container_id, minute=minute)
         inputs = containers.code_inputs(self.store, container_id)
         outcome = await run_code_call(
             self.store,
@@ -534,7 +535,9 @@ class ResponseExecutor:
         for w in outcome.written:
             data = read_file_bytes(self.store, w.file["id"])
             delete_file(self.store, w.file["id"])
-            obj = containers.add_file(self.store, container_id, w.path, data, source="assistant")
+            obj = containers.add_file(
+                self.store, container_id, w.path, data, source="assistant", minute=minute
+            )
             if w.is_image:
                 outputs.append({"type": "image", "url": self.runner.file_url(obj)})
             written.append(obj["path"])

@@ -31,12 +31,14 @@ async def list_containers(
     params: ListParams = Depends(list_params),
     c: ServerContext = Depends(ctx),
 ) -> dict[str, Any]:
-    return containers.list_containers(c.store, params, name).body()
+    return containers.list_containers(
+        c.store, params, name, minute=c.config.container_minute_seconds
+    ).body()
 
 
 @router.get("/containers/{container_id}")
 async def retrieve_container(container_id: str, c: ServerContext = Depends(ctx)) -> dict[str, Any]:
-    return containers.require(c.store, container_id)
+    return containers.require(c.store, container_id, minute=c.config.container_minute_seconds)
 
 
 @router.delete("/containers/{container_id}")
@@ -54,7 +56,9 @@ async def create_container_file(
             raise invalid(
                 "Send either a multipart 'file' or a JSON body with 'file_id'.", param="file_id"
             )
-        return containers.add_stored_file(c.store, container_id, body["file_id"])
+        return containers.add_stored_file(
+            c.store, container_id, body["file_id"], minute=c.config.container_minute_seconds
+        )
     form = await request.form()
     try:
         extra = sorted(set(form.keys()) - {"file"})
@@ -66,7 +70,13 @@ async def create_container_file(
         if not isinstance(upload, UploadFile):
             raise invalid("Missing required parameter: 'file'.", param="file")
         data = await upload.read()
-        return containers.add_file(c.store, container_id, upload.filename or "", data)
+        return containers.add_file(
+            c.store,
+            container_id,
+            upload.filename or "",
+            data,
+            minute=c.config.container_minute_seconds,
+        )
     finally:
         await form.close()
 

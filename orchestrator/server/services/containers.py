@@ -2,13 +2,15 @@
 
 A container holds files at ``/mnt/data/<name>`` (one per path: a new file with the same
 name replaces the old one). It expires ``expires_after.minutes`` after its last activity
-(a file added or read, code run in it); an expired container can still be read and
-deleted, but not used. File bytes are blobs keyed by the container file's id.
+(a file added, code run in it); an expired container can still be read and deleted, but
+not used. How long a minute lasts is the server's ``container_minute_seconds`` (60 s;
+tests shorten it). File bytes are blobs keyed by the container file's id.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -29,27 +31,33 @@ def _not_found(container_id: str) -> APIError:
     return APIError(404, f"Container with id '{container_id}' not found.")
 
 
-def _expired(container: dict[str, Any]) -> bool:
+def _expired(container: dict[str, Any], minute: float) -> bool:
     minutes = container["expires_after"]["minutes"]
-    return now() >= container["last_active_at"] + minutes * 60
+    return time.time() >= container["last_active_at"] + minutes * minute
 
 
-def _shown(container: dict[str, Any]) -> dict[str, Any]:
-    if container["status"] == "running" and _expired(container):
+def _shown(container: dict[str, Any], minute: float) -> dict[str, Any]:
+    if container["status"] == "running" and _expired(container, minute):
         return {**container, "status": "expired"}
     return container
 
 
-def require(store: Store, container_id: str) -> dict[str, Any]:
+def _get(store: Store, container_id: str) -> dict[str, Any]:
     container = store.get("container", container_id)
     if container is None:
         raise _not_found(container_id)
-    return _shown(container)
+    return container
 
 
-def require_running(store: Store, container_id: str) -> dict[str, Any]:
+def require(store: Store, container_id: str, *, minute: float) -> dict[str, Any]:
+    """The container as a client sees it (``expired`` once ``expires_after.minutes`` of
+    ``minute`` seconds passed since its last activity)."""
+    return _shown(_get(store, container_id), minute)
+
+
+def require_running(store: Store, container_id: str, *, minute: float) -> dict[str, Any]:
     """The container, which must not have expired; its last activity becomes now."""
-    container = require(store, container_id)
+    container = require(store, container_id, minute=minute)
     if container["status"] != "running":
         raise invalid(
             f"Container '{container_id}' has expired (no activity for "
@@ -98,14 +106,14 @@ def create(store: Store, body: dict[str, Any], *, name: str | None = None) -> di
     return container
 
 
-def list_containers(store: Store, params: ListParams, name: str | None) -> Page:
+def list_containers(store: Store, params: ListParams, name: str | None, *, minute: float) -> Page:
     page = store.list("container", params, where={"name": name} if name is not None else None)
-    page.data = [_shown(c) for c in page.data]
+    page.data = [_shown(c, minute) for c in page.data]
     return page
 
 
 def delete(store: Store, container_id: str) -> dict[str, Any]:
-    require(store, container_id)
+    _get(store, container_id)
     for f in store.all("container_file", parent=container_id):
         store.delete_blob(f["id"])
     store.delete_children(container_id)
@@ -143,22 +151,31 @@ def _put_file(
 
 
 def add_file(
-    store: Store, container_id: str, filename: str, data: bytes, source: str = "user"
+    store: Store,
+    container_id: str,
+    filename: str,
+    data: bytes,
+    source: str = "user",
+    *,
+    minute: float,
 ) -> dict[str, Any]:
-    require_running(store, container_id)
+    require_running(store, container_id, minute=minute)
     return _put_file(store, container_id, filename, data, source)
 
 
-def add_stored_file(store: Store, container_id: str, file_id: str) -> dict[str, Any]:
-    require(store, container_id)
+def add_stored_file(
+    store: Store, container_id: str, file_id: str, *, minute: float
+) -> dict[str, Any]:
+    _get(store, container_id)
     obj = get_file(store, file_id)
     if obj is None:
         raise invalid(f"No file found with id '{file_id}'.", param="file_id")
-    return add_file(store, container_id, obj["filename"], read_file_bytes(store, file_id))
+    data = read_file_bytes(store, file_id)
+    return add_file(store, container_id, obj["filename"], data, minute=minute)
 
 
 def require_file(store: Store, container_id: str, file_id: str) -> dict[str, Any]:
-    require(store, container_id)
+    _get(store, container_id)
     obj = store.get("container_file", file_id, parent=container_id)
     if obj is None:
         raise APIError(404, f"Container file with id '{file_id}' not found.")
@@ -174,7 +191,7 @@ def file_bytes(store: Store, container_id: str, file_id: str) -> tuple[dict[str,
 
 
 def list_files(store: Store, container_id: str, params: ListParams) -> Page:
-    require(store, container_id)
+    _get(store, container_id)
     return store.list("container_file", params, parent=container_id)
 
 

@@ -132,15 +132,17 @@ class ResponseRunner:
             return spec
         spec = spec or {"type": "auto"}
         key = f"{self.script_key(response)}~container"
+        minute = self.config.container_minute_seconds
         known = self.store.get(PRIVATE, key)
         if known is not None:
             current = self.store.get("container", known["container_id"])
             if (
                 current is not None
-                and containers.require(self.store, current["id"])["status"] == "running"
+                and containers.require(self.store, current["id"], minute=minute)["status"]
+                == "running"
             ):
                 for file_id in spec.get("file_ids") or []:
-                    containers.add_stored_file(self.store, current["id"], file_id)
+                    containers.add_stored_file(self.store, current["id"], file_id, minute=minute)
                 return current["id"]
             self.store.delete(PRIVATE, key)
         created = containers.create(
