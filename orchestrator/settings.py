@@ -97,6 +97,7 @@ class Flags:
     upstream_tool_call_format: str | None = None
     run_expiry_seconds: int | None = None
     container_minute_seconds: float | None = None
+    context_window_tokens: int | None = None
     max_concurrent_runs: int | None = None
     sandbox_timeout: float | None = None
     sandbox_memory_mb: int | None = None
@@ -363,6 +364,7 @@ def _server_config(
         run_expiry_seconds=number("run_expiry_seconds", int, 1, 600),
         max_concurrent_runs=number("max_concurrent_runs", int, 1, 16),
         container_minute_seconds=flag_or_env("container_minute_seconds", float, 0.1, 60.0),
+        context_window_tokens=flag_or_env("context_window_tokens", int, 64, 128_000),
         sandbox=SandboxLimits(
             timeout_seconds=number("sandbox_timeout", float, 0.1, 30.0),
             memory_mb=number("sandbox_memory_mb", int, 32, 512),

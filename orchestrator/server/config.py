@@ -84,6 +84,9 @@ class ServerConfig:
     # How long one minute of a container's `expires_after` lasts: 60 seconds, always, for
     # users; a test shortens it to see a container expire (the same expiry code either way).
     container_minute_seconds: float = 60.0
+    # The model's context window, in tokens (as the local model counts them). A response
+    # with `truncation: "auto"` drops its oldest items to fit; "disabled" is a 400.
+    context_window_tokens: int = 128_000
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     http: HttpLimits = field(default_factory=HttpLimits)
 

@@ -162,6 +162,13 @@ ROWS = [
         flag=({"container_minute_seconds": 0.5}, 0.5),
     ),
     Row(
+        "context_window_tokens",
+        lambda s: s.server.context_window_tokens,
+        128_000,
+        env=({"ORCHESTRATOR_CONTEXT_WINDOW_TOKENS": "4096"}, 4096),
+        flag=({"context_window_tokens": 8192}, 8192),
+    ),
+    Row(
         "sandbox_max_concurrent",
         lambda s: s.server.sandbox.max_concurrent,
         4,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from orchestrator.server.errors import invalid
+from orchestrator.server.prompt import estimate_tokens, truncate
 from orchestrator.server.providers.base import ChatMessage, ModelRequest, ToolCall, ToolDef
 from orchestrator.server.store import Store
 
@@ -183,6 +185,39 @@ def response_format(text: dict[str, Any] | None) -> Any:
     return {"type": fmt.get("type", "text")}
 
 
+def fitted(
+    history: list[ChatMessage],
+    fixed: list[ChatMessage],
+    tools: list[ToolDef],
+    truncation: str | None,
+    window: int,
+) -> list[ChatMessage]:
+    """The history that goes to the model: with ``truncation: "auto"`` the oldest items
+    are dropped until the request fits the context window (as a run's ``auto``
+    truncation strategy does, :func:`prompt.truncate`); ``"disabled"`` sends it all, and
+    a request over the window is the client's error (OpenAI's 400)."""
+    if truncation == "auto":
+        kept = truncate(history, fixed, tools, {"type": "auto"}, window)
+        # A tool output whose call was dropped means nothing to a model (and chat
+        # upstreams refuse it): it goes with its call.
+        while len(kept) > 1 and kept[0].role == "tool":
+            kept = kept[1:]
+        return kept
+    if estimate_tokens(fixed + history, tools) > window:
+        raise invalid(
+            f"Your input exceeds the context window of this model ({window} tokens). "
+            "Please adjust your input and try again, or set truncation to 'auto'.",
+            param="input",
+            code="context_length_exceeded",
+        )
+    return history
+
+
+def system_messages(response: dict[str, Any]) -> list[ChatMessage]:
+    instructions = response.get("instructions")
+    return [ChatMessage(role="system", content=instructions)] if instructions else []
+
+
 def build_request(
     response: dict[str, Any],
     history: list[ChatMessage],
@@ -191,12 +226,12 @@ def build_request(
     *,
     completion_budget: int | None,
     script_key: str,
+    window: int | None = None,
 ) -> ModelRequest:
-    system = (
-        [ChatMessage(role="system", content=response["instructions"])]
-        if response.get("instructions")
-        else []
-    )
+    """One round's request; ``window`` (the model's context) fits the history to it."""
+    system = system_messages(response)
+    if window is not None:
+        history = fitted(history, system + own, tools, response.get("truncation"), window)
     called = any(m.tool_calls for m in own)
     return ModelRequest(
         model=response["model"],

@@ -24,6 +24,7 @@ from orchestrator.server.engine.code_call import run_code_call
 from orchestrator.server.engine.executor import _argument
 from orchestrator.server.engine.file_search_call import run_file_search
 from orchestrator.server.engine.response_prompt import build_request, remember_call
+from orchestrator.server.errors import APIError
 from orchestrator.server.ids import new_id
 from orchestrator.server.providers.base import (
     ChatMessage,
@@ -189,14 +190,20 @@ class ResponseExecutor:
         limit = response.get("max_tool_calls")
         if limit is not None and self.tool_calls_made >= limit:
             offered = [t for t in tools if t.type == "function"]
-        request = build_request(
-            response,
-            self.history,
-            self.own,
-            offered,
-            completion_budget=budget,
-            script_key=self.runner.script_key(response),
-        )
+        try:
+            request = build_request(
+                response,
+                self.history,
+                self.own,
+                offered,
+                completion_budget=budget,
+                script_key=self.runner.script_key(response),
+                window=self.runner.config.context_window_tokens,
+            )
+        except APIError as exc:
+            # Truncation disabled and this response's own tool outputs grew past the
+            # window (its input fitted when it was created): the response fails.
+            raise ModelError("invalid_prompt", exc.message) from exc
         self.calls = {}
         final = await self._stream(request)
         self.usage[0] += final.usage.prompt_tokens

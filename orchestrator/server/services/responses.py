@@ -23,7 +23,9 @@ from orchestrator.server.engine.items import check_include, present, to_items
 from orchestrator.server.engine.response_prompt import (
     build_request,
     chat_messages,
+    fitted,
     known_sources,
+    system_messages,
     tool_defs,
 )
 from orchestrator.server.engine.responses import ResponseExecutor
@@ -469,7 +471,7 @@ def create(runner: ResponseRunner, body: dict[str, Any]) -> tuple[dict[str, Any]
         "parallel_tool_calls": body.get("parallel_tool_calls", True) is not False,
         "previous_response_id": body.get("previous_response_id"),
         "conversation": {"id": conversation_id} if conversation_id else None,
-        "reasoning": body.get("reasoning"),
+        "reasoning": _reasoning(body.get("reasoning")),
         "store": body.get("store", True) is not False,
         "temperature": body["temperature"] if body.get("temperature") is not None else 1.0,
         "text": text,
@@ -486,6 +488,16 @@ def create(runner: ResponseRunner, body: dict[str, Any]) -> tuple[dict[str, Any]
             del response[key]
     if response["prompt_cache_key"] is None:
         del response["prompt_cache_key"]
+    filenames = _filenames(store, history + inputs)
+    messages = chat_messages(store, history + inputs, filenames)
+    # Refused before anything is stored: over the window with truncation disabled.
+    fitted(
+        messages,
+        system_messages(response),
+        tool_defs(tools),
+        response["truncation"],
+        runner.config.context_window_tokens,
+    )
     previous = body.get("previous_response_id")
     chain = conversation_id or (runner.script_key({"id": previous}) if previous else None)
     store.insert("response", response)
@@ -500,9 +512,19 @@ def create(runner: ResponseRunner, body: dict[str, Any]) -> tuple[dict[str, Any]
     runner.emit(response["id"], "response.created", {"response": response})
     if response["background"]:
         runner.emit(response["id"], "response.queued", {"response": response})
-    filenames = _filenames(store, history + inputs)
-    messages = chat_messages(store, history + inputs, filenames)
     return response, messages, history + inputs
+
+
+def _reasoning(given: dict[str, Any] | None) -> dict[str, Any]:
+    """``reasoning`` as the Response echoes it. Accepted for compatibility: the local
+    model does not reason (no reasoning items, ``reasoning_tokens`` 0); a chat upstream
+    is not sent it either (chat completions has no such field for every model)."""
+    given = given or {}
+    shown = {"effort": given.get("effort"), "summary": given.get("summary")}
+    for key in ("generate_summary", "context", "mode"):
+        if given.get(key) is not None:
+            shown[key] = given[key]
+    return shown
 
 
 def _filenames(store: Store, items: list[dict[str, Any]]) -> dict[str, str]:
