@@ -187,8 +187,9 @@ class ResponseRunner:
         shown = self.shown(response)
         self._final[response_id] = shown
         self.emit(response_id, f"response.{status}", {"response": shown})
-        # Background streams resume from any sequence number (starting_after).
-        self.engine.events.finish(response_id, keep_deltas=True)
+        # Background streams resume from any sequence number (starting_after), also
+        # after a restart; no other response's stream can be read again.
+        self.engine.events.finish(response_id, keep_deltas=bool(response.get("background")))
         return response
 
     def shown(self, response: dict[str, Any]) -> dict[str, Any]:

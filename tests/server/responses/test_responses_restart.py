@@ -50,3 +50,28 @@ def test_state_survives_and_in_flight_background_fails(server_factory, spec_chec
         input=[{"type": "function_call_output", "call_id": call.call_id, "output": "ok"}],
     )
     assert answered.output_text == "display_quiz returned: ok"
+
+
+def test_a_background_stream_resumes_after_a_restart_with_its_text_deltas(
+    server_factory, spec_checker
+) -> None:
+    srv = server_factory()
+    client = srv.client(spec_checker)
+    started = client.responses.create(
+        model="local", input="Tell me about the harbour and its ships.", background=True
+    )
+    wait_for(lambda: client.responses.retrieve(started.id).status == "completed")
+    before = [e.to_dict() for e in client.responses.retrieve(started.id, stream=True)]
+
+    srv.kill()
+    srv.start()
+    client = srv.client(spec_checker)
+
+    resumed = [
+        e.to_dict() for e in client.responses.retrieve(started.id, stream=True, starting_after=2)
+    ]
+    assert resumed == before[3:]
+    deltas = [e["delta"] for e in resumed if e["type"] == "response.output_text.delta"]
+    assert len(deltas) > 1
+    assert "".join(deltas) == client.responses.retrieve(started.id).output_text
+    assert resumed[-1]["type"] == "response.completed"
