@@ -8,6 +8,7 @@ sha256, a vector store's key) until apply resolves them to server ids.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ class DesiredVectorStore:
     # Assistants that use it (several when shared by key).
     assistants: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property  # a desired state is not changed once desired_state() returns
     def sha256(self) -> str:
         return vector_store_spec_sha256(self.file_shas, self.chunking_strategy)
 
@@ -83,7 +84,7 @@ class DesiredAssistant:
     # The server assistant the YAML was exported from (`adopt: {id}`); not in the spec hash.
     adopt_id: str | None = None
 
-    @property
+    @cached_property  # a desired state is not changed once desired_state() returns
     def sha256(self) -> str:
         """The spec hash apply writes on the assistant (see :mod:`orchestrator.ownership`)."""
         return assistant_spec_sha256(

@@ -83,6 +83,8 @@ class _Planner:
         self.ci_shas = {s for a in desired.assistants.values() for s in a.code_interpreter_files}
         # References from every managed object now, to prefer referenced duplicates.
         self.refcount: dict[str, int] = defaultdict(int)
+        # Store id -> its key, built once: per assistant it made planning O(assistants × stores).
+        self.store_keys = {vs.id: vs.key for vs in actual.vector_stores}
         for vs in actual.vector_stores:
             for f in vs.files:
                 self.refcount[f.file_id] += 1
@@ -508,10 +510,10 @@ class _Planner:
 
     def _comparable_refs(self, asst: ActualAssistant) -> tuple[list[str], list[str]]:
         ci = [self.ci_key_of(fid) for fid in asst.code_interpreter_file_ids]
-        vs_keys = {vs.id: vs.key for vs in self.a.vector_stores} | self.adopted_stores
         stores = []
         for vid in asst.vector_store_ids:
-            key = vs_keys.get(vid)
+            # Stores this plan adopts count as the key they are adopted for.
+            key = self.adopted_stores.get(vid, self.store_keys.get(vid))
             if key is None:
                 stores.append(f"unmanaged:{vid}")
             elif self.vs_final.get(key) == vid:
