@@ -16,6 +16,9 @@ import pytest
 
 from orchestrator.testing import ServerProcess
 
+# These start server processes of their own.
+pytestmark = pytest.mark.integration
+
 
 def test_the_key_is_not_on_the_command_line(tmp_path: Path) -> None:
     # argv is readable by every local user (`ps`); the environment is not.

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from orchestrator.cli import cli
 from orchestrator.cli.exit_codes import CHANGES, USAGE
-from tests.support.cli import run_cli
+from tests.support.cli import invoke_cli, run_cli
 
 ANSI = "\x1b["
 
@@ -34,17 +34,26 @@ def empty_project(tmp_path: Path) -> Path:
     ],
 )
 def test_a_usage_error_exits_usage_not_changes(tmp_path: Path, args: list[str], says: str) -> None:
-    r = run_cli(empty_project(tmp_path), *args)
+    r = invoke_cli(empty_project(tmp_path), *args)
     assert USAGE != CHANGES
     assert r.returncode == USAGE, r.stdout + r.stderr
     assert says in r.stderr
+    assert isinstance(r.exception, SystemExit), r.exception
+
+
+def test_a_usage_error_exits_usage_from_the_real_command(tmp_path: Path) -> None:
+    # The in-process runner above goes through click's main(); this is the console script's
+    # process exit status, once.
+    r = run_cli(empty_project(tmp_path), "plan", "--detailed-exitcodes")
+    assert r.returncode == USAGE, r.stdout + r.stderr
+    assert "No such option '--detailed-exitcodes'" in r.stderr
     assert "Traceback" not in r.stderr
 
 
 def test_a_missing_project_folder_is_an_error_and_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     for command in ("validate", "plan", "apply", "diff", "test", "destroy", "export", "serve"):
-        r = run_cli(tmp_path, command, "-C", str(missing))
+        r = invoke_cli(tmp_path, command, "-C", str(missing))
         assert r.returncode == USAGE, (command, r.stdout + r.stderr)
         assert f"'-C': Directory '{missing}' does not exist" in r.stderr, r.stderr
         assert "No changes" not in r.stdout

@@ -32,7 +32,11 @@ from tests.support.sandbox import (
     wait_until,
 )
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
+# Each test runs real sandboxed executions (namespaces, watchdog): the integration layer.
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox"),
+    pytest.mark.integration,
+]
 
 
 @pytest.fixture

@@ -28,7 +28,11 @@ from tests.support.sandbox import (
     run_in_process,
 )
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox")
+# Each test runs real sandboxed executions (namespaces, watchdog): the integration layer.
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sandbox"),
+    pytest.mark.integration,
+]
 
 
 def test_the_code_cannot_forge_the_result_pipe(wd: Path) -> None:
