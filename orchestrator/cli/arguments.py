@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 import click
 
 from orchestrator.cli.exit_codes import USAGE
-from orchestrator.project import find_project_root
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,6 +80,9 @@ def project_dir_option(help: str) -> Callable[[F], F]:
 
 def project_root(project_dir: Path | None) -> Path:
     """`-C DIR`, else the nearest folder up with orchestrator.yaml (else the git root)."""
+    # Imported here: the loader brings jsonschema, which `orchestrator --help` never needs.
+    from orchestrator.project import find_project_root
+
     return project_dir.resolve() if project_dir else find_project_root(Path.cwd())
 
 

@@ -36,6 +36,21 @@ COMMANDS = {
     "serve": ("orchestrator.cli.commands.serve", "serve"),
 }
 
+# What `orchestrator --help` lists, so listing does not import every command (the SDK and
+# the server: 2 s of start-up). tests/cli/test_command_group.py checks each line against
+# the command's own help.
+SUMMARIES = {
+    "apply": "Make the server match the YAML: the plan, then (after approval) its changes.",
+    "destroy": "Delete every object this namespace manages on the server (nothing else).",
+    "diff": "Show how the server differs from the YAML, field by field (drift included).",
+    "export": "Write YAML (and function JSON, prompts, files) for assistants on the server.",
+    "init": "Create a project in DIRECTORY (default: here): orchestrator.yaml, an example...",
+    "plan": "Show what apply would change on the server to match the YAML (read-only).",
+    "serve": "Run the embedded Assistants API v2 server in the foreground.",
+    "test": "Run scenarios: scripted conversations with their expectations.",
+    "validate": "Check assistant, scenario and cassette files; never touches a server.",
+}
+
 
 class CommandGroup(click.Group):
     """The commands of :data:`COMMANDS`, each imported on first use.
@@ -57,6 +72,14 @@ class CommandGroup(click.Group):
         if not any(p.name == COLOR_PARAM for p in command.params):
             command.params.append(color_option())
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        # One line each, cut as click cuts a command's own short help.
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = [(n, click.Command(n, help=SUMMARIES[n]).get_short_help_str(limit)) for n in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         with usage_exit_code():

@@ -120,7 +120,7 @@ class PlatformApi(Api):
     # -- assistants: agents and records ---------------------------------------------------
 
     def list_agents(self) -> list[dict[str, Any]]:
-        agents = self.client.beta.agents
+        agents = self.client.beta.agents.with_raw_response
         return list(
             self.pages(
                 lambda after: agents.list(
