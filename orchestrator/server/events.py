@@ -195,7 +195,7 @@ class EventLog:
         live = self._live.get(run_id)
         if live is not None:
             return live.next_seq - 1
-        with self.store.transaction() as conn:
+        with self.store.reading() as conn:
             row = conn.execute(
                 "SELECT MAX(last_seq) FROM run_event_log WHERE run_id = ?", (run_id,)
             ).fetchone()
@@ -207,7 +207,7 @@ class EventLog:
         if live is not None and (not live.events or live.events[0].seq <= after + 1):
             start = 0 if not live.events else max(0, after + 1 - live.events[0].seq)
             return live.events[start:]
-        with self.store.transaction() as conn:
+        with self.store.reading() as conn:
             rows = conn.execute(
                 "SELECT events FROM run_event_log WHERE run_id = ? AND last_seq > ? "
                 "ORDER BY first_seq",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ from orchestrator.server.tools.extract import ExtractionError, extract_text
 log = logging.getLogger("orchestrator.server.indexing")
 
 PURGE_INTERVAL_SECONDS = 60.0
+# Chunks written per transaction (a file of 100k chunks is ~400 short transactions).
+BATCH_CHUNKS = 256
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class Indexer:
 
     def _current(self, job: Job) -> str | None:
         """The row's chunking strategy (JSON) if the job is still wanted, else None."""
-        with self.store.transaction() as conn:
+        with self.store.reading() as conn:
             row = conn.execute(
                 "SELECT status, gen, chunking FROM vs_files "
                 "WHERE vector_store_id = ? AND file_id = ?",
@@ -132,7 +135,7 @@ class Indexer:
         obj = self.store.get("file", file_id)
         if obj is None:
             raise ExtractionError("invalid_file", f"File '{file_id}' no longer exists.")
-        with self.store.transaction() as conn:
+        with self.store.reading() as conn:
             row = conn.execute(
                 "SELECT segments FROM fs_parsed WHERE file_id = ?", (file_id,)
             ).fetchone()
@@ -153,6 +156,19 @@ class Indexer:
                 conn.execute("DELETE FROM fs_parsed WHERE file_id = ?", (file_id,))
         return obj["filename"], segments
 
+    def _wanted(self, conn: sqlite3.Connection, job: Job) -> bool:
+        """Whether the job still stands; if not, drop the chunks it wrote (the file was
+        re-attached, cancelled or detached while we worked)."""
+        row = conn.execute(
+            "SELECT status, gen FROM vs_files WHERE vector_store_id = ? AND file_id = ?",
+            (job.vector_store_id, job.file_id),
+        ).fetchone()
+        if row is not None and row[0] == "in_progress" and row[1] == job.gen:
+            return True
+        # The one worker runs jobs in order: a newer job for this file has not started.
+        file_search.remove_chunks(conn, job.vector_store_id, job.file_id)
+        return False
+
     def _finish(
         self,
         job: Job,
@@ -163,15 +179,23 @@ class Indexer:
         chunks: list[tuple[str, str, int]] | None = None,
         usage_bytes: int = 0,
     ) -> None:
+        # The chunks go in small transactions, so requests that write wait for one
+        # batch at most, never for a whole file; each batch checks the job is still
+        # wanted, and a job that is not leaves nothing behind.
+        chunks = chunks or []
+        for first in range(0, len(chunks), BATCH_CHUNKS):
+            with self.store.transaction() as conn:
+                if not self._wanted(conn, job):
+                    return
+                if first == 0:  # what a crash mid-indexing left, before a re-queue
+                    file_search.remove_chunks(conn, job.vector_store_id, job.file_id)
+                batch = chunks[first : first + BATCH_CHUNKS]
+                file_search.add_chunks(
+                    conn, job.vector_store_id, job.file_id, filename, batch, first
+                )
         with self.store.transaction() as conn:
-            row = conn.execute(
-                "SELECT status, gen FROM vs_files WHERE vector_store_id = ? AND file_id = ?",
-                (job.vector_store_id, job.file_id),
-            ).fetchone()
-            if row is None or row[0] != "in_progress" or row[1] != job.gen:
-                return  # re-attached, cancelled or detached while we worked
-            if chunks is not None:
-                file_search.replace_chunks(conn, job.vector_store_id, job.file_id, filename, chunks)
+            if not self._wanted(conn, job):
+                return
             conn.execute(
                 "UPDATE vs_files SET status = ?, usage_bytes = ?, last_error = ? "
                 "WHERE vector_store_id = ? AND file_id = ?",

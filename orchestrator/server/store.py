@@ -90,13 +90,23 @@ class StoreOpenError(OSError):
 
 
 class Store:
-    """A thread-safe SQLite document store. ``path=None`` keeps everything in memory."""
+    """A thread-safe SQLite document store. ``path=None`` keeps everything in memory.
+
+    One connection writes, behind a lock. On a file database every thread also reads
+    through its own read-only connection: under WAL a reader sees the last commit and
+    never waits for a writer (the indexing worker, a long write), so requests that only
+    read are not stalled by one that writes. In memory, and inside a write transaction
+    (which must see its own changes), reads share the writer's connection.
+    """
 
     def __init__(self, path: Path | None, blob_dir: Path | None = None) -> None:
         self.path = path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._local = threading.local()  # per thread: its reader, its write depth
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()  # not the writer's: a reader never waits
         try:
             self._conn = sqlite3.connect(
                 str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
@@ -117,20 +127,64 @@ class Store:
         # Documents decoded so far, per kind: regression guards count them (a history
         # read twice per run shows as twice the thread's messages).
         self.decoded: Counter[str] = Counter()
+        # The most rows one write transaction changed: how long others can wait behind it.
+        self.largest_write = 0
 
     # -- transactions -------------------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Exclusive access to the connection inside one transaction."""
+        """Exclusive access to the writer connection inside one transaction."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._local.writing = getattr(self._local, "writing", 0) + 1
             try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                before = self._conn.total_changes
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self.largest_write = max(self.largest_write, self._conn.total_changes - before)
+                self._conn.execute("COMMIT")
+            finally:
+                self._local.writing -= 1
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read from, with one consistent snapshot for every statement
+        inside; on a file database it never waits for a writer."""
+        reader = self._reader()
+        if reader is None:
+            with self._lock:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            return
+        if reader.in_transaction:  # nested: the outer snapshot holds
+            yield reader
+            return
+        reader.execute("BEGIN")
+        try:
+            yield reader
+        finally:
+            reader.execute("COMMIT")
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read-only connection (None: read through the writer's)."""
+        if self.path is None or getattr(self._local, "writing", 0):
+            return None
+        reader: sqlite3.Connection | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            reader.row_factory = sqlite3.Row
+            self._local.reader = reader
+            with self._readers_lock:
+                self._readers.append(reader)
+        return reader
 
     def executescript(self, sql: str) -> None:
         """Create a module's own tables (idempotent DDL)."""
@@ -138,7 +192,10 @@ class Store:
             self._conn.executescript(sql)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self._conn.close()
 
     # -- documents ------------------------------------------------------------------
@@ -152,8 +209,8 @@ class Store:
         return obj
 
     def get(self, kind: str, object_id: str, parent: str | None = None) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(
+        with self.reading() as conn:
+            row = conn.execute(
                 "SELECT data, parent FROM objects WHERE id = ? AND kind = ?", (object_id, kind)
             ).fetchone()
         if row is None or (parent is not None and row["parent"] != parent):
@@ -248,8 +305,8 @@ class Store:
             args.append(p.before)
         backwards = bool(p.before) and not p.after
         direction = "ASC" if asc != backwards else "DESC"
-        with self._lock:
-            rows = self._conn.execute(
+        with self.reading() as conn:
+            rows = conn.execute(
                 f"SELECT data FROM objects WHERE {sql} ORDER BY id {direction} LIMIT ?",
                 [*args, p.limit + 1],
             ).fetchall()
@@ -264,8 +321,8 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Every matching object, oldest first (for internal use, not for list endpoints)."""
         sql, args = self._where(kind, parent, where)
-        with self._lock:
-            rows = self._conn.execute(
+        with self.reading() as conn:
+            rows = conn.execute(
                 f"SELECT data FROM objects WHERE {sql} ORDER BY id ASC", args
             ).fetchall()
         self.decoded[kind] += len(rows)

@@ -7,6 +7,7 @@ of their one-second default (indexing here takes milliseconds).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -76,7 +77,9 @@ async def search_store(
     # reads as "anything", making nested filters ambiguous; filters are checked by
     # check_filter instead, the rest of the body against the schema.
     check_request("VectorStoreSearchRequest", {k: v for k, v in body.items() if k != "filters"})
-    return vsf.search_vector_store(c.store, vector_store_id, body)
+    # Off the event loop: ranking is CPU work that grows with the store, and reads go
+    # through the worker thread's own connection (they wait for no writer).
+    return await asyncio.to_thread(vsf.search_vector_store, c.store, vector_store_id, body)
 
 
 # -- vector store files -------------------------------------------------------------------

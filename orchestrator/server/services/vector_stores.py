@@ -67,7 +67,7 @@ def is_expired(obj: dict[str, Any]) -> bool:
 def view_vector_store(store: Store, obj: dict[str, Any]) -> dict[str, Any]:
     """The wire object of a stored vector store, with live counts and status."""
     index_tables.ensure(store)
-    with store.transaction() as conn:
+    with store.reading() as conn:
         counts, usage = _counts(conn, "vector_store_id", obj["id"])
     if is_expired(obj):
         status = "expired"
@@ -207,7 +207,7 @@ def usable_vector_stores(store: Store, vector_store_ids: list[str]) -> list[str]
 def pending_files(store: Store, vector_store_ids: list[str]) -> int:
     """How many files of these stores are still being indexed."""
     index_tables.ensure(store)
-    with store.transaction() as conn:
+    with store.reading() as conn:
         return conn.execute(
             "SELECT count(*) FROM vs_files WHERE status = 'in_progress' "
             "AND vector_store_id IN (SELECT value FROM json_each(?))",
@@ -421,7 +421,7 @@ def attach_file(c: ServerContext, vector_store_id: str, body: dict[str, Any]) ->
 def get_vs_file(store: Store, vector_store_id: str, file_id: str) -> dict[str, Any]:
     require_vector_store(store, vector_store_id)
     index_tables.ensure(store)
-    with store.transaction() as conn:
+    with store.reading() as conn:
         row = conn.execute(
             f"SELECT {_COLUMNS} FROM vs_files WHERE vector_store_id = ? AND file_id = ?",
             (vector_store_id, file_id),
@@ -459,7 +459,7 @@ def file_content(store: Store, vector_store_id: str, file_id: str) -> dict[str, 
     vs_file = get_vs_file(store, vector_store_id, file_id)
     segments: list[str] = []
     if vs_file["status"] == "completed":
-        with store.transaction() as conn:
+        with store.reading() as conn:
             row = conn.execute(
                 "SELECT segments FROM fs_parsed WHERE file_id = ?", (file_id,)
             ).fetchone()
@@ -497,7 +497,7 @@ def list_vs_files(
         where += " AND batch_id = ?"
         args.append(batch_id)
     asc = params.order == "asc"
-    with store.transaction() as conn:
+    with store.reading() as conn:
 
         def seq_of(cursor: str, name: str) -> int:
             row = conn.execute(
@@ -534,7 +534,7 @@ def list_vs_files(
 
 
 def view_batch(store: Store, batch: dict[str, Any]) -> dict[str, Any]:
-    with store.transaction() as conn:
+    with store.reading() as conn:
         counts, _ = _counts(conn, "batch_id", batch["id"])
     if batch.get("cancelled"):
         status = "cancelled"

@@ -72,18 +72,19 @@ def prepare(chunks: Sequence[str]) -> list[tuple[str, str, int]]:
     return [(text, *index_terms(text)) for text in chunks]
 
 
-def replace_chunks(
+def add_chunks(
     conn: sqlite3.Connection,
     vector_store_id: str,
     file_id: str,
     filename: str,
     chunks: Sequence[tuple[str, str, int]],
+    first: int = 0,
 ) -> None:
-    """Index ``chunks`` (``(text, terms, length)`` from :func:`prepare`) as the file's content in
-    the store, replacing what was there (inside a transaction)."""
-    remove_chunks(conn, vector_store_id, file_id)
+    """Index ``chunks`` (``(text, terms, length)`` from :func:`prepare`), numbered from
+    ``first``, as (part of) the file's content in the store (inside a transaction).
+    Searches see them once the file is ``completed``."""
     total_terms = 0
-    for n, (text, terms, length) in enumerate(chunks):
+    for n, (text, terms, length) in enumerate(chunks, start=first):
         total_terms += length
         cur = conn.execute(
             "INSERT INTO fs_chunks (vector_store_id, file_id, filename, n, length, text) "
@@ -172,7 +173,7 @@ def search(
     if not live or max_num_results < 1:
         return []
     limits = _Limits(max_num_results, score_threshold)
-    with store.transaction() as conn:
+    with store.reading() as conn:
         allowed: list[str] | None = None
         if filters is not None:
             rows = conn.execute(
@@ -232,7 +233,7 @@ def _similar(
         "SELECT c.id, c.vector_store_id, c.file_id, c.filename, c.text, f.attributes "
         "FROM fs_chunks c JOIN vs_files f "
         "ON f.vector_store_id = c.vector_store_id AND f.file_id = c.file_id "
-        f"WHERE {scope}ORDER BY c.id LIMIT ?",
+        f"AND f.status = 'completed' WHERE {scope}ORDER BY c.id LIMIT ?",
         [*args, FALLBACK_SCAN],
     ).fetchall()
     return partial(_rank_similar, rows, grams, limits)
@@ -279,14 +280,14 @@ def _bm25_search(
         "ORDER BY m.rank LIMIT ?"
     )
     ids = [r[0] for r in conn.execute(sql, [match, *scope_args, candidates]).fetchall()]
-    # Stage 2: the candidates' text, terms and attributes. Chunks exist only for
-    # completed files (they are written when indexing completes).
+    # Stage 2: the candidates' text, terms and attributes; chunks of a file still being
+    # indexed (written in batches) are left out.
     rows = conn.execute(
         "SELECT c.id, c.vector_store_id, c.file_id, c.filename, c.text, c.length, "
         "t.terms, f.attributes FROM fs_chunks c "
         "JOIN fs_fts t ON t.rowid = c.id "
         "JOIN vs_files f ON f.vector_store_id = c.vector_store_id AND f.file_id = c.file_id "
-        "WHERE c.id IN (SELECT value FROM json_each(?))",
+        "AND f.status = 'completed' WHERE c.id IN (SELECT value FROM json_each(?))",
         (json.dumps(ids),),
     ).fetchall()
     if not rows:
