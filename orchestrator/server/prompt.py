@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.server.objects import message_text
 from orchestrator.server.providers.base import ChatMessage, ModelRequest, ToolCall, ToolDef
 from orchestrator.server.providers.tokens import estimate_tokens, message_tokens
-from orchestrator.server.store import Store
+from orchestrator.server.store import HistoryMessage, Store
 
 # The token estimate is defined with the local model's counting (providers.tokens);
 # callers that build prompts find it here too.
@@ -66,13 +66,13 @@ def tool_defs(tools: list[dict[str, Any]], resources: RunResources) -> list[Tool
 
 
 def thread_messages(
-    messages: list[dict[str, Any]], run_id: str, filenames: dict[str, str]
+    messages: list[HistoryMessage], run_id: str, filenames: dict[str, str]
 ) -> list[ChatMessage]:
-    """The thread's messages (stored, oldest first) as chat messages, without this
-    run's own (they come later, from its steps)."""
+    """The thread's messages (oldest first) as chat messages, without this run's own
+    (they come later, from its steps)."""
     out = []
     for message in messages:
-        if message.get("run_id") == run_id:
+        if message.run_id == run_id:
             continue
         attachments = [
             {
@@ -80,13 +80,9 @@ def thread_messages(
                 "filename": filenames.get(a["file_id"], a["file_id"]),
                 "tools": [t["type"] for t in a.get("tools", [])],
             }
-            for a in message.get("attachments") or []
+            for a in message.attachments
         ]
-        out.append(
-            ChatMessage(
-                role=message["role"], content=message_text(message), attachments=attachments
-            )
-        )
+        out.append(ChatMessage(role=message.role, content=message.text, attachments=attachments))
     return out
 
 

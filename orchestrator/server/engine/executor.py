@@ -49,6 +49,7 @@ from orchestrator.server.providers.base import (
     ToolDef,
 )
 from orchestrator.server.services.files import get_file
+from orchestrator.server.store import HistoryMessage
 
 if TYPE_CHECKING:
     from orchestrator.server.engine.runs import Engine
@@ -89,7 +90,7 @@ class RunExecutor:
         self.store = engine.store
         self.run_id = run_id
         self._code_inputs: list[CodeFile] | None = None
-        self._messages: list[dict[str, Any]] = []
+        self._messages: list[HistoryMessage] = []
         self._state: _Round | None = None
         # Tool call ids already used in this run: each must answer to one call only.
         self._used_ids: set[str] = set()
@@ -113,7 +114,7 @@ class RunExecutor:
         tools = tool_defs(run["tools"], self.resources)
         # The thread is read once per run: its history, attachment names and code inputs
         # all come from this list (no message can be added while the run is active).
-        self._messages = self.store.all("message", parent=run["thread_id"])
+        self._messages = self.store.thread_history(run["thread_id"])
         history = thread_messages(self._messages, self.run_id, self._attachment_names())
         self._used_ids = set(e.private(self.run_id)["calls"])
         try:
@@ -626,11 +627,11 @@ class RunExecutor:
         if self._code_inputs is None:
             ids = list(self.resources.code_file_ids)
             for message in self._messages:
-                if message["role"] == "assistant":
+                if message.role == "assistant":
                     # Its attachments are files the code wrote: they are in the thread's
                     # working directory already, maybe changed since; a copy would undo that.
                     continue
-                for att in message.get("attachments") or []:
+                for att in message.attachments:
                     tools = att.get("tools", [])
                     for_code = any(t.get("type") == "code_interpreter" for t in tools)
                     if for_code and att["file_id"] not in ids:
@@ -641,7 +642,7 @@ class RunExecutor:
     def _attachment_names(self) -> dict[str, str]:
         names = {}
         for message in self._messages:
-            for att in message.get("attachments") or []:
+            for att in message.attachments:
                 obj = get_file(self.store, att["file_id"])
                 if obj is not None:
                     names[att["file_id"]] = obj["filename"]
