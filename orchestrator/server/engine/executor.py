@@ -112,10 +112,9 @@ class RunExecutor:
             run.get("tool_resources"),
         )
         tools = tool_defs(run["tools"], self.resources)
-        # The thread is read once per run: its history, attachment names and code inputs
-        # all come from this list (no message can be added while the run is active).
-        self._messages = self.store.thread_history(run["thread_id"])
-        history = thread_messages(self._messages, self.run_id, self._attachment_names())
+        # In a worker thread: a long thread's history is CPU work the event loop (every
+        # other request) must not wait for.
+        history = await asyncio.to_thread(self._history, run["thread_id"])
         self._used_ids = set(e.private(self.run_id)["calls"])
         try:
             while True:
@@ -128,6 +127,38 @@ class RunExecutor:
         except ModelError as exc:
             self._save_partial()
             e.finalize(self.run_id, "failed", last_error={"code": exc.code, "message": exc.message})
+
+    def _history(self, thread_id: str) -> list[ChatMessage]:
+        """The thread read once per run: its history, attachment names and code inputs
+        all come from this list (no message can be added while the run is active)."""
+        self._messages = self.store.thread_history(thread_id)
+        return thread_messages(self._messages, self.run_id, self._attachment_names())
+
+    def _request(
+        self,
+        run: dict[str, Any],
+        history: list[ChatMessage],
+        steps: list[dict[str, Any]],
+        private: dict[str, Any],
+        tools: list[ToolDef],
+        prompt_budget: int | None,
+        completion_budget: int | None,
+    ) -> tuple[ModelRequest, bool]:
+        """This round's model request, and whether it is over the prompt budget."""
+        request = build_request(
+            run,
+            history,
+            steps,
+            self.store,
+            private["calls"],
+            tools,
+            prompt_budget=prompt_budget,
+            completion_budget=completion_budget,
+        )
+        over = (
+            prompt_budget is not None and estimate_tokens(request.messages, tools) > prompt_budget
+        )
+        return request, over
 
     def _save_partial(self) -> None:
         """Store the open message's text and the announced tool calls of an interrupted
@@ -183,17 +214,11 @@ class RunExecutor:
                 e.finalize(self.run_id, "incomplete", incomplete_reason="max_completion_tokens")
                 return False
         private = e.private(self.run_id)
-        request = build_request(
-            run,
-            history,
-            steps,
-            self.store,
-            private["calls"],
-            tools,
-            prompt_budget=prompt_budget,
-            completion_budget=completion_budget,
+        # In a worker thread too: truncation and the estimate count the whole history.
+        request, over_budget = await asyncio.to_thread(
+            self._request, run, history, steps, private, tools, prompt_budget, completion_budget
         )
-        if prompt_budget is not None and estimate_tokens(request.messages, tools) > prompt_budget:
+        if over_budget:
             e.finalize(self.run_id, "incomplete", incomplete_reason="max_prompt_tokens")
             return False
 
