@@ -10,8 +10,11 @@ from pathlib import Path
 
 import openai
 import pytest
+from click.testing import CliRunner
 
+from orchestrator.cli import cli
 from tests.support import API_KEY, ROOT
+from tests.support.proxy import FaultProxy
 from tests.support.scenarios import apply_assistants, apply_embedded, new_namespace
 
 pytest_plugins = ["pytester"]
@@ -152,3 +155,29 @@ def test_a_bad_setting_is_a_clear_error_of_each_item(
     out = result.stdout.str()
     assert "orchestrator settings: ORCHESTRATOR_MODEL_MAP: expected" in out
     assert "Traceback" not in out and "settings.py" not in out
+
+
+def test_scenarios_over_responses_on_api_openai(
+    pytester: pytest.Pytester, project: Path, today: FaultProxy
+) -> None:
+    # Today's OpenAI (no Assistants API): the project applied on `api: openai`, whose
+    # scenarios the plugin then plays over Responses with the lock file's profiles.
+    with (project / "orchestrator.yaml").open("a", encoding="utf-8") as f:
+        f.write("target:\n  api: openai\n")
+    for broken in ("broken.yaml", "not-a-scenario.yaml"):  # apply validates them all
+        (project / "scenarios" / broken).unlink()
+    applied = CliRunner().invoke(
+        cli, ["apply", "-C", str(project), "--base-url", today.base_url, "--yes"]
+    )
+    assert applied.exit_code == 0, applied.output
+    today.reset()
+    result = pytester.runpytest(
+        "--scenarios", "--scenarios-base-url", today.base_url,
+        "scenarios/pass.yaml", "scenarios/fail.yaml", "-v",
+    )  # fmt: skip
+    assert result.parseoutcomes() == {"passed": 1, "failed": 1}
+    out = result.stdout.str()
+    assert "scenarios/pass.yaml::quiz passes PASSED" in out
+    assert 'reply.contains: expected the reply to contain "the answer is 4"' in out
+    paths = [r.path.split("?")[0] for r in today.log if r.method == "POST"]
+    assert "/v1/conversations" in paths and "/v1/responses" in paths

@@ -26,8 +26,10 @@ from click.testing import CliRunner
 
 from orchestrator.cli import cli
 from orchestrator.project.specs import Location, ScenarioSpec, TurnSpec
+from orchestrator.scenarios import cassettes
 from orchestrator.scenarios.results import ScenarioResult
 from orchestrator.scenarios.runner import RunnerOptions, run_scenarios
+from orchestrator.scripting import ScriptStep
 from tests.support import API_KEY
 from tests.support.proxy import FaultProxy, openai_today
 from tests.support.scenarios import (
@@ -441,3 +443,35 @@ def test_one_scenario_file_passes_on_both_apis(
     # The same conversation, step for step, on threads and runs and on Responses.
     shapes = {api: [_shape(t) for t in r["turns"]] for api, r in runs.items()}
     assert shapes["openai"] == shapes["assistants"]
+
+
+def test_calls_made_together_are_one_step_answered_in_one_request(
+    project: Path, platform: FaultProxy, tmp_path: Path
+) -> None:
+    scenario = spec(
+        tmp_path,
+        [("Two quizzes at once.", {"steps": {"count": 2}}, None)],
+        handlers="""
+        @handler("display_quiz")
+        def display_quiz(title, questions):
+            return [title]
+        """,
+    )
+    calls = [
+        {"type": "function", "name": "display_quiz", "arguments": {"title": t, "questions": []}}
+        for t in ("A", "B")
+    ]
+    steps = [{"tool_calls": calls}, {"reply": "Both shown."}]
+    cassette = {"kind": "Cassette", "version": 1, "turns": [{"steps": steps}]}
+    (tmp_path / "s.cassette.yaml").write_text(yaml.safe_dump(cassette), encoding="utf-8")
+    platform.reset()
+    r = play(project, platform, scenario, cassettes="replay")
+    assert r.outcome == "passed", [p.render() for p in r.problems()]
+    (turn,) = r.turns
+    assert [s.type for s in turn.steps] == ["tool_calls", "message_creation"]
+    assert [c.output for c in turn.steps[0].tool_calls] == ['["A"]', '["B"]']
+    bodies = response_bodies(platform)
+    assert len(bodies) == 2
+    assert [i["output"] for i in bodies[1]["input"]] == ['["A"]', '["B"]']
+    # Recorded again, the cassette holds the same two steps.
+    assert cassettes.steps_of_turn(turn) == [ScriptStep.model_validate(s) for s in steps]
