@@ -16,7 +16,6 @@ Cassettes replay through the embedded server's script queue of the thread
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +29,13 @@ from orchestrator.reconcile.identity import display_filename
 from orchestrator.scenarios.drivers.base import (
     ConversationSetup,
     QuietProgress,
-    ScriptUnsupported,
     TurnAborted,
     TurnInput,
     TurnProgress,
-    api_message,
+    pending_script,
+    probe,
+    queue_script,
+    settle,
 )
 from orchestrator.scenarios.handlers import HandlerContext, HandlerFailure, answer_call
 from orchestrator.scenarios.observed import (
@@ -45,7 +46,7 @@ from orchestrator.scenarios.observed import (
     parse_json,
 )
 from orchestrator.scenarios.resolve import AssistantResolver
-from orchestrator.scripting import SCRIPT_PATH, ScriptStep
+from orchestrator.scripting import ScriptStep
 
 TERMINAL = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 
@@ -71,21 +72,12 @@ class AssistantsDriver:
         return f" at {self.target}" if self.target else ""
 
     async def preflight(self) -> str | None:
-        try:
-            await self.client.beta.assistants.list(limit=1)
-        except openai.APIConnectionError as exc:
-            return f"cannot reach the server{self._at()}: {exc.__cause__ or exc}"
-        except openai.AuthenticationError as exc:
-            return (
-                f"the server{self._at()} rejected the API key ({api_message(exc)}); "
-                "set OPENAI_API_KEY or --api-key"
-            )
-        except openai.APIStatusError as exc:
-            return (
-                f"the server{self._at()} answered {exc.status_code} to GET /assistants: "
-                f"{api_message(exc)} — is this an Assistants v2 server?"
-            )
-        return None
+        return await probe(
+            lambda: self.client.beta.assistants.list(limit=1),
+            self._at(),
+            "GET /assistants",
+            " — is this an Assistants v2 server?",
+        )
 
     async def resolve(self, key: str) -> str:
         return await self.resolver.resolve(key)
@@ -192,25 +184,10 @@ class ThreadConversation:
             return None
 
     async def queue_script(self, steps: list[ScriptStep]) -> None:
-        """Queue a turn's steps as the thread's script (replacing anything left)."""
-        body = {
-            "steps": [s.model_dump(mode="json", exclude_none=True) for s in steps],
-            "mode": "replace",
-        }
-        try:
-            await self.client.post(SCRIPT_PATH.format(thread_id=self.id), body=body, cast_to=object)
-        except (openai.NotFoundError, openai.UnprocessableEntityError) as exc:
-            raise ScriptUnsupported(
-                f"{self.target or 'the target'} cannot replay cassettes: "
-                f"POST {SCRIPT_PATH.format(thread_id='{id}')} answered {exc.status_code} "
-                f"({api_message(exc)}); replay needs the embedded server or "
-                "`orchestrator serve` — run with --live against other servers"
-            ) from None
+        await queue_script(self.client, self.id, steps, self.target)
 
     async def pending_script(self) -> list[dict[str, Any]]:
-        data = await self.client.get(SCRIPT_PATH.format(thread_id=self.id), cast_to=object)
-        pending = data.get("pending") if isinstance(data, dict) else None
-        return pending if isinstance(pending, list) else []
+        return await pending_script(self.client, self.id)
 
     async def close(self) -> None:
         with contextlib.suppress(openai.APIError):  # best effort: the report names it
@@ -416,16 +393,11 @@ async def cancel_run(
             run = await runs.retrieve(run_id, thread_id=thread_id)
         except openai.APIError:
             return None
-    deadline = asyncio.get_running_loop().time() + wait
-    delay = 0.02
-    while run.status not in TERMINAL and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.5)
-        try:
-            run = await runs.retrieve(run_id, thread_id=thread_id)
-        except openai.APIError:
-            return None
-    return run.status
+
+    async def read() -> str:
+        return (await runs.retrieve(run_id, thread_id=thread_id)).status
+
+    return await settle(run.status, read, TERMINAL, wait)
 
 
 def step_record(step: RunStep) -> StepRecord:

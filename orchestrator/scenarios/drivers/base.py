@@ -10,6 +10,7 @@ and Responses); another API plugs in as a new driver without touching the rest.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ import openai
 
 from orchestrator.scenarios.handlers import HandlerFailure
 from orchestrator.scenarios.observed import TurnRecord
-from orchestrator.scripting import ScriptStep
+from orchestrator.scripting import SCRIPT_PATH, ScriptStep
 
 
 @dataclass(frozen=True)
@@ -147,3 +148,67 @@ def api_message(exc: openai.APIStatusError) -> str:
         if isinstance(err, dict) and err.get("message"):
             return str(err["message"])
     return exc.message
+
+
+async def probe(
+    request: Callable[[], Awaitable[object]], at: str, asked: str, hint: str = ""
+) -> str | None:
+    """A driver's preflight: None when ``request`` (one cheap read, ``asked`` names it)
+    succeeds, else the problem in one line (``at``: " at <target>" or "")."""
+    try:
+        await request()
+    except openai.APIConnectionError as exc:
+        return f"cannot reach the server{at}: {exc.__cause__ or exc}"
+    except openai.AuthenticationError as exc:
+        return (
+            f"the server{at} rejected the API key ({api_message(exc)}); "
+            "set OPENAI_API_KEY or --api-key"
+        )
+    except openai.APIStatusError as exc:
+        return f"the server{at} answered {exc.status_code} to {asked}: {api_message(exc)}{hint}"
+    return None
+
+
+async def queue_script(
+    client: openai.AsyncOpenAI, conversation_id: str, steps: list[ScriptStep], target: str
+) -> None:
+    """Queue a turn's steps as the script of a thread or Conversation on the embedded
+    server (replacing anything left); :class:`ScriptUnsupported` elsewhere."""
+    body = {
+        "steps": [s.model_dump(mode="json", exclude_none=True) for s in steps],
+        "mode": "replace",
+    }
+    try:
+        await client.post(SCRIPT_PATH.format(thread_id=conversation_id), body=body, cast_to=object)
+    except (openai.NotFoundError, openai.UnprocessableEntityError) as exc:
+        raise ScriptUnsupported(
+            f"{target or 'the target'} cannot replay cassettes: "
+            f"POST {SCRIPT_PATH.format(thread_id='{id}')} answered {exc.status_code} "
+            f"({api_message(exc)}); replay needs the embedded server or "
+            "`orchestrator serve` — run with --live against other servers"
+        ) from None
+
+
+async def pending_script(client: openai.AsyncOpenAI, conversation_id: str) -> list[dict[str, Any]]:
+    """Script steps queued for a thread or Conversation but not taken."""
+    data = await client.get(SCRIPT_PATH.format(thread_id=conversation_id), cast_to=object)
+    pending = data.get("pending") if isinstance(data, dict) else None
+    return pending if isinstance(pending, list) else []
+
+
+async def settle(
+    status: str, read: Callable[[], Awaitable[str]], terminal: frozenset[str], wait: float
+) -> str | None:
+    """Read a run or response again (backing off) until its status is in ``terminal`` or
+    ``wait`` seconds passed; the last status, None when it cannot be read."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    delay = 0.02
+    while status not in terminal and loop.time() < deadline:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
+        try:
+            status = await read()
+        except openai.APIError:
+            return None
+    return status

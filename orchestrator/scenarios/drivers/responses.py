@@ -51,11 +51,13 @@ from orchestrator.runtime.respond import MAX_ROUNDS
 from orchestrator.scenarios.drivers.base import (
     ConversationSetup,
     QuietProgress,
-    ScriptUnsupported,
     TurnAborted,
     TurnInput,
     TurnProgress,
-    api_message,
+    pending_script,
+    probe,
+    queue_script,
+    settle,
 )
 from orchestrator.scenarios.handlers import HandlerContext, HandlerFailure, answer_call
 from orchestrator.scenarios.observed import (
@@ -66,7 +68,7 @@ from orchestrator.scenarios.observed import (
     parse_json,
 )
 from orchestrator.scenarios.resolve import AssistantNotFound
-from orchestrator.scripting import SCRIPT_PATH, ScriptStep
+from orchestrator.scripting import ScriptStep
 
 TERMINAL = frozenset({"completed", "failed", "cancelled", "incomplete"})
 FINAL_EVENTS = frozenset({"response.completed", "response.failed", "response.incomplete"})
@@ -101,21 +103,7 @@ class ResponsesDriver:
         return f" at {self.target}" if self.target else ""
 
     async def preflight(self) -> str | None:
-        try:
-            await self.client.files.list(limit=1)
-        except openai.APIConnectionError as exc:
-            return f"cannot reach the server{self._at()}: {exc.__cause__ or exc}"
-        except openai.AuthenticationError as exc:
-            return (
-                f"the server{self._at()} rejected the API key ({api_message(exc)}); "
-                "set OPENAI_API_KEY or --api-key"
-            )
-        except openai.APIStatusError as exc:
-            return (
-                f"the server{self._at()} answered {exc.status_code} to GET /files: "
-                f"{api_message(exc)}"
-            )
-        return None
+        return await probe(lambda: self.client.files.list(limit=1), self._at(), "GET /files")
 
     async def resolve(self, key: str) -> str:
         """The assistant's key itself, once its profile is found in the lock file."""
@@ -361,50 +349,31 @@ class ResponsesConversation:
     async def stop(self, record: TurnRecord, wait: float = 10.0) -> str | None:
         """Cancel the turn's latest response (background ones: ``--poll``) and wait for
         it to end; a streamed one cannot be cancelled, its current status is returned."""
-        if not record.run_id:
+        rid = record.run_id
+        if not rid:
             return None
         responses = self.client.responses
         try:
-            response = await responses.cancel(record.run_id)
+            response = await responses.cancel(rid)
         except openai.BadRequestError:
             # Not a background response (or finished already): read where it is.
             try:
-                return (await responses.retrieve(record.run_id)).status
+                return (await responses.retrieve(rid)).status
             except openai.APIError:
                 return None
         except openai.APIError:
             return None
-        deadline = asyncio.get_running_loop().time() + wait
-        delay = 0.02
-        while response.status not in TERMINAL and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.5)
-            try:
-                response = await responses.retrieve(record.run_id)
-            except openai.APIError:
-                return None
-        return response.status
+
+        async def read() -> str:
+            return (await responses.retrieve(rid)).status
+
+        return await settle(response.status, read, TERMINAL, wait)
 
     async def queue_script(self, steps: list[ScriptStep]) -> None:
-        """Queue a turn's steps as the conversation's script (replacing anything left)."""
-        body = {
-            "steps": [s.model_dump(mode="json", exclude_none=True) for s in steps],
-            "mode": "replace",
-        }
-        try:
-            await self.client.post(SCRIPT_PATH.format(thread_id=self.id), body=body, cast_to=object)
-        except (openai.NotFoundError, openai.UnprocessableEntityError) as exc:
-            raise ScriptUnsupported(
-                f"{self.target or 'the target'} cannot replay cassettes: "
-                f"POST {SCRIPT_PATH.format(thread_id='{id}')} answered {exc.status_code} "
-                f"({api_message(exc)}); replay needs the embedded server or "
-                "`orchestrator serve` — run with --live against other servers"
-            ) from None
+        await queue_script(self.client, self.id, steps, self.target)
 
     async def pending_script(self) -> list[dict[str, Any]]:
-        data = await self.client.get(SCRIPT_PATH.format(thread_id=self.id), cast_to=object)
-        pending = data.get("pending") if isinstance(data, dict) else None
-        return pending if isinstance(pending, list) else []
+        return await pending_script(self.client, self.id)
 
     async def close(self) -> None:
         # Best effort: the report names the conversation.
