@@ -15,7 +15,8 @@ Against the embedded server started in this process, as ``orchestrator test`` do
      baseline for the runner's own overhead.
    For a plain turn and a function-call turn (``display_quiz`` with a Python handler:
    requires_action, the handler, ``submit_tool_outputs(stream=True)``).
-2. Throughput: N scenarios x T turns at ``-j 1`` and ``-j 8``.
+2. Throughput: N scenarios x T turns at ``-j 1``, ``-j 4`` and ``-j 8``, each on the server
+   placement ``orchestrator test`` uses (its own process above ``-j 1``), and the ratio.
 3. One scenario turn over Responses (``api: openai``: a Conversation, the assistant's
    Responses profile from a lock file) next to the same turn over Assistants runs, both
    played by the runner, streamed and polled: medians and the ratio Responses /
@@ -46,6 +47,7 @@ from orchestrator.scenarios import handlers as handler_registry
 from orchestrator.scenarios.runner import RunnerOptions, ScenarioRunner
 from orchestrator.server.config import ServerConfig
 from orchestrator.targets import EmbeddedServer, make_client
+from orchestrator.targets.embedded import EmbeddedServerProcess
 
 NS = "bench"
 PLAIN = "방정식 '3x + 11 = 14'를 풀어줘"
@@ -257,28 +259,66 @@ async def measure(
             f"runner overhead over a bare SDK streaming call {100 * overhead:+.1f}% (target < 20%)"
         )
 
+    await measure_apis(client, args, tmp)
+    await client.close()
+
+
+async def measure_jobs(args: argparse.Namespace, tmp: Path) -> None:
+    """Part 2, each row on a fresh server placed as `orchestrator test -j N` places it:
+    in this process at -j 1, in a child process above (the runner keeps this one busy)."""
     print(f"\n2. Throughput: {args.scenarios} scenarios x {args.turns} turns (plain turns)")
     users = [PLAIN, "나는 수학을 싫어해. 어떻게 하면 좋을까?", "고마워! Thank you!"][: args.turns]
     users += [f"Follow-up {i}" for i in range(args.turns - len(users))]
-    print(f"{'jobs':>6}{'wall s':>10}{'scenarios/s':>14}{'turns/s':>10}{'median turn ms':>16}")
-    for jobs in (1, 8):
-        specs = [_spec(f"t{i}", users, tmp) for i in range(args.scenarios)]
-        turns, wall = await runner_turns(client, specs, jobs)
+    print(f"{'jobs':>6}  {'server':<18}{'wall s':>8}{'turns/s':>10}{'median turn ms':>16}")
+    walls: dict[tuple[int, str], float] = {}
+    for jobs, kind in ((1, "embedded"), (4, "embedded"), (4, "child"), (8, "child")):
+        key = secrets.token_urlsafe(16)
+        with _server(kind, key) as base_url:
+            create_assistants(make_client(base_url, key))
+            client = openai.AsyncOpenAI(base_url=base_url, api_key=key)
+            await runner_turns(client, [_spec("warm", [PLAIN], tmp)], 1)
+            specs = [_spec(f"t{i}", users, tmp) for i in range(args.scenarios)]
+            turns, wall = await runner_turns(client, specs, jobs)
+            await client.close()
+        walls[jobs, kind] = wall
+        where = "this process" if kind == "embedded" else "child process"
         print(
-            f"{jobs:>6}{wall:>10.2f}{args.scenarios / wall:>14.1f}{len(turns) / wall:>10.1f}"
-            f"{median_ms(turns):>16.1f}"
+            f"{jobs:>6}  {where:<18}{wall:>8.2f}{len(turns) / wall:>10.1f}{median_ms(turns):>16.1f}"
         )
-    await measure_apis(client, args, tmp)
-    await client.close()
+    ratio = walls[1, "embedded"] / walls[4, "child"]
+    before = walls[1, "embedded"] / walls[4, "embedded"]
+    print(
+        f"-j 4 as `orchestrator test` runs it is {ratio:.2f}x faster than -j 1 (target >= 1.6x; "
+        f"with the server in the runner's process it was {before:.2f}x)"
+    )
+
+
+def create_assistants(sync: openai.OpenAI) -> dict[str, str]:
+    meta = {MANAGED_BY_KEY: MANAGED_BY_VALUE, NAMESPACE_KEY: NS}
+    return {
+        "tutor": sync.beta.assistants.create(
+            model="gpt-4o",
+            name="Math Tutor",
+            instructions=TUTOR,
+            metadata={**meta, KEY_KEY: "tutor"},
+        ).id,
+        "quiz": sync.beta.assistants.create(
+            model="gpt-4o",
+            name="Quiz Generator",
+            tools=[{"type": "function", "function": DISPLAY_QUIZ}],
+            metadata={**meta, KEY_KEY: "quiz"},
+        ).id,
+    }
 
 
 @contextlib.contextmanager
 def _server(kind: str, key: str) -> Iterator[str]:
     """The embedded server in this process (what `orchestrator test` does), or an
     `orchestrator serve` process (no GIL shared with the runner)."""
-    if kind == "embedded":
+    if kind in ("embedded", "child"):
         config = ServerConfig(db_path=None, host="127.0.0.1", port=0, api_key=key)
-        with EmbeddedServer(config) as embedded:
+        kinds = {"embedded": EmbeddedServer, "child": EmbeddedServerProcess}
+        with kinds[kind](config) as embedded:
             yield embedded.base_url
     else:
         with server(key=key) as process:
@@ -309,27 +349,16 @@ def main() -> None:
     key = secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory() as tmp, _server(args.server, key) as base_url:
         sync = make_client(base_url, key)
-        meta = {MANAGED_BY_KEY: MANAGED_BY_VALUE, NAMESPACE_KEY: NS}
-        ids = {
-            "tutor": sync.beta.assistants.create(
-                model="gpt-4o",
-                name="Math Tutor",
-                instructions=TUTOR,
-                metadata={**meta, KEY_KEY: "tutor"},
-            ).id,
-            "quiz": sync.beta.assistants.create(
-                model="gpt-4o",
-                name="Quiz Generator",
-                tools=[{"type": "function", "function": DISPLAY_QUIZ}],
-                metadata={**meta, KEY_KEY: "quiz"},
-            ).id,
-        }
+        ids = create_assistants(sync)
         where = (
             "in this process" if args.server == "embedded" else "an `orchestrator serve` process"
         )
         print(f"server {base_url} ({where}, in-memory state, local model)")
         print(machine())
         asyncio.run(measure(base_url, key, ids, args, Path(tmp)))
+    if not args.apis_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            asyncio.run(measure_jobs(args, Path(tmp)))
 
 
 if __name__ == "__main__":

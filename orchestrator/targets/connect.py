@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import openai
 
 from orchestrator.server.config import ServerConfig
-from orchestrator.targets.embedded import EmbeddedServer
+from orchestrator.targets.embedded import EmbeddedServer, EmbeddedServerProcess
 from orchestrator.targets.target import STATE_DB, Target
 
 
@@ -32,8 +32,11 @@ def embedded_config(target: Target) -> ServerConfig:
 
 
 @contextmanager
-def connect(target: Target, **client_kwargs: object) -> Iterator[openai.OpenAI]:
-    """An ``openai.OpenAI`` client for the target; starts and stops the embedded server.
+def connect(
+    target: Target, *, own_process: bool = False, **client_kwargs: object
+) -> Iterator[openai.OpenAI]:
+    """An ``openai.OpenAI`` client for the target; starts and stops the embedded server
+    (in a child process with ``own_process``: when the caller keeps this interpreter busy).
 
     Raises ``OSError`` when the embedded server cannot bind or open its state.
     """
@@ -42,5 +45,6 @@ def connect(target: Target, **client_kwargs: object) -> Iterator[openai.OpenAI]:
         yield make_client(target.base_url, target.api_key, **client_kwargs)
         return
     config = embedded_config(target)
-    with EmbeddedServer(config) as server:
+    server_type = EmbeddedServerProcess if own_process else EmbeddedServer
+    with server_type(config) as server:
         yield make_client(server.base_url, config.api_key, **client_kwargs)

@@ -1,10 +1,14 @@
-"""The server app on uvicorn in a background thread of this process."""
+"""The server app on uvicorn: in a background thread of this process, or in a child process."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import multiprocessing
+import signal
 import socket
 import threading
+from multiprocessing.connection import Connection
 
 import uvicorn
 
@@ -75,3 +79,79 @@ class EmbeddedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class EmbeddedServerProcess:
+    """The same server in a child process of this one.
+
+    For work that keeps this interpreter busy itself (scenarios at ``-j`` > 1: the runner's
+    threads parse streams and call handlers), so the client and the server each get a core
+    instead of sharing one interpreter. The config, key included, goes to the child over a
+    pipe (never its command line); the child stops when told or when this process goes
+    away (its end of the pipe closes).
+    """
+
+    def __init__(self, config: ServerConfig, start_timeout: float = 60.0) -> None:
+        self.config = config
+        log_redaction.add(*config.secrets())
+        self.start_timeout = start_timeout
+        self.port = 0
+        self._context = multiprocessing.get_context("spawn")
+        self._conn, child_conn = self._context.Pipe()
+        self._process = self._context.Process(
+            target=_serve_in_child,
+            args=(config, child_conn),
+            name="orchestrator-server",
+            daemon=True,
+        )
+        self._child_conn = child_conn
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.config.host}:{self.port}/v1"
+
+    def start(self) -> EmbeddedServerProcess:
+        self._process.start()
+        self._child_conn.close()
+        if not self._conn.poll(self.start_timeout):
+            self.stop()
+            raise OSError(f"the embedded server did not start in {self.start_timeout:.0f} s")
+        try:
+            status, detail = self._conn.recv()
+        except EOFError:
+            status, detail = "error", f"its process ended (exit code {self._process.exitcode})"
+        if status != "started":
+            self.stop()
+            # What EmbeddedServer raises in this process (cannot bind, cannot open state).
+            raise OSError(detail)
+        self.port = int(detail)
+        return self
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send("stop")
+        self._process.join(15)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
+        self._conn.close()
+
+    def __enter__(self) -> EmbeddedServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _serve_in_child(config: ServerConfig, conn: Connection) -> None:
+    # Ctrl-C reaches the whole foreground process group: the parent decides when to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        server = EmbeddedServer(config).start()
+    except Exception as exc:  # reported to the parent, which raises it as OSError
+        conn.send(("error", str(exc) or type(exc).__name__))
+        return
+    conn.send(("started", server.port))
+    with contextlib.suppress(EOFError, OSError):
+        conn.recv()  # "stop", or EOF when the parent is gone
+    server.stop()

@@ -190,3 +190,16 @@ def test_no_matching_scenarios_exits_2(server, project) -> None:
     root, _ = project
     res = run_test_command(root, "-k", "no such name", base_url=server.base_url, api_key=API_KEY)
     assert res.exit_code == 2 and "No scenarios to run" in res.output
+
+
+def test_j4_on_the_embedded_target(project, tmp_path: Path) -> None:
+    # Above -j 1 the embedded server runs in a child process of `orchestrator test`; the
+    # handlers still run in the runner's process, and `test` syncs the YAML there first.
+    root, log = project
+    report = tmp_path / "r.json"
+    res = run_test_command(root, "-j", "4", "-k", "parallel", "--json", str(report), base_url=None)
+    assert res.exit_code == 0, res.output
+    assert "embedded" in res.output
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["summary"]["passed"] == 50 and data["summary"]["total"] == 50
+    assert len(log.read_text().splitlines()) == 100

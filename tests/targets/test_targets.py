@@ -3,6 +3,7 @@ settings resolver builds them."""
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,35 @@ def test_embedded_target_serves_over_loopback_http(tmp_path: Path) -> None:
     assert (tmp_path / ".orchestrator" / "server.sqlite3").is_file()
     with connect(resolve_settings(tmp_path, environ={}).target) as client:
         assert client.beta.assistants.retrieve(created.id).name == "persisted"
+
+
+@pytest.mark.integration
+def test_the_embedded_server_in_its_own_process_serves_the_same_state(tmp_path: Path) -> None:
+    # `orchestrator test -j N` (N > 1) puts it in a child process: same state, same HTTP.
+    target = resolve_settings(tmp_path, environ={}).target
+    with connect(target) as client:
+        created = client.beta.assistants.create(model="gpt-4o", name="shared")
+    with connect(target, own_process=True) as client:
+        assert client.beta.assistants.retrieve(created.id).name == "shared"
+        children = [p for p in multiprocessing.active_children() if p.name == "orchestrator-server"]
+        assert len(children) == 1
+        child = children[0]
+        # The key reached the child over a pipe, not on its command line.
+        cmdline = Path(f"/proc/{child.pid}/cmdline").read_bytes()
+        assert client.api_key.encode() not in cmdline
+    assert not child.is_alive()
+
+
+@pytest.mark.integration
+def test_the_embedded_server_process_says_why_it_cannot_start(tmp_path: Path) -> None:
+    (tmp_path / ".orchestrator").write_text("a file where the state folder goes")
+    target = resolve_settings(tmp_path, environ={}).target
+    with pytest.raises(OSError) as in_process, connect(target):
+        pass
+    with pytest.raises(OSError) as own_process, connect(target, own_process=True):
+        pass
+    assert str(own_process.value) == str(in_process.value)
+    assert not [p for p in multiprocessing.active_children() if p.name == "orchestrator-server"]
 
 
 @pytest.mark.integration

@@ -178,7 +178,9 @@ def test_command(
     reporter = make_reporter(out, verbose=bool(verbose or obj.verbose), color=color)
     use_color = color if color is not None else out.isatty()
     try:
-        with connect(target) as client:
+        # With -j > 1 the runner's threads keep this interpreter busy: the embedded server
+        # gets its own process (and core).
+        with connect(target, own_process=jobs > 1) as client:
             if not allow_drift:
                 _match_the_yaml(
                     client, project, settings, scenarios, partial=bool(paths), err=json_stdout
