@@ -127,7 +127,7 @@ def command_reference() -> str:
     return "\n".join(out)
 
 
-# --- RST simple tables in docstrings (exit codes, settings) ---------------------------------
+# --- RST simple tables in docstrings (settings) ---------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -189,17 +189,9 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def exit_code_rows(module: ModuleType = exit_codes) -> list[tuple[int, str]]:
-    """(status, meaning) from the module's ``EXIT_CODES`` data, or its docstring's table."""
-    data = getattr(module, "EXIT_CODES", None)
-    if data is not None:
-        return [(int(code), meaning) for code, meaning in data]
-    return [(int(row[0]), row[1]) for row in parse_rst_table(module.__doc__ or "").rows]
-
-
 def exit_code_reference(module: ModuleType = exit_codes) -> str:
     """The exit statuses from ``exit_codes.py``: its table, checked against its constants."""
-    table = exit_code_rows(module)
+    table = module.EXIT_CODES
     constants = {
         name: value
         for name, value in vars(module).items()
