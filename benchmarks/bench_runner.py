@@ -46,8 +46,8 @@ from orchestrator.reconcile.lockfile import LockFile, lockfile_path, write_lockf
 from orchestrator.scenarios import handlers as handler_registry
 from orchestrator.scenarios.runner import RunnerOptions, ScenarioRunner
 from orchestrator.server.config import ServerConfig
-from orchestrator.targets import EmbeddedServer, make_client
-from orchestrator.targets.embedded import EmbeddedServerProcess
+from orchestrator.targets import make_client
+from orchestrator.targets.embedded import EmbeddedServer, EmbeddedServerProcess
 
 NS = "bench"
 PLAIN = "방정식 '3x + 11 = 14'를 풀어줘"

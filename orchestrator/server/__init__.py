@@ -29,7 +29,21 @@ no cycle, and that only the app imports routers)::
     store.py, events.py, objects.py, errors.py, ids.py, config.py
 """
 
-from orchestrator.server.app import create_app
+from typing import TYPE_CHECKING, Any
+
 from orchestrator.server.config import SandboxLimits, ServerConfig, UpstreamConfig
 
+if TYPE_CHECKING:
+    from orchestrator.server.app import create_app
+
 __all__ = ["SandboxLimits", "ServerConfig", "UpstreamConfig", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # The app (FastAPI, every route) loads on first use: the settings and a command on a
+    # URL target need only the config.
+    if name == "create_app":
+        from orchestrator.server.app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,13 +15,12 @@ A target speaks one API (``Target.api``): ``assistants`` (Assistants v2) or ``op
 URL by default).
 
 Modules: :mod:`.target` (the type), :mod:`.embedded` (the in-process server),
-:mod:`.connect` (the client).
+:mod:`.connect` (the client). The server loads only when the embedded target is used.
 """
 
 from __future__ import annotations
 
 from orchestrator.targets.connect import connect, embedded_config, make_client
-from orchestrator.targets.embedded import EmbeddedServer
 from orchestrator.targets.target import (
     OPENAI_BASE_URL,
     STATE_DB,
@@ -37,7 +36,6 @@ __all__ = [
     "STATE_DB",
     "STATE_DIR",
     "TARGET_APIS",
-    "EmbeddedServer",
     "Target",
     "TargetApi",
     "connect",

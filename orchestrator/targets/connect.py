@@ -10,7 +10,6 @@ from contextlib import contextmanager
 import openai
 
 from orchestrator.server.config import ServerConfig
-from orchestrator.targets.embedded import EmbeddedServer, EmbeddedServerProcess
 from orchestrator.targets.target import STATE_DB, Target
 
 
@@ -44,6 +43,9 @@ def connect(
         assert target.base_url
         yield make_client(target.base_url, target.api_key, **client_kwargs)
         return
+    # Imported here: a URL target never loads the server (FastAPI, uvicorn, every route).
+    from orchestrator.targets.embedded import EmbeddedServer, EmbeddedServerProcess
+
     config = embedded_config(target)
     server_type = EmbeddedServerProcess if own_process else EmbeddedServer
     with server_type(config) as server:

@@ -67,3 +67,18 @@ def test_validate_does_not_load_the_sdk_or_the_server(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "LOADED []" in out, out
+
+
+def test_project_commands_load_the_server_only_for_the_embedded_target() -> None:
+    # A plan on a URL target (CI against OpenAI) never needs FastAPI, uvicorn or the routes.
+    code = (
+        "import sys\n"
+        "import orchestrator.cli.commands.plan, orchestrator.cli.commands.apply\n"
+        "import orchestrator.cli.commands.test, orchestrator.settings\n"
+        "print('LOADED', [m for m in ('fastapi', 'uvicorn', 'orchestrator.server.app')"
+        " if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "LOADED []" in out, out

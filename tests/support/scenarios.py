@@ -33,7 +33,8 @@ from orchestrator.project import load_project
 from orchestrator.project.specs import AssistantSpec, Project
 from orchestrator.reconcile.desired import desired_state
 from orchestrator.server.config import ServerConfig
-from orchestrator.targets import STATE_DIR, EmbeddedServer, make_client
+from orchestrator.targets import STATE_DIR, make_client
+from orchestrator.targets.embedded import EmbeddedServer
 from orchestrator.testing import ServerProcess
 from tests.support import ROOT
 

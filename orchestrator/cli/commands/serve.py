@@ -10,7 +10,7 @@ import click
 from orchestrator.cli.arguments import project_dir_option, project_root
 from orchestrator.server.tools.code_interpreter import probe_isolation, refusal
 from orchestrator.settings import Flags, SettingsError, resolve_settings
-from orchestrator.targets import EmbeddedServer
+from orchestrator.targets.embedded import EmbeddedServer
 
 
 @click.command()
