@@ -172,3 +172,27 @@ def test_responses_cite_every_mention_of_a_container_file(client: openai.OpenAI)
     assert {a.container_id for a in text.annotations} == {call.container_id}
     data = client.containers.files.content.retrieve(file_id, container_id=call.container_id)
     assert data.read() == b"a,b\n"
+
+
+def test_streamed_responses_add_each_container_citation_as_it_comes(
+    client: openai.OpenAI,
+) -> None:
+    code = "open('out.csv', 'w').write('a,b\\n')\nprint('wrote /mnt/data/out.csv')\n"
+    added, deltas, final = [], [], None
+    with client.responses.stream(
+        model="local",
+        input=f"```python\n{code}```",
+        tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+    ) as stream:
+        for event in stream:
+            if event.type == "response.output_text.annotation.added":
+                added.append(event.annotation)
+            elif event.type == "response.output_text.delta":
+                deltas.append(event.delta)
+        final = stream.get_final_response()
+    text = final.output[-1].content[0]
+    assert "".join(deltas) == text.text
+    assert [a.type for a in added] == ["container_file_citation"] * 2
+    assert [a.model_dump() for a in added] == [a.model_dump() for a in text.annotations]
+    for a in text.annotations:
+        assert text.text[a.start_index : a.end_index].endswith("/mnt/data/out.csv")

@@ -39,7 +39,7 @@ from orchestrator.server.providers.base import (
 from orchestrator.server.services import containers
 from orchestrator.server.services.files import delete_file, read_file_bytes
 from orchestrator.server.store import Store
-from orchestrator.server.tools.file_links import find_links, format_written
+from orchestrator.server.tools.file_links import format_written
 
 log = logging.getLogger("orchestrator.server.responses")
 
@@ -295,7 +295,9 @@ class ResponseExecutor:
             content_index=0,
             part=part,
         )
-        self.open_text = _OpenText(item=item, index=index, stream=CitationStream(self.sources))
+        links = {obj["path"]: obj["id"] for obj in self.written}
+        stream = CitationStream(self.sources, links)
+        self.open_text = _OpenText(item=item, index=index, stream=stream)
 
     def _text(self, text: str) -> None:
         assert self.open_text is not None
@@ -315,7 +317,10 @@ class ResponseExecutor:
             logprobs=[],
         )
         for mark in marks:
-            annotation = file_citation(mark)
+            if mark["type"] == "file_path":
+                annotation = self._container_citation(mark)
+            else:
+                annotation = file_citation(mark)
             self.emit(
                 "response.output_text.annotation.added",
                 item_id=t.item["id"],
@@ -331,8 +336,7 @@ class ResponseExecutor:
         assert t is not None
         for chunk, marks in t.stream.flush():
             self._delta(chunk, marks)
-        annotations = t.annotations + self._container_citations(t.text)
-        part = {"type": "output_text", "text": t.text, "annotations": annotations, "logprobs": []}
+        part = {"type": "output_text", "text": t.text, "annotations": t.annotations, "logprobs": []}
         self.emit(
             "response.output_text.done",
             item_id=t.item["id"],
@@ -354,21 +358,18 @@ class ResponseExecutor:
         self.own.append(ChatMessage(role="assistant", content=t.text))
         self.open_text = None
 
-    def _container_citations(self, text: str) -> list[dict[str, Any]]:
-        """A ``container_file_citation`` for each mention of a file the code wrote
-        (``sandbox:/mnt/data/name`` or ``/mnt/data/name``), in the order of the text."""
-        by_id = {obj["id"]: obj for obj in self.written}
-        return [
-            {
-                "type": "container_file_citation",
-                "container_id": by_id[file_id]["container_id"],
-                "file_id": file_id,
-                "filename": PurePosixPath(by_id[file_id]["path"]).name,
-                "start_index": start,
-                "end_index": end,
-            }
-            for start, end, file_id in find_links(text, {o["path"]: o["id"] for o in self.written})
-        ]
+    def _container_citation(self, mark: dict[str, Any]) -> dict[str, Any]:
+        """A link to a file the code wrote (``sandbox:/mnt/data/name`` or the bare path),
+        as the Responses API annotates it."""
+        [obj] = [o for o in self.written if o["id"] == mark["file_path"]["file_id"]]
+        return {
+            "type": "container_file_citation",
+            "container_id": obj["container_id"],
+            "file_id": obj["id"],
+            "filename": PurePosixPath(obj["path"]).name,
+            "start_index": mark["start_index"],
+            "end_index": mark["end_index"],
+        }
 
     def _close_open(self) -> None:
         """After a failure: the open message keeps what was produced, as incomplete."""
