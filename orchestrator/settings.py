@@ -25,11 +25,14 @@ sandbox limits             ``server.sandbox_*``        ``ORCHESTRATOR_SANDBOX_TI
 sandbox isolation          --                          ``ORCHESTRATOR_SANDBOX_ISOLATION``      ``auto``
 sandbox disk / executions  --                          ``ORCHESTRATOR_SANDBOX_DISK_MB`` ...    512 MB, 4
 client limits              --                          ``ORCHESTRATOR_HEADER_TIMEOUT`` ...     10 s, 60 s, 1000, 32/512 MB
+context window / minute    --                          ``ORCHESTRATOR_CONTEXT_WINDOW_TOKENS``  128,000 tokens, 60 s [2]_
 =========================  ==========================  ======================================  ================
 
 .. [1] For ``api: openai``, OpenAI's base URL; ``embedded`` (or ``target: embedded``)
    names the embedded server for either API. The Assistants API on OpenAI's own host is
    refused: OpenAI retired it on 2026-08-26.
+.. [2] ``ORCHESTRATOR_CONTAINER_MINUTE_SECONDS``: how long one minute of a container's
+   ``expires_after`` lasts (tests shorten it).
 
 The model map merges per name (a higher layer wins for the names it sets). A bad value in
 any layer raises :class:`SettingsError` naming where it came from; nothing is dropped

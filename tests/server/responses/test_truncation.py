@@ -88,3 +88,26 @@ def test_reasoning_is_accepted_and_echoed(small_client: openai.OpenAI) -> None:
     unset = client.responses.create(model="local", input="hello")
     assert unset.reasoning is not None
     assert (unset.reasoning.effort, unset.reasoning.summary) == (None, None)
+
+
+def test_disabled_and_a_tool_output_past_the_window_fails_the_response(
+    small_client: openai.OpenAI,
+) -> None:
+    # The input fits; the code's output, which the model would read next, does not.
+    response = small_client.responses.create(
+        model="local",
+        input="```python\nprint(' '.join(f'row{n}' for n in range(600)))\n```",
+        tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+    )
+    assert response.status == "failed"
+    assert response.error is not None and response.error.code == "invalid_prompt"
+    assert f"{WINDOW} tokens" in response.error.message
+    assert [i.type for i in response.output] == ["code_interpreter_call"]
+    # With truncation auto it is never refused: the oldest items go, the rest is sent.
+    auto = small_client.responses.create(
+        model="local",
+        input="```python\nprint(' '.join(f'row{n}' for n in range(600)))\n```",
+        tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+        truncation="auto",
+    )
+    assert auto.status == "completed"
