@@ -146,6 +146,10 @@ class RedactingFilter(logging.Filter):
                 self._secrets |= new
                 self._redact = Redactor(*self._secrets)
 
+    def redact(self, text: str) -> str:
+        """``text`` without the secrets added so far (for output that is not a log record)."""
+        return self._redact(text)
+
     def filter(self, record: logging.LogRecord) -> bool:
         redact = self._redact
         record.msg = redact(record.getMessage())

@@ -160,3 +160,23 @@ def test_client_logging_of_a_target_url_with_credentials(tmp_path: Path, server)
         out = done.stdout + done.stderr
         assert "HTTP Request" in out or "DEBUG" in out, out  # the URL was logged
         assert leaks(out) == [], (verbosity, leaks(out), out)
+
+
+def test_a_target_echoing_the_key_in_its_errors(tmp_path: Path, upstream) -> None:
+    # The CLI's own error line (not a log record) quotes the server's error message.
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "orchestrator.yaml").write_text("kind: Project\nnamespace: redaction\n")
+    (project / "assistants").mkdir()
+    before = upstream.requests
+    done = run_cli(
+        project,
+        "plan",
+        "--base-url",
+        f"http://{USER}:{PASSWORD}@127.0.0.1:{upstream.port}/v1",
+        "--api-key",
+        UPSTREAM_KEY,
+    )
+    assert upstream.requests > before and done.returncode == 1, done.stderr
+    assert "Error:" in done.stderr and "is not valid for this project" in done.stderr
+    assert leaks(done.stdout + done.stderr) == [], done.stderr

@@ -3,7 +3,7 @@
 What a careless or hostile model endpoint does: its error bodies repeat the request's
 ``Authorization`` header, its URL (query string included) and the key in the forms
 providers commonly echo (truncated at the end of a long message, first 8 + last 4,
-base64); ``redirect`` answers send a ``Location`` carrying the key. A test plants keys
+base64) -- also to GETs, as a hostile *target* of plan/apply; ``redirect`` answers send a ``Location`` carrying the key. A test plants keys
 in the server's upstream URL, environment and headers, then checks that none of them
 reaches a log line, a stored ``last_error``/``error`` or an API body.
 """
@@ -37,6 +37,10 @@ class EchoingUpstream:
                     self._send(307, b"", {"location": where})
                     return
                 self._send(401, upstream.echo(self.path, self.headers.get("authorization", "")))
+
+            def do_GET(self) -> None:  # as a target: every list fails, echoing the key
+                upstream.requests += 1
+                self._send(400, upstream.echo(self.path, self.headers.get("authorization", "")))
 
             def _send(
                 self, status: int, body: bytes, headers: dict[str, str] | None = None

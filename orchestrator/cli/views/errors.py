@@ -15,9 +15,12 @@ from orchestrator.cli.exit_codes import ERROR, INTERRUPTED
 from orchestrator.project import Project
 from orchestrator.reconcile.api import describe_error
 from orchestrator.reconcile.errors import ReconcileError
+from orchestrator.redaction import log_redaction
 
 
 def fail(message: str, code: int = ERROR) -> NoReturn:
+    # A server's error message may echo the key or a credential-bearing URL.
+    message = log_redaction.redact(message)
     click.echo(click.style("Error: ", fg="red", bold=True) + message, err=True)
     sys.exit(code)
 
