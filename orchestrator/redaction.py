@@ -40,6 +40,9 @@ _CREDENTIAL_PARAM = re.compile(
 _TOKEN = re.compile(r"[A-Za-z0-9_\-+/=.~]{12,}")
 # Fragments shorter than this are too common to be evidence of a key.
 MIN_FRAGMENT = 12
+# A lowercase word ("orchestrator" in a key like sk-test-orchestrator) is no evidence
+# either: a random key's 12 characters are almost never all lowercase letters.
+_WORDS = re.compile(r"[a-z_\-.]+")
 MASK = "***"
 
 
@@ -75,7 +78,7 @@ class Redactor:
 
     def _fragment(self, match: re.Match[str]) -> str:
         token = match.group(0)
-        if any(token in s for s in self.secrets):
+        if not _WORDS.fullmatch(token) and any(token in s for s in self.secrets):
             return MASK
         return token
 

@@ -82,3 +82,10 @@ def test_the_log_filter_redacts_messages_arguments_and_tracebacks() -> None:
     text = stream.getvalue()
     assert "call to http://***@host/v1 failed" in text and "ValueError" in text, text
     assert _no_fragment(text), text
+
+
+def test_a_word_inside_a_key_is_not_a_fragment_of_it() -> None:
+    # A key made of words must not mask those words everywhere (the exact key still goes).
+    redact = Redactor("sk-test-orchestrator")
+    out = redact("not a plan saved by `orchestrator plan -o` (key sk-test-orchestrator)")
+    assert out == "not a plan saved by `orchestrator plan -o` (key ***)"
