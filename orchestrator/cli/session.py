@@ -33,11 +33,13 @@ def load_project_or_exit(
     *,
     code: int = ERROR,
     as_json: bool = False,
+    scenarios: bool = False,
 ) -> Project:
     """Load and validate the project; print every problem and exit ``code`` if any
-    (``as_json``: also as ``validate --json``'s list on stdout, for the scripts reading it)."""
+    (``as_json``: also as ``validate --json``'s list on stdout, for the scripts reading it).
+    ``scenarios``: the command plays scenarios, so their warnings are its business."""
     project = load_project(project_root(project_dir), list(paths) or None)
-    echo_problems(project, Path.cwd())
+    echo_problems(project, Path.cwd(), scenarios=scenarios)
     if not project.ok:
         if as_json:
             click.echo(dumps(diagnostics(project, Path.cwd())))

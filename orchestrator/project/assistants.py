@@ -99,13 +99,15 @@ class AssistantBuilder:
                 "missing required field 'model' in assistant (the model it runs on, e.g. gpt-4o): "
                 "set it here or in orchestrator.yaml `defaults`",
             )
+        instructions, instructions_at = self._instructions(data)
         spec = AssistantSpec(
             key=key or doc.path.stem,
             source=doc.loc(),
             model=model or "",
             name=_str(data, "name"),
             description=_str(data, "description"),
-            instructions=self._instructions(data),
+            instructions=instructions,
+            instructions_source=instructions_at,
             metadata={
                 k: v
                 for k, v in (data.get("metadata") or {}).items()
@@ -153,14 +155,16 @@ class AssistantBuilder:
 
     # --- instructions ------------------------------------------------------------------
 
-    def _instructions(self, data: dict[str, Any]) -> str | None:
+    def _instructions(self, data: dict[str, Any]) -> tuple[str | None, Location | None]:
+        """The instructions, and where they are written (the prompt file, or the key)."""
         written = _str(data, "instructions_file")
         if written is None:
-            return _str(data, "instructions")
+            text = _str(data, "instructions")
+            return text, self.doc.loc(("instructions",)) if text is not None else None
         loc = self.doc.loc(("instructions_file",))
         path = self.resolver.file(self.base, written, loc, "instructions_file")
         if path is None:
-            return None
+            return None, None
         self.related.add(path)
         text = read_text(path, self.diags, "instructions_file")
         if text is not None and len(text) > MAX_INSTRUCTIONS:
@@ -169,7 +173,7 @@ class AssistantBuilder:
                 f"instructions in '{written}' are {len(text):,} characters long; the API allows "
                 f"at most {MAX_INSTRUCTIONS:,}",
             )
-        return text
+        return text, Location(path)
 
     # --- tools ---------------------------------------------------------------------------
 

@@ -128,6 +128,9 @@ class AssistantSpec:
     name: str | None = None
     description: str | None = None
     instructions: str | None = None
+    # Where the instructions are written: the prompt file (instructions_file) or the
+    # `instructions:` key; diffs of them point there.
+    instructions_source: Location | None = None
     tools: list[ToolSpec] = field(default_factory=list)
     code_interpreter_files: list[FileRef] = field(default_factory=list)
     vector_store: VectorStoreSpec | None = None

@@ -83,6 +83,9 @@ class DesiredAssistant:
     code_interpreter_names: dict[str, str] = field(default_factory=dict)
     # The server assistant the YAML was exported from (`adopt: {id}`); not in the spec hash.
     adopt_id: str | None = None
+    # Where the instructions are written ("path:line", or a prompt file's path), for
+    # the header of their diff; empty: at ``source``.
+    instructions_source: str = ""
 
     @cached_property  # a desired state is not changed once desired_state() returns
     def sha256(self) -> str:
@@ -243,9 +246,15 @@ def desired_state(
             else:
                 existing.assistants.append(spec.key)
         source = f"{_rel(spec.source.path, project.config.root)}:{spec.source.line}"
+        at = spec.instructions_source
+        instructions_at = ""
+        if at is not None:
+            rel = _rel(at.path, project.config.root)
+            instructions_at = rel if at.path != spec.source.path else f"{rel}:{at.line}"
         if api == "openai":
             made = _platform_object(spec, source, ci, state)
             if made is not None:
+                made.instructions_source = instructions_at
                 state.assistants[spec.key] = made
             continue
         state.assistants[spec.key] = DesiredAssistant(
@@ -256,6 +265,7 @@ def desired_state(
             code_interpreter_files=ci,
             vector_store=vs_key,
             adopt_id=spec.adopt_id,
+            instructions_source=instructions_at,
         )
     for a in state.assistants.values():
         a.code_interpreter_names = {s: state.files[s].name for s in a.code_interpreter_files}

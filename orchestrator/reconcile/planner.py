@@ -545,7 +545,11 @@ class _Planner:
                 continue
             send[name] = da.fields.get(name)
             if name == "instructions":
-                diffs.append(text_diff(name, have[name], want[name], label=da.source))
+                diffs.append(
+                    text_diff(
+                        name, have[name], want[name], label=da.instructions_source or da.source
+                    )
+                )
             elif name == "tools":
                 diffs.append(tools_diff(name, have[name], want[name]))
             elif isinstance(have[name], (dict, list)) or isinstance(want[name], (dict, list)):
@@ -612,7 +616,7 @@ class _Planner:
             if value is None or value == []:
                 continue
             if name == "instructions":
-                out.append(text_diff(name, None, value, label=da.source))
+                out.append(text_diff(name, None, value, label=da.instructions_source or da.source))
             elif name == "tools":
                 out.append(_listing(name, [_tool_label(t) for t in value]))
             else:

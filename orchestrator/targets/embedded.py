@@ -9,6 +9,7 @@ import signal
 import socket
 import threading
 from multiprocessing.connection import Connection
+from typing import Any
 
 import uvicorn
 
@@ -16,15 +17,18 @@ from orchestrator.redaction import log_redaction
 from orchestrator.server import create_app
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.http_guard import uvicorn_config
+from orchestrator.server.request_log import RequestLog
 
 
 class EmbeddedServer:
     """The app on uvicorn in a background thread, on the configured (or an OS-chosen) port."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, *, log_requests: bool = False) -> None:
         self.config = config
         log_redaction.add(*config.secrets())
         self.app = create_app(config)
+        # `serve -v`: a line per request (the app stays the app: state, routes).
+        served: Any = RequestLog(self.app) if log_requests else self.app
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections
         # only when the proto says TCP; without it Nagle + delayed ACK add ~40 ms to
         # every response after the first on a keep-alive connection.
@@ -38,7 +42,7 @@ class EmbeddedServer:
         self.port = self._sock.getsockname()[1]
         self._server = uvicorn.Server(
             uvicorn_config(
-                self.app,
+                served,
                 config.http,
                 log_level="warning",
                 access_log=False,

@@ -103,7 +103,7 @@ def apply_command(
     reporter = ConsoleReporter(sys.stderr if err else sys.stdout, color=obj.color)
     options = ApplyOptions(parallelism=parallelism)
     lock = workflow.LockSettings(force=force_unlock)
-    with reported_errors(target.describe()), connected(target) as api:
+    with reported_errors(target.describe()), connected(target) as api, reporter:
         if saved:
             if prune or adopt:
                 fail("--prune and --adopt belong to `plan`; a saved plan already holds them")

@@ -67,7 +67,8 @@ def destroy_command(
     settings = settings_for(project, base_url, api_key, namespace)
     target, ns = settings.target, settings.namespace
     outcome = None
-    with reported_errors(target.describe()), connected(target) as api:
+    reporter = ConsoleReporter(sys.stderr if err else sys.stdout, color=obj.color)
+    with reported_errors(target.describe()), connected(target) as api, reporter:
         plan = workflow.destroy_plan(api, ns, target=target.label, parallelism=parallelism)
         if not plan.has_changes:
             obj.echo(
@@ -89,7 +90,7 @@ def destroy_command(
                 strict=not yes,
                 lock=workflow.LockSettings(force=force_unlock),
                 options=ApplyOptions(parallelism=parallelism),
-                reporter=ConsoleReporter(sys.stderr if err else sys.stdout, color=obj.color),
+                reporter=reporter,
                 operation="destroy",
             )
     if as_json:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import sys
 from pathlib import Path
 
 import click
 
-from orchestrator.cli.arguments import project_dir_option, project_root
+from orchestrator.cli.arguments import GlobalOptions, project_dir_option, project_root
+from orchestrator.cli.views.errors import fail
+from orchestrator.server.request_log import REQUEST_LOGGER
 from orchestrator.server.tools.code_interpreter import probe_isolation, refusal
 from orchestrator.settings import Flags, SettingsError, resolve_settings
 from orchestrator.targets.embedded import EmbeddedServer
@@ -164,12 +168,27 @@ from orchestrator.targets.embedded import EmbeddedServer
     help="Largest file upload, as OpenAI's Files API (env ORCHESTRATOR_MAX_UPLOAD_MB).  "
     "[default: 512]",
 )
-def serve(project_dir: Path | None, model_map: tuple[str, ...], **options: object) -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    "verbose",
+    count=True,
+    help="Log each request: method, path, status and milliseconds (never headers or keys).",
+)
+@click.pass_obj
+def serve(
+    obj: GlobalOptions,
+    project_dir: Path | None,
+    model_map: tuple[str, ...],
+    verbose: int,
+    **options: object,
+) -> None:
     """Run the embedded Assistants API v2 server in the foreground.
 
     Inside a project it serves the project's state (.orchestrator/) with its `server:`
     settings; flags win over orchestrator.yaml, which wins over ORCHESTRATOR_* variables.
     """
+    verbose += obj.verbose
     root = project_root(project_dir)
     options["server_api_key"] = options.pop("api_key")
     try:
@@ -178,12 +197,20 @@ def serve(project_dir: Path | None, model_map: tuple[str, ...], **options: objec
         raise click.UsageError(str(e)) from None
     config = settings.server
     state = config.db_path or ":memory:"
+    if config.db_path is not None:
+        _check_state_path(config.db_path, explicit=options.get("db_path") is not None)
     try:
-        server = EmbeddedServer(config)
+        server = EmbeddedServer(config, log_requests=verbose > 0)
     except OSError as e:
-        raise click.ClickException(
-            f"could not serve on {config.host}:{config.port} with state {state}: {e}"
-        ) from None
+        if e.errno == errno.EADDRINUSE:
+            fail(
+                f"could not serve on {config.host}:{config.port}: the port is in use (another "
+                "server?); pick another with --port, or --port 0 for any free one"
+            )
+        fail(f"could not serve on {config.host}:{config.port} with state {state}: {e}")
+    if verbose:
+        # Propagates to the root handler (which redacts) whatever the root's level.
+        logging.getLogger(REQUEST_LOGGER).setLevel(logging.INFO)
     isolation = probe_isolation(config.sandbox.isolation)
     sandbox = isolation.mode if isolation.allowed else "disabled"
     click.echo(
@@ -204,3 +231,15 @@ def serve(project_dir: Path | None, model_map: tuple[str, ...], **options: objec
         pass
     finally:
         server.stop()
+
+
+def _check_state_path(db: Path, *, explicit: bool) -> None:
+    """A --db in a folder that does not exist is a typo, not a place to create: refuse
+    (the default, .orchestrator/, is created)."""
+    if db.is_dir():
+        fail(f"--db {db} is a folder; give the database file's path, e.g. {db / 'server.sqlite3'}")
+    if explicit and not db.parent.is_dir():
+        fail(
+            f"--db {db}: the folder {db.parent} does not exist; create it first, or pick "
+            "another path (':memory:' keeps nothing)"
+        )

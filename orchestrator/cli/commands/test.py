@@ -153,7 +153,7 @@ def test_command(
       orchestrator test --record                         # save cassettes; later runs replay them
     """
     # A scenario that cannot be loaded is an error of the run (2), not a failure (1).
-    project = load_project_or_exit(project_dir, paths, code=TEST_ERROR)
+    project = load_project_or_exit(project_dir, paths, code=TEST_ERROR, scenarios=True)
     scenarios = select_scenarios(project.scenarios, keyword=keyword, tags=tags)
     if not scenarios:
         click.echo("No scenarios to run (check PATHS, -k and --tag).", err=True)

@@ -9,14 +9,27 @@ from typing import TextIO
 
 import click
 
+from orchestrator.cli.views.heartbeat import Heartbeat, heartbeat_interval
 from orchestrator.cli.views.plan import style
 from orchestrator.reconcile.apply import ChangeResult
 from orchestrator.reconcile.plan import Change
 from orchestrator.reconcile.workflow import ApplyOutcome
 
+# What a change in flight is doing, for the "Still ..." lines.
+_DOING = {
+    "create": "creating",
+    "replace": "replacing",
+    "update": "modifying",
+    "adopt": "adopting",
+    "delete": "destroying",
+}
+
 
 class ConsoleReporter:
-    """Prints one line per finished change, and an indexing progress line on a TTY."""
+    """Prints one line per finished change, an indexing progress line on a TTY, and off
+    a TTY a "Still creating… [10s elapsed]" line for changes that take long.
+
+    A context manager: leaving it stops those lines."""
 
     def __init__(self, stream: TextIO | None = None, *, color: bool | None = None) -> None:
         self.stream = stream or sys.stdout
@@ -25,6 +38,13 @@ class ConsoleReporter:
         self.tty = self.err.isatty()
         self._lock = threading.Lock()
         self._progress_shown = False
+        self.heartbeat = Heartbeat(self._echo, heartbeat_interval(self.stream))
+
+    def __enter__(self) -> ConsoleReporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.heartbeat.close()
 
     def _echo(self, text: str) -> None:
         with self._lock:
@@ -34,9 +54,13 @@ class ConsoleReporter:
             click.echo(text, file=self.stream, color=self.color)
 
     def started(self, change: Change) -> None:
-        pass
+        verb = _DOING.get(change.action, "changing")
+        if change.kind == "file" and change.action == "create":
+            verb = "uploading"
+        self.heartbeat.begin(id(change), f"{change.kind}.{change.label}", verb)
 
     def finished(self, change: Change, result: ChangeResult) -> None:
+        self.heartbeat.end(id(change))
         label = f"{change.kind}.{change.label}"
         if not result.ok:
             self._echo(style(f"{label}: failed: {result.error}", "red", bold=True))

@@ -13,6 +13,7 @@ import openai
 
 from orchestrator.cli.exit_codes import ERROR, INTERRUPTED
 from orchestrator.project import Project
+from orchestrator.project.specs import Diagnostic, ProjectConfig
 from orchestrator.reconcile.api import describe_error
 from orchestrator.reconcile.errors import ReconcileError
 from orchestrator.redaction import log_redaction
@@ -55,10 +56,31 @@ def reported_errors(where: str, code: int = ERROR) -> Iterator[None]:
         )
 
 
-def echo_problems(project: Project, cwd: Path) -> None:
-    """Every diagnostic as PATH:LINE:COL: SEVERITY: MESSAGE, then what to do."""
+def _about_scenarios(d: Diagnostic, config: ProjectConfig) -> bool:
+    path = d.location.path.resolve()
+    if path.name.endswith((".cassette.yaml", ".cassette.yml")):
+        return True
+    folders = [(config.root / p).resolve() for p in config.scenarios_paths]
+    return any(path.is_relative_to(f) for f in folders)
+
+
+def echo_problems(project: Project, cwd: Path, *, scenarios: bool = True) -> None:
+    """Every diagnostic as PATH:LINE:COL: SEVERITY: MESSAGE, then what to do.
+
+    ``scenarios=False`` (plan, apply, ...: commands that play no scenario): warnings about
+    scenarios and cassettes are one line pointing at `validate`, not repeated in full."""
+    hidden = 0
     for d in project.diagnostics:
+        if not scenarios and d.severity == "warning" and _about_scenarios(d, project.config):
+            hidden += 1
+            continue
         click.echo(d.format(cwd), err=True)
+    if hidden:
+        click.echo(
+            f"({hidden} warning{'s' if hidden != 1 else ''} about scenarios: "
+            "`orchestrator validate` lists them)",
+            err=True,
+        )
     if not project.ok:
         n = sum(d.severity == "error" for d in project.diagnostics)
         click.echo(f"{n} problem{'s' if n != 1 else ''} found; fix them and run again.", err=True)

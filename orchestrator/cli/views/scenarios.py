@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 import time
 import unicodedata
 from typing import IO
 
 import click
 
+from orchestrator.cli.views.heartbeat import Heartbeat, heartbeat_interval
 from orchestrator.project.specs import ScenarioSpec
 from orchestrator.reconcile.drift import Difference
 from orchestrator.scenarios.observed import TurnRecord
@@ -57,6 +59,7 @@ class _LineProgress(NullProgress):
         self.owner = owner
         self.name = spec.name if attempt == 1 else f"{spec.name} [{attempt}]"
         self.total = len(spec.turns)
+        owner.heartbeat.begin(self, self.name, "running")
 
     def turn_done(self, record: TurnRecord) -> None:
         if self.owner.verbose:
@@ -67,6 +70,7 @@ class _LineProgress(NullProgress):
             )
 
     def done(self, result: ScenarioResult) -> None:
+        self.owner.heartbeat.end(self)
         self.owner.write(result_line(result, self.owner.color))
         details = result_details(result)
         if details:
@@ -80,16 +84,20 @@ class LineReporter:
         self.out = out or sys.stdout
         self.verbose = verbose
         self.color = color
+        self._lock = threading.Lock()
+        # CI logs: "<scenario>: Still running… [10s elapsed]" for a long scenario.
+        self.heartbeat = Heartbeat(self.write, heartbeat_interval(self.out))
 
     def write(self, line: str) -> None:
-        self.out.write(line + "\n")
-        self.out.flush()
+        with self._lock:
+            self.out.write(line + "\n")
+            self.out.flush()
 
     def start(self, spec: ScenarioSpec, attempt: int) -> ScenarioProgress:
         return _LineProgress(self, spec, attempt)
 
     def finish(self, report: RunReport) -> None:
-        pass
+        self.heartbeat.close()
 
 
 # --- live (TTY) ----------------------------------------------------------------------
