@@ -120,10 +120,20 @@ def test_serve_v_logs_requests_without_keys(tmp_path: Path) -> None:
         with pytest.raises(openai.NotFoundError):
             client.beta.assistants.retrieve("asst_missing")
         with pytest.raises(openai.AuthenticationError):
-            openai.OpenAI(base_url=url, api_key="sk-wrong-key", max_retries=0).beta.assistants.list()
+            openai.OpenAI(
+                base_url=url, api_key="sk-wrong-key", max_retries=0
+            ).beta.assistants.list()
+        # A request is logged once its response is sent: read up to the last one's line.
+        assert p.stderr is not None
+        seen = []
+        for line in p.stderr:
+            seen.append(line)
+            if " 401 " in line:
+                break
     finally:
         p.terminate()
-        _, err = p.communicate(timeout=60)
+        _, rest = p.communicate(timeout=60)
+    err = "".join(seen) + rest
     lines = [ln for ln in err.splitlines() if "orchestrator.requests" in ln]
     pattern = r"INFO orchestrator\.requests: (\w+) (\S+) (\d{3}) \d+\.\d ms"
     logged = [re.fullmatch(pattern, ln).groups() for ln in lines]  # type: ignore[union-attr]
