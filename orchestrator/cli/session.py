@@ -14,7 +14,7 @@ from orchestrator.cli.arguments import API_META, project_root
 from orchestrator.cli.exit_codes import ERROR
 from orchestrator.cli.views.errors import echo_problems, fail, reported_errors
 from orchestrator.cli.views.json_text import diagnostics, dumps
-from orchestrator.project import Project, load_project
+from orchestrator.project import Project, load_project, load_project_config
 from orchestrator.reconcile import lockfile as lf
 from orchestrator.reconcile import workflow
 from orchestrator.reconcile.api import Api
@@ -44,6 +44,17 @@ def load_project_or_exit(
         if as_json:
             click.echo(dumps(diagnostics(project, Path.cwd())))
         sys.exit(code)
+    return project
+
+
+def load_config_or_exit(project_dir: Path | None) -> Project:
+    """Only orchestrator.yaml, for commands that write definitions rather than read them
+    (`export`): a project without assistant files yet, or with broken ones, is fine."""
+    config, problems = load_project_config(project_root(project_dir))
+    project = Project(config=config, diagnostics=problems)
+    echo_problems(project, Path.cwd())
+    if not project.ok:
+        sys.exit(ERROR)
     return project
 
 

@@ -16,6 +16,18 @@ def test_export_of_an_unknown_id_or_name_is_an_error_and_writes_nothing(proj: Pr
     assert not (proj.root / "assistants").exists()
 
 
+def test_export_reads_only_orchestrator_yaml(proj: Proj, direct) -> None:
+    # Into an empty project (the migration's first step), and next to a broken YAML.
+    proj.write("assistants/broken.yaml", "kind: Assistant\nmodel: [not, a, model]\n")
+    hand = direct.beta.assistants.create(model="gpt-4o", name=f"Plain {proj.ns}")
+    r = proj.ok("export", hand.id)
+    assert r.stderr == ""  # no "no assistant files found", no diagnostics of broken.yaml
+    assert "Exported 1 assistant" in r.stdout
+    proj.write("orchestrator.yaml", "namespace: [not, a, namespace]\n")
+    r = proj.cli("export", hand.id)
+    assert r.exit_code == 1 and "orchestrator.yaml" in r.stderr
+
+
 def test_managed_and_unmanaged_go_to_separate_folders_and_json_reports_them(
     proj: Proj, direct
 ) -> None:

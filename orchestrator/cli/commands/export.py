@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from orchestrator.cli.arguments import GlobalOptions, project_options
-from orchestrator.cli.session import connected, load_project_or_exit, settings_for
+from orchestrator.cli.session import connected, load_config_or_exit, settings_for
 from orchestrator.cli.views.errors import fail, reported_errors
 from orchestrator.cli.views.export import render_export
 from orchestrator.reconcile.export import ExportOptions, export_assistants, report_to_json
@@ -62,7 +62,7 @@ def export_command(
     """
     if managed_only and unmanaged_only:
         fail("--managed-only and --unmanaged-only exclude each other")
-    project = load_project_or_exit(project_dir)
+    project = load_config_or_exit(project_dir)
     settings = settings_for(project, base_url, api_key, namespace)
     target, ns = settings.target, settings.namespace
     root = project.config.root
